@@ -1,0 +1,19 @@
+// createActivities(deps): every side effect of a review, over injected vendor clients.
+// Production (src/worker.ts), the demo sandbox and the tests hand in different clients; activity code is the same.
+import { createSlackActivities, type SlackDeps } from './slack';
+import { createDuoActivities, type DuoDeps } from './duo';
+import { createPagerDutyActivities, type PagerDutyDeps } from './pagerduty';
+import { createAwsActivities, type AwsDeps } from './aws-revert';
+
+export type ActivityDeps = SlackDeps & DuoDeps & PagerDutyDeps & AwsDeps;
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createSlackActivities(deps),
+    ...createDuoActivities(deps),
+    ...createPagerDutyActivities(deps),
+    ...createAwsActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

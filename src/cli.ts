@@ -1,0 +1,128 @@
+// `vouch <command>`: thin entry points that wire config to modules. Every command catches at the top, prints a
+// message that names the problem, and exits non-zero.
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, starterSchema } from './config';
+import { log } from './log';
+import { runWorkerFromEnv } from './worker';
+import { runHandlerFromEnv } from './handler-main';
+import { setupFromEnv } from './setup';
+import { prepareReviews, startPrepared } from './review-command';
+import { connectClientFromEnv } from './temporal-client';
+import { securityDecisionUpdate, statusQuery } from '../workflows/messages';
+
+const USAGE = `usage: vouch <command> [options]
+
+commands:
+  worker                 run the Temporal worker (review workflows and vendor activities)
+  handler                run the Slack interactivity endpoint (POST /slack/interactions, GET /healthz)
+  review FILE|-          start reviews for CloudTrail records ({"Records":[…]}, an array, one record, JSON lines)
+                           --tier confirm|page|revert   tier for every record (until the policy engine exists)
+                           --deadline SECONDS           answer deadline (default VOUCH_DEADLINE_SECONDS or 900)
+                           --score N                    risk score to record (default by tier)
+  setup                  register vouch's search attributes on the Temporal server (idempotent)
+  security ACTION ID     security override: ACTION is approve|revert|escalate; --by SLACK_USER_ID [--note TEXT]
+  status ID              print a review's status and timeline as JSON
+
+Configuration comes from the environment; see .env.example and the README.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'worker': {
+        await runWorkerFromEnv();
+        return 0;
+      }
+      case 'handler': {
+        await runHandlerFromEnv();
+        return 0;
+      }
+      case 'review':
+        return await reviewCommand(rest);
+      case 'setup': {
+        await setupFromEnv();
+        return 0;
+      }
+      case 'security':
+        return await securityCommand(rest);
+      case 'status':
+        return await statusCommand(rest);
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`vouch: unknown command "${command}"\n\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`vouch ${command}: ${err.message}\n`);
+      return 78; // EX_CONFIG
+    }
+    log.error('command failed', { command, error: err instanceof Error ? err.message : String(err) });
+    process.stderr.write(`vouch ${command}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+function readInput(path: string): string {
+  return path === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(path, 'utf8');
+}
+
+async function reviewCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      tier: { type: 'string', default: 'confirm' },
+      deadline: { type: 'string' },
+      score: { type: 'string' },
+    },
+  });
+  if (positionals.length === 0) throw new Error('review: give a file of CloudTrail records, or - for stdin');
+  const config = loadConfig(starterSchema);
+  const inputs = positionals.map((p) => ({ source: p === '-' ? 'stdin' : p, text: readInput(p) }));
+  const prepared = prepareReviews(
+    inputs,
+    { tier: values.tier, deadline: values.deadline, score: values.score },
+    { deadlineSeconds: config.VOUCH_DEADLINE_SECONDS, maxDuoPushes: config.VOUCH_MAX_DUO_PUSHES },
+  );
+  if (prepared.errors.length > 0) {
+    for (const e of prepared.errors) process.stderr.write(`vouch review: ${e}\n`);
+    process.stderr.write(`vouch review: ${prepared.errors.length} record(s) rejected; no review was started\n`);
+    return 1;
+  }
+  for await (const line of startPrepared(prepared.reviews, config)) process.stdout.write(`${JSON.stringify(line)}\n`);
+  return 0;
+}
+
+async function securityCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { by: { type: 'string' }, note: { type: 'string' } },
+  });
+  const [action, workflowId] = positionals;
+  if (!action || !['approve', 'revert', 'escalate'].includes(action) || !workflowId || !values.by) {
+    throw new Error('security: usage: vouch security approve|revert|escalate REVIEW_ID --by SLACK_USER_ID [--note TEXT]');
+  }
+  const { client } = await connectClientFromEnv();
+  const res = await client.workflow.getHandle(workflowId).executeUpdate(securityDecisionUpdate, {
+    args: [{ slackUserId: values.by, action: action as 'approve' | 'revert' | 'escalate', note: values.note }],
+  });
+  process.stdout.write(`${res.message}\n`);
+  return 0;
+}
+
+async function statusCommand(args: string[]): Promise<number> {
+  const [workflowId] = args;
+  if (!workflowId) throw new Error('status: give a review id');
+  const { client } = await connectClientFromEnv();
+  const status = await client.workflow.getHandle(workflowId).query(statusQuery);
+  process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+  return 0;
+}

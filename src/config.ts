@@ -1,0 +1,132 @@
+// One config schema, read from the environment and validated at start-up, then frozen. Each process asks for the
+// parts it needs (the worker needs vendor credentials; `vouch review` needs only Temporal). Secrets are never
+// logged: errors name the variable, never its value, and `describeConfig` masks them.
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const csv = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const url = z.string().url('must be a URL like https://host:port');
+
+export const temporalSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('vouch-reviews'),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: bool.optional(),
+  VOUCH_UI_BASE_URL: url.default('http://127.0.0.1:8233'),
+});
+
+export const reviewSchema = z.object({
+  VOUCH_SECURITY_SLACK_USERS: csv.default([]),
+  VOUCH_DEADLINE_SECONDS: int(30, 7 * 24 * 3600).default(900),
+  VOUCH_MAX_DUO_PUSHES: int(1, 10).default(3),
+});
+
+export const slackSchema = z.object({
+  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-[A-Za-z0-9-]+$/, 'must be a Slack bot token (xoxb-…)'),
+  SLACK_API_URL: url.optional(),
+  VOUCH_PEOPLE_FILE: z.string().min(1).optional(),
+  VOUCH_DUO_USERNAME_FROM: z.enum(['email', 'localpart']).default('email'),
+});
+
+export const handlerSchema = z.object({
+  SLACK_SIGNING_SECRET: z.string().min(16, 'must be the Slack app signing secret'),
+  VOUCH_HANDLER_HOST: z.string().min(1).default('0.0.0.0'),
+  VOUCH_HANDLER_PORT: int(1, 65535).default(3000),
+});
+
+export const duoSchema = z.object({
+  DUO_IKEY: z.string().regex(/^DI[A-Z0-9]{18}$/, 'must be a Duo integration key (DI + 18 characters)'),
+  DUO_SKEY: z.string().min(40, 'must be the 40-character Duo secret key'),
+  DUO_API_HOST: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/, 'must be a host name like api-XXXXXXXX.duosecurity.com (no scheme, no port)'),
+});
+
+export const pagerdutySchema = z.object({
+  PAGERDUTY_ROUTING_KEY: z.string().regex(/^[A-Za-z0-9]{32}$/, 'must be a 32-character Events API v2 integration key'),
+  PAGERDUTY_EVENTS_SERVER: z.string().min(1).default('events.pagerduty.com'),
+});
+
+export const awsSchema = z.object({
+  /** e.g. arn:aws:iam::{account}:role/vouch-revert; without it the default credential chain acts in every account. */
+  VOUCH_REVERT_ROLE_ARN_TEMPLATE: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\{account\}:role\/.+$/, 'must look like arn:aws:iam::{account}:role/NAME')
+    .optional(),
+  AWS_ENDPOINT_URL: url.optional(),
+});
+
+export const workerSchema = z.object({
+  ...temporalSchema.shape,
+  ...slackSchema.shape,
+  ...duoSchema.shape,
+  ...pagerdutySchema.shape,
+  ...awsSchema.shape,
+});
+export const handlerProcessSchema = z.object({ ...temporalSchema.shape, ...handlerSchema.shape, ...slackSchema.shape });
+export const starterSchema = z.object({ ...temporalSchema.shape, ...reviewSchema.shape });
+
+export type WorkerConfig = z.infer<typeof workerSchema>;
+export type HandlerConfig = z.infer<typeof handlerProcessSchema>;
+export type StarterConfig = z.infer<typeof starterSchema>;
+
+/** Variables whose values are secrets. */
+export const SECRET_VARS = new Set([
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'DUO_SKEY',
+  'PAGERDUTY_ROUTING_KEY',
+  'TEMPORAL_API_KEY',
+]);
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validate `env` against `schema`; throws ConfigError naming every bad or missing variable (never its value). */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): Readonly<z.infer<S>> {
+  // Empty strings count as unset, as in most dotenv setups.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const name = i.path.join('.') || '(root)';
+      const missing = cleaned[name] === undefined;
+      return missing ? `${name} is required` : `${name} ${i.message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  return Object.freeze(parsed.data as z.infer<S>);
+}
+
+/** Config as safe-to-log text: secrets masked. */
+export function describeConfig(config: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k, SECRET_VARS.has(k) && v !== undefined ? '<set>' : v]),
+  );
+}

@@ -1,0 +1,87 @@
+// Starts (or finds) the review workflow for one change. The workflow id comes from (account, eventID), and the
+// conflict policy returns the running review, so the same event twice never makes two reviews.
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client, type WorkflowHandle } from '@temporalio/client';
+import { reviewWorkflowId, TASK_QUEUE, WORKFLOW_TYPE } from '../workflows/messages';
+import {
+  VouchAccount,
+  VouchActor,
+  VouchEventName,
+  VouchOutcome,
+  VouchRules,
+  VouchScore,
+  VouchTier,
+} from '../workflows/search-attributes';
+import type { Change, ReviewInput, ReviewOutcome } from '../workflows/types';
+import type { reviewChangeWorkflow } from '../workflows/review-change';
+
+export interface StartResult {
+  workflowId: string;
+  runId: string | undefined;
+  /** 'started' for a new review, 'existing' when this event already has one (running or finished). */
+  status: 'started' | 'existing';
+  handle: WorkflowHandle<typeof reviewChangeWorkflow>;
+}
+
+/** One line for the memo and the UI: who did what, where. */
+export function reviewSummary(change: Change): string {
+  return `${change.eventName} by ${change.actor.name} in ${change.account}/${change.region}: ${change.summary}`;
+}
+
+/** Link to a review in the Temporal Web UI. */
+export function reviewUrlFor(uiBaseUrl: string, namespace: string, workflowId: string): string {
+  const base = uiBaseUrl.replace(/\/+$/, '');
+  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+export async function startReview(
+  client: Client,
+  input: Omit<ReviewInput, 'reviewUrl'>,
+  opts: { taskQueue?: string; uiBaseUrl: string },
+): Promise<StartResult> {
+  const workflowId = reviewWorkflowId(input.change.account, input.change.eventId);
+  const full: ReviewInput = {
+    ...input,
+    reviewUrl: reviewUrlFor(opts.uiBaseUrl, client.options.namespace, workflowId),
+  };
+  // Cheap check first so callers can tell a new review from an existing one; the conflict policy below is what
+  // guarantees a single review when two starters race (both get the same run).
+  const existing = client.workflow.getHandle<typeof reviewChangeWorkflow>(workflowId);
+  try {
+    const desc = await existing.describe();
+    return { workflowId, runId: desc.runId, status: 'existing', handle: existing };
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  try {
+    const handle = await client.workflow.start<typeof reviewChangeWorkflow>(WORKFLOW_TYPE, {
+      taskQueue: opts.taskQueue ?? TASK_QUEUE,
+      workflowId,
+      args: [full],
+      // A running review for the same event is returned as is; a finished one is never started again.
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: VouchTier, value: input.verdict.tier },
+        { key: VouchOutcome, value: 'PENDING' },
+        { key: VouchAccount, value: input.change.account },
+        { key: VouchActor, value: input.change.actor.name },
+        { key: VouchEventName, value: input.change.eventName },
+        { key: VouchRules, value: input.verdict.rules },
+        { key: VouchScore, value: Math.round(input.verdict.score) },
+      ],
+      memo: { summary: reviewSummary(input.change) },
+    });
+    return { workflowId, runId: handle.firstExecutionRunId, status: 'started', handle };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      const handle = client.workflow.getHandle<typeof reviewChangeWorkflow>(workflowId);
+      return { workflowId, runId: undefined, status: 'existing', handle };
+    }
+    throw err;
+  }
+}
+
+export type { ReviewOutcome };

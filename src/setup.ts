@@ -1,0 +1,33 @@
+// `vouch setup`: register vouch's search attributes on a Temporal server (idempotent). The dev server gets them
+// with --search-attribute flags instead (see src/dev-server.ts).
+import { temporal } from '@temporalio/proto';
+import type { Connection } from '@temporalio/client';
+import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { connectClientFromEnv } from './temporal-client';
+import { log } from './log';
+
+const TYPE: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+  KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  KEYWORD_LIST: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+  INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
+};
+
+export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const have = new Set(Object.keys(existing.customAttributes ?? {}));
+  const missing = ALL_SEARCH_ATTRIBUTES.filter((k) => !have.has(k.name));
+  if (missing.length > 0) {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((k) => [k.name, TYPE[k.type] as temporal.api.enums.v1.IndexedValueType])),
+    });
+  }
+  return missing.map((k) => k.name);
+}
+
+export async function setupFromEnv(): Promise<void> {
+  const { client, connection } = await connectClientFromEnv();
+  const added = await registerSearchAttributes(connection, client.options.namespace);
+  log.info('search attributes ready', { namespace: client.options.namespace, added });
+  await connection.close();
+}

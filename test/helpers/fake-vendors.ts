@@ -1,0 +1,100 @@
+// Fake activities for workflow tests: plain functions that record every call and follow a per-review script.
+// (Vendor code itself is tested against loopback stand-ins in test/activities/.)
+import { ApplicationFailure } from '@temporalio/common';
+import type { Activities } from '../../activities';
+import type { Actor, DuoStatus, Person } from '../../workflows/types';
+
+export interface Script {
+  person?: Person | 'unknown';
+  duo?: Array<DuoStatus['result']>; // one answer per push
+  duoDelayMs?: number;
+  revert?: 'ok' | 'forbidden';
+  /** Resolved when the test lets a triggerIncident call finish (to observe the workflow mid-page). */
+  holdIncident?: Promise<void>;
+}
+
+export interface Call {
+  name: string;
+  key: string;
+  args: unknown;
+}
+
+/** Every test uses its own key k: actor `eng-k`, event `evt-k`, Slack user `U-k`; the fake finds the script by it. */
+export class FakeVendors {
+  readonly calls: Call[] = [];
+  private readonly scripts = new Map<string, Script>();
+  private readonly duoCount = new Map<string, number>();
+
+  script(key: string, s: Script): void {
+    this.scripts.set(key, s);
+  }
+
+  callsFor(key: string, name?: string): Call[] {
+    return this.calls.filter((c) => c.key === key && (!name || c.name === name));
+  }
+
+  private record(name: string, key: string, args: unknown): Script {
+    this.calls.push({ name, key, args });
+    return this.scripts.get(key) ?? {};
+  }
+
+  activities(): Activities {
+    const keyOfActor = (a: Actor): string => a.name.replace(/^eng-/, '');
+    const keyOfReview = (id: string): string => id.replace(/^.*evt-/, '');
+    const keyOfUser = (u: string): string => u.replace(/^U-/, '');
+    const acts: Partial<Activities> = {
+      resolvePerson: async (actor: Actor) => {
+        const key = keyOfActor(actor);
+        const s = this.record('resolvePerson', key, actor);
+        if (s.person === 'unknown') {
+          throw ApplicationFailure.create({ message: `no Slack user for ${actor.name}`, type: 'UnknownPerson', nonRetryable: true });
+        }
+        return s.person ?? { slackUserId: `U-${key}`, duoUsername: `${actor.name}@example.com`, displayName: actor.name };
+      },
+      postReviewMessage: async (input) => {
+        this.record('postReviewMessage', keyOfReview(input.reviewId), input);
+        return { channel: `D-${keyOfReview(input.reviewId)}`, ts: `${keyOfReview(input.reviewId)}.0001` };
+      },
+      updateReviewMessage: async (input) => {
+        this.record('updateReviewMessage', keyOfReview(input.reviewId), input);
+      },
+      sendReminder: async (input) => {
+        this.record('sendReminder', keyOfUser(input.slackUserId), input);
+      },
+      notifyPerson: async (input) => {
+        this.record('notifyPerson', keyOfUser(input.slackUserId), input);
+        return { channel: 'D-x', ts: '1.1' };
+      },
+      sendDuoPush: async (input) => {
+        const key = keyOfReview(input.reviewId);
+        this.record('sendDuoPush', key, input);
+        const n = (this.duoCount.get(key) ?? 0) + 1;
+        this.duoCount.set(key, n);
+        return { txid: `${key}#${n}` };
+      },
+      awaitDuoResult: async (input) => {
+        const [key = '', n = '1'] = input.txid.split('#');
+        const s = this.record('awaitDuoResult', key, input);
+        if (s.duoDelayMs) await new Promise((r) => setTimeout(r, s.duoDelayMs));
+        const result = s.duo?.[Number(n) - 1] ?? 'allow';
+        return { result, status: result === 'timeout' ? 'timeout' : result, statusMessage: `scripted ${result}` };
+      },
+      triggerIncident: async (input) => {
+        const s = this.record('triggerIncident', keyOfReview(input.dedupKey), input);
+        if (s.holdIncident) await s.holdIncident;
+        return { dedupKey: input.dedupKey };
+      },
+      resolveIncident: async (input) => {
+        this.record('resolveIncident', keyOfReview(input.dedupKey), input);
+      },
+      revertChange: async (input) => {
+        const s = this.record('revertChange', input.eventId.replace(/^evt-/, ''), input);
+        if (s.revert === 'forbidden') {
+          throw ApplicationFailure.create({ message: 'not authorized to revoke', type: 'RevertForbidden', nonRetryable: true });
+        }
+        return { changed: true, before: ['sgr-1 in tcp/22 0.0.0.0/0'], after: [], message: 'revoked sgr-1' };
+      },
+    };
+    return acts as Activities;
+  }
+}

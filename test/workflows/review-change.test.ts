@@ -1,0 +1,337 @@
+// The review workflow on a real Temporal dev server (official CLI), with fake activities.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { startDevServer, reviewWorkflowBundle, eventually } from '../helpers/temporal';
+import { FakeVendors } from '../helpers/fake-vendors';
+import { startReview } from '../../src/review-starter';
+import { decisionUpdate, duoRetryUpdate, securityDecisionUpdate, statusQuery } from '../../workflows/messages';
+import type { ReviewInput, Tier, Verdict, ReviewStatus } from '../../workflows/types';
+
+const ACCOUNT = '111122223333';
+const SECURITY = 'U-SEC1';
+let env: TestWorkflowEnvironment;
+let client: Client;
+let worker: Worker;
+let running: Promise<void>;
+const fake = new FakeVendors();
+const taskQueue = `review-test-${randomUUID()}`;
+
+function input(
+  key: string,
+  tier: Verdict['tier'],
+  opts: { deadlineSeconds?: number; plan?: boolean; actorType?: 'Root' | 'AssumedRole' } = {},
+): Omit<ReviewInput, 'reviewUrl'> {
+  return {
+    change: {
+      eventId: `evt-${key}`,
+      eventTime: '2026-11-28T12:00:00Z',
+      account: ACCOUNT,
+      region: 'eu-west-1',
+      eventSource: 'ec2.amazonaws.com',
+      eventName: 'AuthorizeSecurityGroupIngress',
+      actor: { type: opts.actorType ?? 'AssumedRole', name: `eng-${key}`, arn: `arn:aws:sts::${ACCOUNT}:assumed-role/dev/eng-${key}` },
+      request: { groupId: 'sg-123', cidrIp: '0.0.0.0/0', fromPort: 22, toPort: 22 },
+      response: null,
+      summary: 'sg-123 opened to 0.0.0.0/0 on tcp/22',
+    },
+    verdict: {
+      tier,
+      score: tier === 'confirm' ? 60 : 90,
+      rules: ['sg-open-world', 'admin-port'],
+      reasons: ['security group sg-123 opened to 0.0.0.0/0 on port 22'],
+      deadlineSeconds: opts.deadlineSeconds ?? 60,
+      revertPlan: opts.plan
+        ? {
+            service: 'ec2',
+            operation: 'RevokeSecurityGroupIngress',
+            input: { GroupId: 'sg-123', SecurityGroupRuleIds: ['sgr-1'] },
+            description: 'revoke sgr-1 from sg-123',
+          }
+        : null,
+    },
+    securityResponders: [SECURITY],
+  };
+}
+
+async function start(key: string, tier: Tier & Verdict['tier'], opts: Parameters<typeof input>[2] = {}) {
+  const r = await startReview(client, input(key, tier, opts), { taskQueue, uiBaseUrl: 'http://127.0.0.1:8233' });
+  return r.handle;
+}
+
+async function waitPhase(handle: Awaited<ReturnType<typeof start>>, phase: ReviewStatus['phase']): Promise<ReviewStatus> {
+  return eventually(async () => {
+    const s = await handle.query(statusQuery);
+    return s.phase === phase ? s : undefined;
+  }, 15_000, `phase ${phase}`);
+}
+
+function key(): string {
+  return randomUUID().slice(0, 8);
+}
+
+before(async () => {
+  env = await startDevServer();
+  client = env.client;
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await reviewWorkflowBundle(),
+    activities: fake.activities(),
+  });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+describe('review workflow on a real Temporal server', () => {
+  test('confirmed: "yes" and Duo allow end CONFIRMED with the Slack message in its final state', async () => {
+    const k = key();
+    const h = await start(k, 'confirm');
+    await waitPhase(h, 'AWAITING_ANSWER');
+    const res = await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    assert.match(res.message, /Duo/);
+    const out = await h.result();
+    assert.equal(out.outcome, 'CONFIRMED');
+    assert.equal(fake.callsFor(k, 'sendDuoPush').length, 1);
+    assert.equal(fake.callsFor(k, 'triggerIncident').length, 0, 'no page for a confirmed change');
+    const updates = fake.callsFor(k, 'updateReviewMessage').map((c) => (c.args as { state: { kind: string; outcome?: string } }).state);
+    assert.deepEqual(updates.at(-1), { kind: 'final', outcome: 'CONFIRMED', reason: `eng-${k} confirmed with Duo` });
+    const push = fake.callsFor(k, 'sendDuoPush')[0]?.args as { duoUsername: string };
+    assert.equal(push.duoUsername, `eng-${k}@example.com`, 'Duo push goes to the same person');
+  });
+
+  test('"not me" pages security and reverts the change', async () => {
+    const k = key();
+    const h = await start(k, 'confirm', { plan: true });
+    await waitPhase(h, 'AWAITING_ANSWER');
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'no' }] });
+    const out = await h.result();
+    assert.equal(out.outcome, 'DENIED');
+    assert.match(out.reason, /not theirs; change reverted/);
+    const pages = fake.callsFor(k, 'triggerIncident').map((c) => c.args as { severity: string; dedupKey: string });
+    assert.ok(pages.length >= 1);
+    assert.equal(pages[0]?.severity, 'critical');
+    assert.equal(pages[0]?.dedupKey, h.workflowId, 'dedup key is the workflow id');
+    assert.equal(fake.callsFor(k, 'revertChange').length, 1);
+    assert.equal(fake.callsFor(k, 'sendDuoPush').length, 0);
+  });
+
+  test('Duo deny pages security', async () => {
+    const k = key();
+    fake.script(k, { duo: ['deny'] });
+    const h = await start(k, 'confirm');
+    await waitPhase(h, 'AWAITING_ANSWER');
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    const out = await h.result();
+    assert.equal(out.outcome, 'DENIED');
+    assert.match(out.reason, /denied the Duo push/);
+    assert.equal(fake.callsFor(k, 'triggerIncident')[0] && (fake.callsFor(k, 'triggerIncident')[0]?.args as { severity: string }).severity, 'critical');
+  });
+
+  test('Duo fraud is a denial and pages security', async () => {
+    const k = key();
+    fake.script(k, { duo: ['fraud'] });
+    const h = await start(k, 'confirm');
+    await waitPhase(h, 'AWAITING_ANSWER');
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    const out = await h.result();
+    assert.equal(out.outcome, 'DENIED');
+    assert.match(out.reason, /fraud/);
+    assert.equal(fake.callsFor(k, 'triggerIncident').length, 1);
+  });
+
+  test('an expired Duo push can be retried from Slack, at most the configured number of times', async () => {
+    const k = key();
+    fake.script(k, { duo: ['timeout', 'allow'] });
+    const h = await start(k, 'confirm');
+    await waitPhase(h, 'AWAITING_ANSWER');
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await waitPhase(h, 'DUO_FAILED');
+    const failedMsg = fake.callsFor(k, 'updateReviewMessage').map((c) => (c.args as { state: { kind: string } }).state.kind);
+    assert.ok(failedMsg.includes('duo-failed'));
+    await assert.rejects(
+      h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: 'U-someone-else' }] }),
+      WorkflowUpdateFailedError,
+    );
+    await h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: `U-${k}` }] });
+    const out = await h.result();
+    assert.equal(out.outcome, 'CONFIRMED');
+    assert.equal(fake.callsFor(k, 'sendDuoPush').length, 2);
+  });
+
+  test('no answer by the deadline times out and pages, after a reminder at half time', async () => {
+    const k = key();
+    const h = await start(k, 'confirm', { deadlineSeconds: 4 });
+    const out = await h.result();
+    assert.equal(out.outcome, 'TIMED_OUT');
+    const reminders = fake.callsFor(k, 'sendReminder');
+    assert.equal(reminders.length, 1, 'one reminder');
+    const page = fake.callsFor(k, 'triggerIncident')[0]?.args as { severity: string; summary: string };
+    assert.equal(page.severity, 'error');
+    assert.match(page.summary, /No answer from eng-/);
+    const steps = out.timeline.map((t) => t.step);
+    assert.ok(steps.indexOf('slack.reminded') < steps.indexOf('pagerduty.triggered'), 'reminder before the page');
+  });
+
+  test('page tier pages at once, still asks, and resolves the incident when confirmed', async () => {
+    const k = key();
+    const h = await start(k, 'page');
+    await waitPhase(h, 'AWAITING_ANSWER');
+    assert.equal(fake.callsFor(k, 'triggerIncident').length, 1, 'paged before any answer');
+    assert.equal(fake.callsFor(k, 'postReviewMessage').length, 1, 'engineer still asked');
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    const out = await h.result();
+    assert.equal(out.outcome, 'CONFIRMED');
+    const second = fake.callsFor(k, 'triggerIncident')[1]?.args as { details: { engineerAnswer: string } };
+    assert.equal(second.details.engineerAnswer, 'yes', 'the answer is added to the incident');
+    assert.equal(fake.callsFor(k, 'resolveIncident').length, 1);
+  });
+
+  test('revert tier reverts at once, tells the engineer and pages low urgency', async () => {
+    const k = key();
+    const h = await start(k, 'revert', { plan: true });
+    const out = await h.result();
+    assert.equal(out.outcome, 'REVERTED');
+    assert.equal(fake.callsFor(k, 'revertChange').length, 1);
+    assert.equal(fake.callsFor(k, 'notifyPerson').length, 1);
+    assert.equal((fake.callsFor(k, 'triggerIncident')[0]?.args as { severity: string }).severity, 'info');
+    assert.ok(out.timeline.some((t) => t.step === 'revert.verified'));
+    assert.equal(fake.callsFor(k, 'postReviewMessage').length, 0, 'nothing to answer');
+  });
+
+  test('a revert that fails after its retries pages at high urgency', async () => {
+    const k = key();
+    fake.script(k, { revert: 'forbidden' });
+    const h = await start(k, 'revert', { plan: true });
+    const out = await h.result();
+    assert.equal(out.outcome, 'REVERT_FAILED');
+    const page = fake.callsFor(k, 'triggerIncident')[0]?.args as { severity: string; summary: string };
+    assert.equal(page.severity, 'critical');
+    assert.match(page.summary, /REVERT FAILED/);
+  });
+
+  test('unknown actor is paged at once: there is nobody to ask', async () => {
+    const k = key();
+    fake.script(k, { person: 'unknown' });
+    const h = await start(k, 'confirm');
+    const out = await h.result();
+    assert.equal(out.outcome, 'ESCALATED');
+    assert.equal(fake.callsFor(k, 'postReviewMessage').length, 0);
+    assert.equal((fake.callsFor(k, 'triggerIncident')[0]?.args as { severity: string }).severity, 'critical');
+  });
+
+  test('a root-user action is paged at once', async () => {
+    const k = key();
+    const h = await start(k, 'confirm', { actorType: 'Root' });
+    const out = await h.result();
+    assert.equal(out.outcome, 'ESCALATED');
+    assert.match(out.reason, /root/);
+    assert.equal(fake.callsFor(k, 'resolvePerson').length, 0);
+  });
+
+  test('security can override at any time; others cannot', async () => {
+    const k = key();
+    const h = await start(k, 'page');
+    await waitPhase(h, 'AWAITING_ANSWER');
+    await assert.rejects(
+      h.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: `U-${k}`, action: 'approve' }] }),
+      (err: unknown) => err instanceof WorkflowUpdateFailedError && /security group/.test(String((err as Error).cause)),
+    );
+    await h.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'approve', note: 'planned change' }] });
+    const out = await h.result();
+    assert.equal(out.outcome, 'APPROVED');
+    assert.match(out.reason, /planned change/);
+    assert.equal(fake.callsFor(k, 'resolveIncident').length, 1, 'the open incident is resolved');
+    assert.ok(out.timeline.some((t) => t.step === 'security.decided'), 'the override is recorded');
+  });
+
+  test('security "revert now" reverts and resolves the incident', async () => {
+    const k = key();
+    const h = await start(k, 'page', { plan: true });
+    await waitPhase(h, 'AWAITING_ANSWER');
+    await h.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'revert' }] });
+    const out = await h.result();
+    assert.equal(out.outcome, 'REVERTED');
+    assert.equal(fake.callsFor(k, 'revertChange').length, 1);
+    assert.equal(fake.callsFor(k, 'resolveIncident').length, 1);
+  });
+
+  test('a click by another user is refused with a reason, and the review goes on', async () => {
+    const k = key();
+    const h = await start(k, 'confirm');
+    await waitPhase(h, 'AWAITING_ANSWER');
+    await assert.rejects(
+      h.executeUpdate(decisionUpdate, { args: [{ slackUserId: 'U-mallory', answer: 'yes' }] }),
+      (err: unknown) => err instanceof WorkflowUpdateFailedError && /Only <@U-.*can answer/.test(String((err as Error).cause)),
+    );
+    const s = await h.query(statusQuery);
+    assert.equal(s.phase, 'AWAITING_ANSWER');
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    // A second decision is refused too.
+    await assert.rejects(
+      h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'no' }] }),
+      WorkflowUpdateFailedError,
+    );
+    assert.equal((await h.result()).outcome, 'CONFIRMED');
+  });
+
+  test('a click after the deadline is refused', async () => {
+    const k = key();
+    let release!: () => void;
+    fake.script(k, { holdIncident: new Promise<void>((r) => (release = r)) });
+    const h = await start(k, 'confirm', { deadlineSeconds: 2 });
+    // The deadline fires; the timeout page is held open so the workflow is still running.
+    await eventually(() => fake.callsFor(k, 'triggerIncident').length > 0, 15_000, 'timeout page');
+    await assert.rejects(
+      h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] }),
+      (err: unknown) => err instanceof WorkflowUpdateFailedError && /deadline passed/.test(String((err as Error).cause)),
+    );
+    release();
+    assert.equal((await h.result()).outcome, 'TIMED_OUT');
+  });
+
+  test('the same event twice makes one review', async () => {
+    const k = key();
+    const first = await startReview(client, input(k, 'confirm'), { taskQueue, uiBaseUrl: 'http://ui' });
+    const second = await startReview(client, input(k, 'confirm'), { taskQueue, uiBaseUrl: 'http://ui' });
+    assert.equal(first.status, 'started');
+    assert.equal(second.status, 'existing');
+    assert.equal(second.workflowId, first.workflowId);
+    const desc = await second.handle.describe();
+    assert.equal(desc.runId, first.runId);
+    await first.handle.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'approve' }] });
+    await first.handle.result();
+    const third = await startReview(client, input(k, 'confirm'), { taskQueue, uiBaseUrl: 'http://ui' });
+    assert.equal(third.status, 'existing', 'a finished review is not started again');
+    assert.equal(fake.callsFor(k, 'resolvePerson').length, 1, 'one review ran');
+  });
+
+  test('search attributes and memo are readable through the list API', async () => {
+    const k = key();
+    const h = await start(k, 'confirm');
+    await waitPhase(h, 'AWAITING_ANSWER');
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await h.result();
+    const query = `VouchOutcome="CONFIRMED" AND VouchActor="eng-${k}" AND VouchAccount="${ACCOUNT}" AND VouchTier="confirm"`;
+    const found = await eventually(async () => {
+      for await (const wf of client.workflow.list({ query })) return wf;
+      return undefined;
+    }, 20_000, 'visibility');
+    assert.equal(found.workflowId, h.workflowId);
+    const sa = found.typedSearchAttributes;
+    assert.deepEqual(sa.get({ name: 'VouchRules', type: 'KEYWORD_LIST' }), ['sg-open-world', 'admin-port']);
+    assert.equal(sa.get({ name: 'VouchScore', type: 'INT' }), 60);
+    assert.equal(sa.get({ name: 'VouchEventName', type: 'KEYWORD' }), 'AuthorizeSecurityGroupIngress');
+    const memo = await found.memo;
+    assert.match(String(memo?.summary), /AuthorizeSecurityGroupIngress by eng-.* in 111122223333\/eu-west-1/);
+    assert.match(String(memo?.outcome), /^CONFIRMED/);
+  });
+});

@@ -1,0 +1,29 @@
+// Message definitions for the review workflow: updates (with validators in the workflow), queries.
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type {
+  DecisionRequest,
+  DuoRetryRequest,
+  ReviewStatus,
+  SecurityDecisionRequest,
+  UpdateResult,
+} from './types';
+
+/** The engineer's answer from the Slack buttons. Only the actor's Slack user may answer, once, before the deadline. */
+export const decisionUpdate = defineUpdate<UpdateResult, [DecisionRequest]>('decision');
+
+/** "Send another Duo push" after a push expired or failed (at most maxDuoPushes per review). */
+export const duoRetryUpdate = defineUpdate<UpdateResult, [DuoRetryRequest]>('duoRetry');
+
+/** Security's own decision (approve / revert now / escalate), from a configured security responder, at any time. */
+export const securityDecisionUpdate = defineUpdate<UpdateResult, [SecurityDecisionRequest]>('securityDecision');
+
+/** The review's state and timeline. */
+export const statusQuery = defineQuery<ReviewStatus>('status');
+
+export const TASK_QUEUE = 'vouch-reviews';
+export const WORKFLOW_TYPE = 'reviewChangeWorkflow';
+
+/** Workflow id from the change's account and CloudTrail eventID: the same event never makes two reviews. */
+export function reviewWorkflowId(account: string, eventId: string): string {
+  return `vouch-${account}-${eventId}`;
+}

@@ -1,0 +1,32 @@
+// Search attributes that let security find reviews in the Temporal Web UI. Registered by vouch itself:
+// `--search-attribute` on the dev server, OperatorService.addSearchAttributes on a full server.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const VouchTier = defineSearchAttributeKey('VouchTier', SearchAttributeType.KEYWORD);
+export const VouchOutcome = defineSearchAttributeKey('VouchOutcome', SearchAttributeType.KEYWORD);
+export const VouchAccount = defineSearchAttributeKey('VouchAccount', SearchAttributeType.KEYWORD);
+export const VouchActor = defineSearchAttributeKey('VouchActor', SearchAttributeType.KEYWORD);
+export const VouchEventName = defineSearchAttributeKey('VouchEventName', SearchAttributeType.KEYWORD);
+export const VouchRules = defineSearchAttributeKey('VouchRules', SearchAttributeType.KEYWORD_LIST);
+export const VouchScore = defineSearchAttributeKey('VouchScore', SearchAttributeType.INT);
+
+export const ALL_SEARCH_ATTRIBUTES = [
+  VouchTier,
+  VouchOutcome,
+  VouchAccount,
+  VouchActor,
+  VouchEventName,
+  VouchRules,
+  VouchScore,
+] as const;
+
+const CLI_TYPE_NAMES: Record<string, string> = {
+  [SearchAttributeType.KEYWORD]: 'Keyword',
+  [SearchAttributeType.KEYWORD_LIST]: 'KeywordList',
+  [SearchAttributeType.INT]: 'Int',
+};
+
+/** `--search-attribute Name=Type` arguments for `temporal server start-dev`. */
+export function devServerSearchAttributeArgs(): string[] {
+  return ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${CLI_TYPE_NAMES[k.type]}`]);
+}

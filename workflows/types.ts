@@ -1,0 +1,244 @@
+// Shared, pure types for the review workflow. Deterministic code only: no Node builtins, no imports from src/.
+
+/** What the policy decided for a change. `ignore` and `notify` never reach the confirm workflow path. */
+export type Tier = 'ignore' | 'notify' | 'confirm' | 'page' | 'revert';
+
+/** The final (or current) state of a review, as shown in the VouchOutcome search attribute. */
+export type Outcome =
+  | 'PENDING'
+  | 'CONFIRMED' // the engineer said yes and Duo allowed
+  | 'DENIED' // "not me", Duo deny or Duo fraud
+  | 'TIMED_OUT' // no decision before the deadline
+  | 'REVERTED' // the change was undone and the undo was verified
+  | 'REVERT_FAILED' // the undo failed after its retries; security was paged at high urgency
+  | 'APPROVED' // a member of the security group approved it
+  | 'ESCALATED' // paged with nobody to ask (unknown actor, root) or escalated by security
+  | 'NOTIFIED'; // notify tier: told, nothing to answer
+
+export type ActorType =
+  | 'IAMUser'
+  | 'AssumedRole'
+  | 'IdentityCenterUser'
+  | 'Root'
+  | 'AWSService'
+  | 'FederatedUser'
+  | 'AWSAccount'
+  | 'Unknown';
+
+/** Who made the change, as CloudTrail tells it, plus the best guess at a person. */
+export interface Actor {
+  type: ActorType;
+  /** Full principal ARN (assumed-role ARN for roles). */
+  arn?: string;
+  /** Human-readable principal: IAM user name, role session name, Identity Center user name. */
+  name: string;
+  /** An e-mail address, when the identity carries one (SSO session names usually do). */
+  email?: string;
+  /** The role a session was issued from (AssumedRole). */
+  sessionIssuerArn?: string;
+  accessKeyId?: string;
+}
+
+/** One AWS change, normalised from a CloudTrail record, with sensitive values already redacted. */
+export interface Change {
+  eventId: string;
+  eventTime: string; // ISO 8601
+  account: string;
+  region: string;
+  eventSource: string; // e.g. ec2.amazonaws.com
+  eventName: string;
+  actor: Actor;
+  sourceIp?: string;
+  userAgent?: string;
+  /** Redacted request parameters (a summary, never secrets). */
+  request: Record<string, unknown>;
+  /** Redacted response elements, null when CloudTrail gives none. */
+  response: Record<string, unknown> | null;
+  errorCode?: string;
+  /** One line for humans: "sg-123 opened to 0.0.0.0/0 on tcp/22". */
+  summary: string;
+}
+
+/** A revert the policy allows: the exact AWS SDK v3 command and its input. */
+export interface RevertPlan {
+  service: 'ec2';
+  operation: 'RevokeSecurityGroupIngress' | 'RevokeSecurityGroupEgress';
+  input: Record<string, unknown>;
+  /** Human description: "revoke sgr-1 from sg-123". */
+  description: string;
+}
+
+/** The policy's verdict, decided before the workflow starts (so policy changes never break replay). */
+export interface Verdict {
+  tier: Exclude<Tier, 'ignore' | 'notify'>;
+  score: number; // 0–100
+  rules: string[];
+  reasons: string[];
+  /** Seconds the engineer has to answer. Default 900. */
+  deadlineSeconds: number;
+  revertPlan: RevertPlan | null;
+}
+
+/** Everything the workflow needs; config is captured here at start, never read from inside the workflow. */
+export interface ReviewInput {
+  change: Change;
+  verdict: Verdict;
+  /** Slack user ids allowed to override (approve / revert now / escalate). */
+  securityResponders: string[];
+  /** Link to this review in the Temporal Web UI. */
+  reviewUrl: string;
+  /** Maximum Duo pushes per review. Default 3. */
+  maxDuoPushes?: number;
+}
+
+/** The person behind an actor. */
+export interface Person {
+  slackUserId: string;
+  duoUsername: string;
+  email?: string;
+  displayName: string;
+}
+
+export type EngineerAnswer = 'yes' | 'no';
+
+export interface DecisionRequest {
+  /** Slack user id of whoever clicked. */
+  slackUserId: string;
+  answer: EngineerAnswer;
+}
+
+export interface DuoRetryRequest {
+  slackUserId: string;
+}
+
+export type SecurityAction = 'approve' | 'revert' | 'escalate';
+
+export interface SecurityDecisionRequest {
+  slackUserId: string;
+  action: SecurityAction;
+  note?: string;
+}
+
+export interface UpdateResult {
+  accepted: true;
+  /** Text the Slack handler can show to the clicker. */
+  message: string;
+}
+
+export interface TimelineEntry {
+  at: string; // ISO 8601, workflow time
+  step: string; // e.g. 'slack.posted', 'duo.push', 'pagerduty.triggered'
+  result: string; // short human text
+}
+
+export type Phase = 'STARTING' | 'AWAITING_ANSWER' | 'AWAITING_DUO' | 'DUO_FAILED' | 'FINISHING' | 'DONE';
+
+export interface ReviewStatus {
+  reviewId: string;
+  tier: Verdict['tier'];
+  phase: Phase;
+  outcome: Outcome;
+  deadline: string | null;
+  duoPushes: number;
+  person: Person | null;
+  incidentOpen: boolean;
+  timeline: TimelineEntry[];
+}
+
+export interface ReviewOutcome {
+  outcome: Outcome;
+  reason: string;
+  timeline: TimelineEntry[];
+}
+
+// ---- Activity inputs and outputs (implemented in activities/, called from the workflow) ----
+
+/** The Slack message's state; the activity renders Block Kit from it. */
+export type MessageState =
+  | { kind: 'ask'; deadline: string }
+  | { kind: 'duo-pending'; pushes: number }
+  | { kind: 'duo-failed'; reason: string; pushes: number; maxPushes: number }
+  | { kind: 'final'; outcome: Outcome; reason: string }
+  | { kind: 'info'; text: string };
+
+export interface PostMessageInput {
+  reviewId: string;
+  slackUserId: string;
+  change: Change;
+  verdict: Verdict;
+  reviewUrl: string;
+  state: MessageState;
+}
+
+export interface SlackMessageRef {
+  channel: string;
+  ts: string;
+}
+
+export interface UpdateMessageInput extends PostMessageInput {
+  message: SlackMessageRef;
+}
+
+export interface ReminderInput {
+  slackUserId: string;
+  message: SlackMessageRef;
+  text: string;
+}
+
+export interface DuoPushInput {
+  duoUsername: string;
+  change: Change;
+  reviewId: string;
+}
+
+export interface DuoPushStarted {
+  txid: string;
+}
+
+/** allow / deny / fraud are final answers; timeout and failed allow another push. */
+export type DuoResult = 'allow' | 'deny' | 'fraud' | 'timeout' | 'failed';
+
+export interface DuoStatus {
+  result: DuoResult;
+  status: string;
+  statusMessage: string;
+}
+
+export type Severity = 'critical' | 'error' | 'warning' | 'info';
+
+export interface IncidentInput {
+  dedupKey: string;
+  summary: string;
+  severity: Severity;
+  change: Change;
+  verdict: Verdict;
+  reviewUrl: string;
+  details: Record<string, unknown>;
+}
+
+export interface RevertInput {
+  plan: RevertPlan;
+  account: string;
+  region: string;
+  eventId: string;
+}
+
+export interface RevertResult {
+  /** true when something was undone now; false when it was already gone (idempotent). */
+  changed: boolean;
+  before: unknown;
+  after: unknown;
+  message: string;
+}
+
+/** ApplicationFailure types the workflow branches on (failure.cause.type). */
+export const FailureTypes = {
+  UnknownPerson: 'UnknownPerson',
+  DuoNotEnrolled: 'DuoNotEnrolled',
+  DuoDenied: 'DuoDenied',
+  InvalidCredentials: 'InvalidCredentials',
+  VendorRejected: 'VendorRejected',
+  RevertForbidden: 'RevertForbidden',
+  RevertNotVerified: 'RevertNotVerified',
+  RateLimited: 'RateLimited',
+} as const;
