@@ -1,0 +1,37 @@
+// Stored histories of real runs replay against today's workflow code without a determinism error, so a change
+// that would break reviews in flight fails here before it lands. (Re-record with test/fixtures/record-histories.ts
+// only for an intended, patched change.)
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DefaultLogger, Runtime, Worker, DeterminismViolationError } from '@temporalio/worker';
+
+const DIR = path.resolve(__dirname, '../fixtures/histories');
+const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+describe('replay of stored review histories', () => {
+  test('there are stored histories for the main branches', () => {
+    assert.deepEqual(files.sort(), ['confirmed.json', 'denied.json', 'reverted.json', 'timedout.json']);
+  });
+
+  for (const file of files) {
+    test(`${file} replays without a determinism error`, async () => {
+      const history = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')) as unknown;
+      await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows/review-change') }, history, `replay-${file}`);
+    });
+  }
+
+  test('an incompatible workflow change fails replay with a determinism error', async () => {
+    const history = JSON.parse(fs.readFileSync(path.join(DIR, 'confirmed.json'), 'utf8')) as unknown;
+    await assert.rejects(
+      Worker.runReplayHistory(
+        { workflowsPath: require.resolve('../fixtures/workflows/review-change-incompatible') },
+        history,
+        'replay-incompatible',
+      ),
+      DeterminismViolationError,
+    );
+  });
+});
