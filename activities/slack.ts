@@ -1,0 +1,331 @@
+// Slack activities: find the person behind an actor, DM them the review message, keep it up to date, remind them.
+// The WebClient is built to fail fast (no 30-minute retry loop, 429s rejected at once, bounded timeout); Temporal's
+// activity retry policy owns the backoff. Failures carry a FailureTypes `type` the workflow branches on.
+import { format } from 'node:util';
+import { ApplicationFailure } from '@temporalio/activity';
+import {
+  ErrorCode,
+  LogLevel,
+  WebClient,
+  type ChatPostMessageArguments,
+  type Logger,
+  type WebAPIHTTPError,
+  type WebAPIPlatformError,
+  type WebAPIRateLimitedError,
+  type WebAPIRequestError,
+} from '@slack/web-api';
+import { FailureTypes } from '../workflows/types';
+import type {
+  Actor,
+  Person,
+  PostMessageInput,
+  ReminderInput,
+  SlackMessageRef,
+  UpdateMessageInput,
+} from '../workflows/types';
+import type { PeopleDirectory } from './people';
+import { renderReviewMessage, truncate } from './slack-blocks';
+
+export interface SlackDeps {
+  slack: WebClient;
+  directory: PeopleDirectory;
+}
+
+export interface NotifyPersonInput {
+  slackUserId: string;
+  text: string;
+}
+
+export interface SlackClientOptions {
+  /** Bot token (xoxb-…). */
+  token: string;
+  /** Web API base URL, ending in `/api/` (default https://slack.com/api/). */
+  apiUrl?: string;
+  /** Per-request timeout (default 10 s). */
+  timeoutMs?: number;
+  /** Where log lines go (default: console); lines never contain the token. */
+  logSink?: (level: LogLevel, line: string) => void;
+  logLevel?: LogLevel;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** Slack truncates message text beyond about 4,000 characters. */
+const MAX_PLAIN_TEXT = 4000;
+
+/** Slack error codes that mean the token or its scopes are wrong: retrying cannot help. */
+const CREDENTIAL_ERRORS = new Set([
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'missing_scope',
+  'not_allowed_token_type',
+]);
+
+/** Slack error codes (with HTTP 200 and ok:false) that are transient on Slack's side. */
+const TRANSIENT_PLATFORM_ERRORS = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
+
+const LEVEL_ORDER: Record<LogLevel, number> = {
+  [LogLevel.DEBUG]: 0,
+  [LogLevel.INFO]: 1,
+  [LogLevel.WARN]: 2,
+  [LogLevel.ERROR]: 3,
+};
+
+function defaultSink(level: LogLevel, line: string): void {
+  if (level === LogLevel.ERROR) console.error(line);
+  else if (level === LogLevel.WARN) console.warn(line);
+  else console.log(line);
+}
+
+/** A @slack/web-api Logger that scrubs the given secrets, any xox…-token and any bearer credential from every line. */
+export function createRedactingLogger(
+  secrets: string[],
+  sink: (level: LogLevel, line: string) => void = defaultSink,
+  initialLevel: LogLevel = LogLevel.WARN,
+): Logger {
+  let level = initialLevel;
+  let name = 'slack';
+  const known = secrets.filter((s) => s.length > 0);
+  const scrub = (line: string): string => {
+    let out = line;
+    for (const secret of known) out = out.split(secret).join('<redacted>');
+    return out
+      .replace(/xox[a-z]-[A-Za-z0-9-]+/g, 'xox?-<redacted>')
+      .replace(/(Bearer\s+)[^\s"',}]+/gi, '$1<redacted>');
+  };
+  const log =
+    (at: LogLevel) =>
+    (...msg: unknown[]): void => {
+      if (LEVEL_ORDER[at] < LEVEL_ORDER[level]) return;
+      sink(at, scrub(`[${at.toUpperCase()}] ${name} ${format(...msg)}`));
+    };
+  return {
+    debug: log(LogLevel.DEBUG),
+    info: log(LogLevel.INFO),
+    warn: log(LogLevel.WARN),
+    error: log(LogLevel.ERROR),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: (n: string) => {
+      name = n;
+    },
+  };
+}
+
+/** A WebClient that never sleeps on its own: 429s reject at once, no retries, bounded request time. */
+export function createSlackClient(opts: SlackClientOptions): WebClient {
+  if (!opts.token) throw new Error('createSlackClient: a Slack bot token is required');
+  return new WebClient(opts.token, {
+    ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl.endsWith('/') ? opts.apiUrl : `${opts.apiUrl}/` } : {}),
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+    timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    logger: createRedactingLogger([opts.token], opts.logSink, opts.logLevel ?? LogLevel.WARN),
+  });
+}
+
+// ---- error mapping ----
+
+function errorCode(err: unknown): string | undefined {
+  if (err === null || typeof err !== 'object') return undefined;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Turn a @slack/web-api error into what Temporal should do with it. Every message names the Slack method. */
+export function toActivityFailure(method: string, err: unknown): Error {
+  const cause = err instanceof Error ? err : undefined;
+  switch (errorCode(err)) {
+    case ErrorCode.RateLimitedError: {
+      const retryAfter = Math.max(1, Math.ceil((err as WebAPIRateLimitedError).retryAfter));
+      return ApplicationFailure.create({
+        type: FailureTypes.RateLimited,
+        message: `Slack ${method} was rate limited; Slack asks to retry after ${retryAfter} s`,
+        nextRetryDelay: `${retryAfter} seconds`,
+        cause,
+      });
+    }
+    case ErrorCode.PlatformError: {
+      const data = (err as WebAPIPlatformError).data;
+      const slackError = data.error;
+      if (CREDENTIAL_ERRORS.has(slackError)) {
+        const neededScope = (data as { needed?: unknown }).needed;
+        const needed = typeof neededScope === 'string' ? ` (needed scope: ${neededScope})` : '';
+        return ApplicationFailure.create({
+          type: FailureTypes.InvalidCredentials,
+          message: `Slack ${method} refused the bot token: ${slackError}${needed}`,
+          nonRetryable: true,
+          cause,
+        });
+      }
+      if (slackError === 'ratelimited') {
+        return ApplicationFailure.create({
+          type: FailureTypes.RateLimited,
+          message: `Slack ${method} was rate limited (ratelimited)`,
+          cause,
+        });
+      }
+      if (TRANSIENT_PLATFORM_ERRORS.has(slackError)) {
+        return new Error(`Slack ${method} failed on Slack's side: ${slackError}`, { cause });
+      }
+      const details = (data.response_metadata?.messages ?? []).slice(0, 3).join('; ');
+      return ApplicationFailure.create({
+        type: FailureTypes.VendorRejected,
+        message: `Slack ${method} rejected the request: ${slackError}${details ? ` (${details})` : ''}`,
+        nonRetryable: true,
+        cause,
+      });
+    }
+    case ErrorCode.HTTPError: {
+      const status = (err as WebAPIHTTPError).statusCode;
+      if (status >= 500 || status === 408) {
+        return new Error(`Slack ${method} failed with HTTP ${status}; will retry`, { cause });
+      }
+      return ApplicationFailure.create({
+        type: FailureTypes.VendorRejected,
+        message: `Slack ${method} answered HTTP ${status}`,
+        nonRetryable: true,
+        cause,
+      });
+    }
+    case ErrorCode.RequestError: {
+      const original = (err as WebAPIRequestError).original;
+      return new Error(`Slack ${method} request failed: ${original?.message ?? 'network error'}`, { cause });
+    }
+    default:
+      return new Error(`Slack ${method} failed: ${cause?.message ?? String(err)}`, { cause });
+  }
+}
+
+async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toActivityFailure(method, err);
+  }
+}
+
+function rejected(method: string, message: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FailureTypes.VendorRejected,
+    message: `Slack ${method} ${message}`,
+    nonRetryable: true,
+  });
+}
+
+function describeActor(actor: Actor): string {
+  return `${actor.type} ${actor.arn ?? actor.name}`;
+}
+
+/** @slack/types' block union, reached through web-api's argument types (the renderer returns plain JSON). */
+type Blocks = Extract<ChatPostMessageArguments, { blocks: unknown }>['blocks'];
+
+// ---- activities ----
+
+export function createSlackActivities(deps: SlackDeps) {
+  const { slack, directory } = deps;
+
+  async function openDm(slackUserId: string): Promise<string> {
+    const res = await call('conversations.open', () => slack.conversations.open({ users: slackUserId }));
+    const channel = res.channel?.id;
+    if (!channel) throw rejected('conversations.open', `returned no channel for user ${slackUserId}`);
+    return channel;
+  }
+
+  function messageRef(method: string, res: { channel?: string; ts?: string }): SlackMessageRef {
+    if (!res.channel || !res.ts) throw rejected(method, 'returned no channel/ts for the posted message');
+    return { channel: res.channel, ts: res.ts };
+  }
+
+  return {
+    /** The person behind an actor: directory entry (or the actor's own e-mail), then Slack by e-mail if needed. */
+    async resolvePerson(actor: Actor): Promise<Person> {
+      const entry = directory.lookup(actor);
+      if (!entry) {
+        throw ApplicationFailure.create({
+          type: FailureTypes.UnknownPerson,
+          message: `No person is mapped to ${describeActor(actor)} and it carries no e-mail address`,
+          nonRetryable: true,
+        });
+      }
+      let slackUserId = entry.slackUserId;
+      let slackName: string | undefined;
+      if (!slackUserId) {
+        let res;
+        try {
+          res = await slack.users.lookupByEmail({ email: entry.email });
+        } catch (err) {
+          if (errorCode(err) === ErrorCode.PlatformError && (err as WebAPIPlatformError).data.error === 'users_not_found') {
+            throw ApplicationFailure.create({
+              type: FailureTypes.UnknownPerson,
+              message: `Slack users.lookupByEmail found no Slack user with the e-mail ${entry.email} (for ${describeActor(actor)})`,
+              nonRetryable: true,
+            });
+          }
+          throw toActivityFailure('users.lookupByEmail', err);
+        }
+        const user = res.user;
+        if (!user?.id) throw rejected('users.lookupByEmail', `returned no user for ${entry.email}`);
+        if (user.deleted) {
+          throw ApplicationFailure.create({
+            type: FailureTypes.UnknownPerson,
+            message: `Slack user ${user.id} (${entry.email}) is deactivated`,
+            nonRetryable: true,
+          });
+        }
+        slackUserId = user.id;
+        slackName = user.profile?.real_name || user.real_name || user.profile?.display_name || user.name || undefined;
+      }
+      return {
+        slackUserId,
+        duoUsername: entry.duoUsername ?? entry.email,
+        email: entry.email,
+        displayName: entry.displayName ?? slackName ?? actor.name,
+      };
+    },
+
+    /** DM the review message to the person; returns where it landed so it can be updated later. */
+    async postReviewMessage(input: PostMessageInput): Promise<SlackMessageRef> {
+      const channel = await openDm(input.slackUserId);
+      const { text, blocks } = renderReviewMessage(input);
+      const res = await call('chat.postMessage', () =>
+        slack.chat.postMessage({ channel, text, blocks: blocks as Blocks, unfurl_links: false, unfurl_media: false }),
+      );
+      return messageRef('chat.postMessage', res);
+    },
+
+    /** Re-render the review message in place (a final state has no buttons left). */
+    async updateReviewMessage(input: UpdateMessageInput): Promise<void> {
+      const { text, blocks } = renderReviewMessage(input);
+      await call('chat.update', () =>
+        slack.chat.update({ channel: input.message.channel, ts: input.message.ts, text, blocks: blocks as Blocks }),
+      );
+    },
+
+    /** A reminder as a threaded reply under the review message in the DM. */
+    async sendReminder(input: ReminderInput): Promise<void> {
+      await call('chat.postMessage', () =>
+        slack.chat.postMessage({
+          channel: input.message.channel,
+          thread_ts: input.message.ts,
+          text: truncate(input.text, MAX_PLAIN_TEXT),
+        }),
+      );
+    },
+
+    /** A plain DM, e.g. to tell an engineer that their change was reverted. */
+    async notifyPerson(input: NotifyPersonInput): Promise<SlackMessageRef> {
+      const channel = await openDm(input.slackUserId);
+      const res = await call('chat.postMessage', () =>
+        slack.chat.postMessage({ channel, text: truncate(input.text, MAX_PLAIN_TEXT), unfurl_links: false }),
+      );
+      return messageRef('chat.postMessage', res);
+    },
+  };
+}
+
+export type SlackActivities = ReturnType<typeof createSlackActivities>;

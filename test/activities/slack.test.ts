@@ -1,0 +1,400 @@
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/activity';
+import { ErrorCode, LogLevel, type WebClient } from '@slack/web-api';
+import { createSlackActivities, createSlackClient } from '../../activities/slack';
+import { createPeopleDirectory, parsePeopleDirectory, type PeopleDirectory } from '../../activities/people';
+import { ActionIds } from '../../activities/slack-blocks';
+import { SlackStandIn, type SlackStandInEvent } from '../../src/sandbox/slack';
+import { FailureTypes, type Actor, type Change, type PostMessageInput } from '../../workflows/types';
+
+const TOKEN = 'xoxb-1111-2222-vouchtesttoken';
+
+const alice: Actor = {
+  type: 'IdentityCenterUser',
+  arn: 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_abc/alice@example.com',
+  name: 'alice@example.com',
+};
+const carol: Actor = { type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/carol', name: 'carol' };
+const deployBot: Actor = {
+  type: 'AssumedRole',
+  arn: 'arn:aws:sts::210987654321:assumed-role/deployer/ci-run-42',
+  name: 'ci-run-42',
+};
+
+function change(actor: Actor): Change {
+  return {
+    eventId: 'ev-0001',
+    eventTime: '2024-05-01T10:15:00Z',
+    account: '123456789012',
+    region: 'eu-west-1',
+    eventSource: 'ec2.amazonaws.com',
+    eventName: 'AuthorizeSecurityGroupIngress',
+    actor,
+    request: { groupId: 'sg-0abc' },
+    response: null,
+    summary: 'sg-0abc opened to 0.0.0.0/0 on tcp/22',
+  };
+}
+
+function postInput(slackUserId: string): PostMessageInput {
+  return {
+    reviewId: 'vouch-123456789012-ev-0001',
+    slackUserId,
+    change: change(alice),
+    verdict: {
+      tier: 'confirm',
+      score: 80,
+      rules: ['sg-open-world'],
+      reasons: ['SSH opened to the internet'],
+      deadlineSeconds: 900,
+      revertPlan: null,
+    },
+    reviewUrl: 'http://localhost:8233/namespaces/default/workflows/vouch-123456789012-ev-0001',
+    state: { kind: 'ask', deadline: '2024-05-01T10:30:00Z' },
+  };
+}
+
+/** Asserts that `promise` rejects with an ApplicationFailure of `type` and returns it. */
+async function failureOf(promise: Promise<unknown>, type: string): Promise<ApplicationFailure> {
+  let caught: unknown;
+  await assert.rejects(promise, (err: unknown) => {
+    caught = err;
+    return true;
+  });
+  assert.ok(caught instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(caught)}`);
+  assert.equal(caught.type, type, caught.message);
+  return caught;
+}
+
+describe('Slack activities against the Slack stand-in', () => {
+  const standIn = new SlackStandIn({
+    token: TOKEN,
+    users: [
+      { id: 'U0ALICE', email: 'alice@example.com', name: 'alice', realName: 'Alice Liddell' },
+      { id: 'U0CAROL', email: 'carol@example.com', name: 'carol' },
+      { id: 'U0DAVE', email: 'dave@example.com', name: 'dave' },
+      { id: 'U0GONE', email: 'gone@example.com', name: 'gone', deleted: true },
+    ],
+  });
+  const directory: PeopleDirectory = createPeopleDirectory({
+    'arn:aws:iam::123456789012:user/carol': { email: 'carol@example.com', slackUserId: 'U0CAROL', duoUsername: 'carol' },
+    'arn:aws:sts::*:assumed-role/deployer/*': { email: 'dave@example.com', displayName: 'Dave (deploys)' },
+  });
+  const logLines: string[] = [];
+  let slack: WebClient;
+  let activities: ReturnType<typeof createSlackActivities>;
+  const events: SlackStandInEvent[] = [];
+
+  before(async () => {
+    const { apiUrl } = await standIn.start();
+    assert.match(apiUrl, /^http:\/\/127\.0\.0\.1:\d+\/api\/$/);
+    slack = createSlackClient({
+      token: TOKEN,
+      apiUrl,
+      timeoutMs: 2000,
+      logLevel: LogLevel.DEBUG,
+      logSink: (_level, line) => logLines.push(line),
+    });
+    activities = createSlackActivities({ slack, directory });
+    standIn.on('event', (e) => events.push(e));
+  });
+
+  after(async () => {
+    await standIn.stop();
+  });
+
+  beforeEach(() => {
+    standIn.reset();
+    events.length = 0;
+  });
+
+  test('a person is found in Slack by the e-mail their Identity Center session carries', async () => {
+    const person = await activities.resolvePerson(alice);
+    assert.deepEqual(person, {
+      slackUserId: 'U0ALICE',
+      duoUsername: 'alice@example.com',
+      email: 'alice@example.com',
+      displayName: 'Alice Liddell',
+    });
+    const lookups = standIn.requests.filter((r) => r.method === 'users.lookupByEmail');
+    assert.deepEqual(
+      lookups.map((r) => [r.params.email, r.ok]),
+      [['alice@example.com', true]],
+    );
+  });
+
+  test('a mapped person with a Slack user id is resolved without calling Slack', async () => {
+    const person = await activities.resolvePerson(carol);
+    assert.deepEqual(person, {
+      slackUserId: 'U0CAROL',
+      duoUsername: 'carol',
+      email: 'carol@example.com',
+      displayName: 'carol',
+    });
+    assert.equal(standIn.requests.length, 0);
+  });
+
+  test('an ARN glob mapping supplies the e-mail that Slack is searched for', async () => {
+    const person = await activities.resolvePerson(deployBot);
+    assert.equal(person.slackUserId, 'U0DAVE');
+    assert.equal(person.displayName, 'Dave (deploys)');
+    assert.equal(standIn.requests[0]?.params.email, 'dave@example.com');
+  });
+
+  test('an e-mail unknown to Slack is a non-retryable UnknownPerson failure', async () => {
+    const stranger: Actor = { type: 'IdentityCenterUser', name: 'mallory@example.com' };
+    const failure = await failureOf(activities.resolvePerson(stranger), FailureTypes.UnknownPerson);
+    assert.equal(failure.nonRetryable, true);
+    assert.match(failure.message, /users\.lookupByEmail/);
+    assert.match(failure.message, /mallory@example\.com/);
+    assert.equal(standIn.requests[0]?.error, 'users_not_found');
+  });
+
+  test('an actor with no mapping and no e-mail is UnknownPerson without asking Slack', async () => {
+    const failure = await failureOf(
+      activities.resolvePerson({ type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/ops', name: 'ops' }),
+      FailureTypes.UnknownPerson,
+    );
+    assert.equal(failure.nonRetryable, true);
+    assert.equal(standIn.requests.length, 0);
+  });
+
+  test('a deactivated Slack user is UnknownPerson', async () => {
+    const failure = await failureOf(
+      activities.resolvePerson({ type: 'IdentityCenterUser', name: 'gone@example.com' }),
+      FailureTypes.UnknownPerson,
+    );
+    assert.match(failure.message, /deactivated/);
+  });
+
+  test('the review message is posted in a DM and updated in place to a final state without buttons', async () => {
+    const ref = await activities.postReviewMessage(postInput('U0ALICE'));
+    assert.equal(ref.channel, standIn.dmChannelOf('U0ALICE'));
+    assert.match(ref.channel, /^D/);
+    const posted = standIn.message(ref.channel, ref.ts);
+    assert.ok(posted, 'stand-in stored the message');
+    assert.match(posted.text, /Did you make this AWS change\?/);
+    const actions = (posted.blocks ?? []).filter((b) => (b as { type: string }).type === 'actions');
+    assert.equal(actions.length, 1);
+    assert.ok(JSON.stringify(actions).includes(ActionIds.yes));
+    assert.deepEqual(
+      standIn.requests.map((r) => r.method),
+      ['conversations.open', 'chat.postMessage'],
+    );
+    assert.equal(standIn.requests[0]?.params.users, 'U0ALICE');
+
+    await activities.updateReviewMessage({
+      ...postInput('U0ALICE'),
+      message: ref,
+      state: { kind: 'final', outcome: 'CONFIRMED', reason: 'Alice confirmed and Duo allowed' },
+    });
+    const updated = standIn.message(ref.channel, ref.ts);
+    assert.equal(updated?.edits, 1);
+    assert.ok(updated?.blocks && updated.blocks.length > 0);
+    assert.equal(updated.blocks.filter((b) => (b as { type: string }).type === 'actions').length, 0);
+    assert.match(JSON.stringify(updated.blocks), /Alice confirmed and Duo allowed/);
+    assert.deepEqual(
+      events.filter((e) => e.type !== 'conversation.opened').map((e) => [e.type, 'to' in e ? e.to : undefined]),
+      [
+        ['message.posted', 'U0ALICE'],
+        ['message.updated', 'U0ALICE'],
+      ],
+    );
+  });
+
+  test('a reminder is posted as a threaded reply under the review message', async () => {
+    const ref = await activities.postReviewMessage(postInput('U0ALICE'));
+    await activities.sendReminder({ slackUserId: 'U0ALICE', message: ref, text: '10 minutes left to answer' });
+    const parent = standIn.message(ref.channel, ref.ts);
+    assert.equal(parent?.replies.length, 1);
+    assert.equal(parent?.replies[0]?.text, '10 minutes left to answer');
+    assert.equal(parent?.replies[0]?.threadTs, ref.ts);
+    assert.equal(standIn.messagesIn(ref.channel).length, 1, 'the reminder is not a new top-level message');
+  });
+
+  test('a plain notification lands in the person\'s DM', async () => {
+    const ref = await activities.notifyPerson({ slackUserId: 'U0CAROL', text: 'Your change was reverted.' });
+    assert.equal(ref.channel, standIn.dmChannelOf('U0CAROL'));
+    assert.equal(standIn.message(ref.channel, ref.ts)?.text, 'Your change was reverted.');
+  });
+
+  test('updating a message that does not exist is rejected by Slack and named in the failure', async () => {
+    await activities.postReviewMessage(postInput('U0ALICE'));
+    const channel = standIn.dmChannelOf('U0ALICE') as string;
+    const failure = await failureOf(
+      activities.updateReviewMessage({ ...postInput('U0ALICE'), message: { channel, ts: '1.000001' } }),
+      FailureTypes.VendorRejected,
+    );
+    assert.equal(failure.nonRetryable, true);
+    assert.match(failure.message, /chat\.update/);
+    assert.match(failure.message, /message_not_found/);
+  });
+
+  test('a wrong bot token is a non-retryable InvalidCredentials failure and is never logged', async () => {
+    const wrongToken = 'xoxb-9999-8888-wrongtoken';
+    const lines: string[] = [];
+    const badClient = createSlackClient({
+      token: wrongToken,
+      apiUrl: standIn.apiUrl,
+      logLevel: LogLevel.DEBUG,
+      logSink: (_level, line) => lines.push(line),
+    });
+    const bad = createSlackActivities({ slack: badClient, directory });
+    const failure = await failureOf(bad.resolvePerson(alice), FailureTypes.InvalidCredentials);
+    assert.equal(failure.nonRetryable, true);
+    assert.match(failure.message, /users\.lookupByEmail/);
+    assert.match(failure.message, /invalid_auth/);
+    assert.ok(lines.length > 0, 'the client logged at debug level');
+    assert.ok(!lines.some((l) => l.includes(wrongToken) || l.includes('wrongtoken')), 'token leaked into logs');
+  });
+
+  test('the client\'s debug log never contains the bot token', async () => {
+    logLines.length = 0;
+    await activities.notifyPerson({ slackUserId: 'U0ALICE', text: 'hello' });
+    assert.ok(logLines.some((l) => l.includes('chat.postMessage')));
+    assert.ok(!logLines.some((l) => l.includes(TOKEN) || l.includes('vouchtesttoken')));
+  });
+
+  test('the stand-in rejects calls that miss required arguments or break Block Kit limits', async () => {
+    await assert.rejects(slack.apiCall('chat.update', { channel: 'D0ALICE', text: 'no ts' }), (err: unknown) => {
+      assert.equal((err as { code?: string }).code, ErrorCode.PlatformError);
+      assert.equal((err as { data: { error: string } }).data.error, 'invalid_arguments');
+      return true;
+    });
+    await assert.rejects(slack.apiCall('chat.postMessage', { channel: 'U0ALICE' }), (err: unknown) => {
+      assert.equal((err as { data: { error: string } }).data.error, 'no_text');
+      return true;
+    });
+    await assert.rejects(slack.apiCall('users.lookupByEmail', {}), (err: unknown) => {
+      assert.equal((err as { data: { error: string } }).data.error, 'invalid_arguments');
+      return true;
+    });
+    const tooLongButton = [
+      {
+        type: 'actions',
+        elements: [{ type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'y'.repeat(76) } }],
+      },
+    ];
+    await assert.rejects(
+      slack.apiCall('chat.postMessage', { channel: 'U0ALICE', text: 'x', blocks: tooLongButton }),
+      (err: unknown) => {
+        const data = (err as { data: { error: string; errors?: string[] } }).data;
+        assert.equal(data.error, 'invalid_blocks');
+        assert.match(data.errors?.join() ?? '', /elements\[0\]\.text\.text: must be at most 75/);
+        return true;
+      },
+    );
+    assert.equal(standIn.messages.length, 0);
+  });
+
+  test('a 429 becomes a RateLimited failure carrying Retry-After, without the client sleeping', async () => {
+    standIn.failNext('chat.postMessage', { status: 429, retryAfter: 7 });
+    const started = Date.now();
+    const failure = await failureOf(activities.postReviewMessage(postInput('U0ALICE')), FailureTypes.RateLimited);
+    assert.ok(Date.now() - started < 2000, 'the client did not wait for Retry-After');
+    assert.equal(failure.nonRetryable, false);
+    assert.equal(failure.nextRetryDelay, '7 seconds');
+    assert.match(failure.message, /chat\.postMessage/);
+    assert.equal(standIn.requests.filter((r) => r.method === 'chat.postMessage').length, 1, 'no retry inside the client');
+  });
+
+  test('a Slack platform error is a non-retryable VendorRejected failure naming method and code', async () => {
+    standIn.failNext('chat.postMessage', { error: 'channel_not_found' });
+    const failure = await failureOf(activities.postReviewMessage(postInput('U0ALICE')), FailureTypes.VendorRejected);
+    assert.equal(failure.nonRetryable, true);
+    assert.match(failure.message, /chat\.postMessage/);
+    assert.match(failure.message, /channel_not_found/);
+  });
+
+  test('a missing scope is InvalidCredentials', async () => {
+    standIn.failNext('conversations.open', { error: 'missing_scope' });
+    const failure = await failureOf(activities.notifyPerson({ slackUserId: 'U0ALICE', text: 'hi' }), FailureTypes.InvalidCredentials);
+    assert.match(failure.message, /conversations\.open/);
+  });
+
+  test('HTTP 503 is a retryable failure, tried once by the client', async () => {
+    standIn.failNext('conversations.open', { status: 503 });
+    await assert.rejects(activities.postReviewMessage(postInput('U0ALICE')), (err: unknown) => {
+      assert.ok(err instanceof Error);
+      assert.ok(!(err instanceof ApplicationFailure && err.nonRetryable), 'must stay retryable');
+      assert.match(err.message, /conversations\.open/);
+      assert.match(err.message, /503/);
+      return true;
+    });
+    assert.equal(standIn.requests.length, 1);
+  });
+
+  test('a request that outlives the timeout is a retryable failure', async () => {
+    const impatient = createSlackActivities({
+      slack: createSlackClient({ token: TOKEN, apiUrl: standIn.apiUrl, timeoutMs: 200, logSink: () => undefined }),
+      directory,
+    });
+    standIn.failNext('chat.postMessage', { delayMs: 1000 });
+    const started = Date.now();
+    await assert.rejects(impatient.notifyPerson({ slackUserId: 'U0ALICE', text: 'slow' }), (err: unknown) => {
+      assert.ok(err instanceof Error);
+      assert.ok(!(err instanceof ApplicationFailure && err.nonRetryable));
+      assert.match(err.message, /chat\.postMessage request failed/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 900);
+  });
+});
+
+describe('people directory', () => {
+  test('an exact ARN wins over a glob, and the most specific glob wins over a broader one', () => {
+    const dir = createPeopleDirectory({
+      'arn:aws:sts::*:assumed-role/*': { email: 'anyone@example.com' },
+      'arn:aws:sts::123456789012:assumed-role/admin/*': { email: 'admins@example.com' },
+      'arn:aws:sts::123456789012:assumed-role/admin/bob': { email: 'bob@example.com' },
+    });
+    const role = (session: string): Actor => ({
+      type: 'AssumedRole',
+      arn: `arn:aws:sts::123456789012:assumed-role/admin/${session}`,
+      name: session,
+    });
+    assert.equal(dir.lookup(role('bob'))?.email, 'bob@example.com');
+    assert.equal(dir.lookup(role('eve'))?.email, 'admins@example.com');
+    assert.equal(
+      dir.lookup({ type: 'AssumedRole', arn: 'arn:aws:sts::999999999999:assumed-role/ro/x', name: 'x' })?.email,
+      'anyone@example.com',
+    );
+  });
+
+  test('user names and e-mail keys match regardless of case, and the actor e-mail is the fallback', () => {
+    const dir = createPeopleDirectory(
+      { Carol: { email: 'carol@example.com' }, 'Alice@Example.com': { email: 'alice@corp.example.com' } },
+      { duoUsernameFrom: 'localpart' },
+    );
+    assert.deepEqual(dir.lookup({ type: 'IAMUser', name: 'carol' }), { email: 'carol@example.com', duoUsername: 'carol' });
+    assert.equal(dir.lookup({ type: 'IdentityCenterUser', name: 'alice@example.com' })?.email, 'alice@corp.example.com');
+    assert.deepEqual(dir.lookup({ type: 'IAMUser', name: 'ops', email: 'ops@example.com' }), {
+      email: 'ops@example.com',
+      duoUsername: 'ops',
+    });
+    assert.equal(dir.lookup({ type: 'IAMUser', name: 'ops' }), undefined);
+    assert.equal(dir.lookup({ type: 'Root', name: 'root' }), undefined);
+  });
+
+  test('a directory file with a bad field is rejected naming the source, the key and the field', () => {
+    const text = JSON.stringify({
+      'arn:aws:iam::123456789012:user/carol': { email: 'not-an-email' },
+      alice: { email: 'alice@example.com', slackUserID: 'U0ALICE' },
+    });
+    assert.throws(
+      () => parsePeopleDirectory(text, 'people.json'),
+      (err: unknown) => {
+        const message = (err as Error).message;
+        assert.match(message, /^people\.json: /);
+        assert.match(message, /"arn:aws:iam::123456789012:user\/carol"\.email/);
+        assert.match(message, /"alice": unknown field\(s\) "slackUserID"/);
+        return true;
+      },
+    );
+    assert.throws(() => parsePeopleDirectory('{oops', 'people.json'), /people\.json: people directory is not valid JSON/);
+    assert.deepEqual(parsePeopleDirectory('{"bob":{"email":"bob@example.com","slackUserId":"U0BOB"}}', 'p.json'), {
+      bob: { email: 'bob@example.com', slackUserId: 'U0BOB' },
+    });
+  });
+});
