@@ -1,0 +1,328 @@
+// Duo Auth API v2 activities: send a push about an AWS change, then wait for the answer.
+// Uses the vendor's own client (`@duosecurity/duo_api`), with its 429 backoff turned off so Temporal owns retries.
+// Facts and pitfalls: shared/docs/vendors.md §2.
+import { createRequire } from 'node:module';
+import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import { redact } from '../workflows/redact';
+import {
+  FailureTypes,
+  type DuoPushInput,
+  type DuoPushStarted,
+  type DuoResult,
+  type DuoStatus,
+} from '../workflows/types';
+
+export type DuoParams = Record<string, string>;
+
+/** The part of `duo_api.Client` vouch uses. `callback` receives the raw response body (or a `{stat:'ERROR'}` JSON). */
+export interface DuoClientLike {
+  apiCall(method: 'GET' | 'POST', path: string, params: DuoParams, callback: (body: string) => void): void;
+}
+
+export interface DuoDeps {
+  duo: DuoClientLike;
+  /** Tuning for `awaitDuoResult`; production leaves it unset. */
+  duoPolling?: DuoPollingOptions;
+}
+
+export interface DuoPollingOptions {
+  /** Total time `awaitDuoResult` waits for an answer before returning `timeout`. Default 90 s (a push lives 60 s). */
+  maxWaitMs?: number;
+  /** Minimum length of one polling round, so a server that answers at once is not hammered. Default 1 s. */
+  minRoundMs?: number;
+}
+
+export interface DuoClientConfig {
+  ikey: string;
+  skey: string;
+  /** API host name only, e.g. `api-xxxxxxxx.duosecurity.com` (the client always uses https on port 443). */
+  host: string;
+}
+
+interface DuoApiModule {
+  Client: new (ikey: string, skey: string, host: string, sigVersion?: number) => DuoClientLike;
+}
+interface DuoConstantsModule {
+  _MAX_BACKOFF_WAIT_SECS: number;
+}
+
+// The package ships no type declarations; load it through a typed require.
+const requireCjs = createRequire(__filename);
+
+/**
+ * A Duo Auth API client with the library's own 429 backoff disabled. `_request_with_backoff` in lib/main.js retries
+ * while `waitSecs <= constants._MAX_BACKOFF_WAIT_SECS`, starting at waitSecs = 1, reading the constant from the
+ * shared module object on every response; with it at 0 a 429 comes straight back to the callback.
+ * (Process-wide for this package, which is what we want: Temporal activity retries own the backoff.)
+ */
+export function createDuoClient(config: DuoClientConfig): DuoClientLike {
+  const constants = requireCjs('@duosecurity/duo_api/lib/constants') as DuoConstantsModule;
+  constants._MAX_BACKOFF_WAIT_SECS = 0;
+  const duoApi = requireCjs('@duosecurity/duo_api') as DuoApiModule;
+  return new duoApi.Client(config.ikey, config.skey, config.host);
+}
+
+const PUSH_TYPE = 'AWS change';
+const PUSHINFO_MAX_BYTES = 19_000; // Duo's limit is 20,000 bytes
+const RATE_LIMIT_RETRY_DELAY = '5 seconds';
+const DEFAULT_MAX_WAIT_MS = 90_000;
+const DEFAULT_MIN_ROUND_MS = 1_000;
+
+interface DuoDevice {
+  device?: string;
+  capabilities?: string[];
+}
+interface PreauthResponse {
+  result?: string;
+  status_msg?: string;
+  devices?: DuoDevice[];
+}
+interface AuthAsyncResponse {
+  txid?: string;
+}
+interface AuthStatusResponse {
+  result?: string;
+  status?: string;
+  status_msg?: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function call(duo: DuoClientLike, method: 'GET' | 'POST', path: string, params: DuoParams): Promise<string> {
+  return new Promise((resolve, reject) => {
+    try {
+      duo.apiCall(method, path, params, resolve);
+    } catch (err) {
+      reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  });
+}
+
+/** Parses a Duo reply, returning `response` on `stat: OK` and throwing the right ApplicationFailure otherwise. */
+export function parseDuoReply(body: string, what: string): unknown {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    const head = body.replace(/\s+/g, ' ').trim().slice(0, 80);
+    throw ApplicationFailure.create({
+      type: 'DuoUnexpectedResponse',
+      message: `Duo ${what}: the response body was not JSON (first 80 characters: ${JSON.stringify(head)})`,
+    });
+  }
+  if (!isRecord(parsed)) {
+    throw ApplicationFailure.create({ type: 'DuoUnexpectedResponse', message: `Duo ${what}: response is not an object` });
+  }
+  if (parsed.stat === 'OK') return parsed.response;
+  if (parsed.stat === 'ERROR') {
+    // The client reports network errors (ECONNREFUSED, resets, TLS failures) this way instead of throwing.
+    throw ApplicationFailure.create({
+      type: 'DuoUnavailable',
+      message: `Duo ${what}: request failed: ${String(parsed.message ?? 'unknown network error')}`,
+    });
+  }
+  if (parsed.stat !== 'FAIL') {
+    throw ApplicationFailure.create({
+      type: 'DuoUnexpectedResponse',
+      message: `Duo ${what}: unexpected stat ${JSON.stringify(parsed.stat)}`,
+    });
+  }
+  const code = typeof parsed.code === 'number' ? parsed.code : Number(parsed.code);
+  const detail = [parsed.message, parsed.message_detail].filter((s) => typeof s === 'string' && s !== '').join(': ');
+  const text = `Duo ${what} failed with ${Number.isFinite(code) ? code : 'no code'}${detail ? ` (${detail})` : ''}`;
+  const status = Number.isFinite(code) ? Math.floor(code / 100) : 0;
+  if (status === 401) {
+    throw ApplicationFailure.create({ type: FailureTypes.InvalidCredentials, message: text, nonRetryable: true });
+  }
+  if (status === 429) {
+    throw ApplicationFailure.create({ type: FailureTypes.RateLimited, message: text, nextRetryDelay: RATE_LIMIT_RETRY_DELAY });
+  }
+  if (status >= 400 && status < 500) {
+    throw ApplicationFailure.create({ type: FailureTypes.VendorRejected, message: text, nonRetryable: true });
+  }
+  throw ApplicationFailure.create({ type: 'DuoUnavailable', message: text });
+}
+
+async function duoRequest(duo: DuoClientLike, method: 'GET' | 'POST', path: string, params: DuoParams): Promise<unknown> {
+  const body = await call(duo, method, path, params);
+  return parseDuoReply(body, `${method} ${path}`);
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function encodePair(key: string, value: string): string {
+  return `${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
+}
+
+/**
+ * The push context shown in Duo Mobile: a URL-encoded `key=value&…` string under 20,000 bytes.
+ * Only the change's outline (never its request parameters), redacted again as defence in depth.
+ */
+export function buildPushInfo(input: DuoPushInput): string {
+  const { change } = input;
+  const fields = redact({
+    event: change.eventName,
+    account: change.account,
+    region: change.region,
+    actor: change.actor.name,
+    summary: change.summary,
+    review: input.reviewId,
+  }) as Record<string, unknown>;
+  const pairs = Object.entries(fields)
+    .filter(([, v]) => typeof v === 'string' && v !== '')
+    .map(([k, v]) => encodePair(k, truncate(v as string, k === 'summary' ? 1000 : 256)));
+  let info = pairs.join('&');
+  while (Buffer.byteLength(info, 'utf8') > PUSHINFO_MAX_BYTES && pairs.length > 1) {
+    pairs.pop();
+    info = pairs.join('&');
+  }
+  return info;
+}
+
+function mapStatus(reply: AuthStatusResponse): DuoResult | null {
+  const status = reply.status ?? '';
+  if (status === 'fraud') return 'fraud';
+  if (reply.result === 'allow') return 'allow';
+  if (reply.result === 'deny') return 'deny';
+  if (status === 'timeout') return 'timeout';
+  if (status === 'push_failed') return 'failed';
+  return null;
+}
+
+function asAuthStatus(response: unknown): AuthStatusResponse {
+  if (!isRecord(response)) return {};
+  const pick = (k: string): string | undefined => (typeof response[k] === 'string' ? (response[k] as string) : undefined);
+  return { result: pick('result'), status: pick('status'), status_msg: pick('status_msg') };
+}
+
+interface PollCheckpoint {
+  txid: string;
+  startedAt: number;
+}
+
+function checkpointFrom(details: unknown, txid: string): PollCheckpoint | undefined {
+  if (!isRecord(details) || details.txid !== txid || typeof details.startedAt !== 'number') return undefined;
+  return { txid, startedAt: details.startedAt };
+}
+
+function delay(ms: number): { promise: Promise<'elapsed'>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<'elapsed'>((resolve) => {
+    timer = setTimeout(() => resolve('elapsed'), Math.max(0, ms));
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+export function createDuoActivities(deps: DuoDeps) {
+  const { duo } = deps;
+  const maxWaitMs = deps.duoPolling?.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+  const minRoundMs = deps.duoPolling?.minRoundMs ?? DEFAULT_MIN_ROUND_MS;
+
+  /** Preauth the user, then start an async Duo Push describing the change. Returns the transaction id. */
+  async function sendDuoPush(input: DuoPushInput): Promise<DuoPushStarted> {
+    const username = input.duoUsername;
+    const pre = (await duoRequest(duo, 'POST', '/auth/v2/preauth', { username })) as PreauthResponse | undefined;
+    const result = pre?.result;
+    const statusMsg = pre?.status_msg ? `: ${pre.status_msg}` : '';
+    if (result === 'enroll') {
+      throw ApplicationFailure.create({
+        type: FailureTypes.DuoNotEnrolled,
+        message: `Duo user ${username} is not enrolled${statusMsg}`,
+        nonRetryable: true,
+      });
+    }
+    if (result === 'deny') {
+      throw ApplicationFailure.create({
+        type: FailureTypes.DuoDenied,
+        message: `Duo denies user ${username}${statusMsg}`,
+        nonRetryable: true,
+      });
+    }
+    if (result === 'auth') {
+      const devices = Array.isArray(pre?.devices) ? pre.devices : [];
+      const pushable = devices.some((d) => Array.isArray(d.capabilities) && d.capabilities.includes('push'));
+      if (!pushable) {
+        throw ApplicationFailure.create({
+          type: FailureTypes.DuoNotEnrolled,
+          message: `Duo user ${username} has no push-capable device`,
+          nonRetryable: true,
+        });
+      }
+    } else if (result !== 'allow') {
+      // 'allow' is a bypass user: /auth answers allow with status 'bypass', which the workflow can see.
+      throw ApplicationFailure.create({
+        type: 'DuoUnexpectedResponse',
+        message: `Duo preauth for ${username} returned unexpected result ${JSON.stringify(result)}`,
+      });
+    }
+
+    const auth = (await duoRequest(duo, 'POST', '/auth/v2/auth', {
+      username,
+      factor: 'push',
+      device: 'auto',
+      async: '1',
+      type: PUSH_TYPE,
+      display_username: username,
+      pushinfo: buildPushInfo(input),
+    })) as AuthAsyncResponse | undefined;
+    if (!auth || typeof auth.txid !== 'string' || auth.txid === '') {
+      throw ApplicationFailure.create({ type: 'DuoUnexpectedResponse', message: 'Duo /auth (async) returned no txid' });
+    }
+    return { txid: auth.txid };
+  }
+
+  /**
+   * Long-polls /auth/v2/auth_status until the push is answered, fails or times out, heartbeating every round.
+   * Give the activity a heartbeatTimeout longer than one long-poll (Duo holds each request open for a while).
+   * A retry after a worker crash resumes with the same overall deadline (kept in the heartbeat details).
+   */
+  async function awaitDuoResult(input: DuoPushStarted): Promise<DuoStatus> {
+    const ctx = Context.current();
+    const { txid } = input;
+    const checkpoint = checkpointFrom(ctx.info.heartbeatDetails, txid) ?? { txid, startedAt: Date.now() };
+    const deadline = checkpoint.startedAt + maxWaitMs;
+    let last: AuthStatusResponse = { status: 'pushed', status_msg: '' };
+
+    for (;;) {
+      if (ctx.cancellationSignal.aborted) await ctx.cancelled;
+      heartbeat(checkpoint);
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+
+      const roundStarted = Date.now();
+      const timer = delay(remaining);
+      let outcome: unknown;
+      try {
+        outcome = await Promise.race([duoRequest(duo, 'GET', '/auth/v2/auth_status', { txid }), timer.promise, ctx.cancelled]);
+      } finally {
+        timer.cancel();
+      }
+      if (outcome === 'elapsed') break;
+
+      last = asAuthStatus(outcome);
+      const result = mapStatus(last);
+      if (result) return { result, status: last.status ?? '', statusMessage: last.status_msg ?? '' };
+
+      const pause = Math.min(minRoundMs - (Date.now() - roundStarted), deadline - Date.now());
+      if (pause > 0) {
+        const wait = delay(pause);
+        try {
+          await Promise.race([wait.promise, ctx.cancelled]);
+        } finally {
+          wait.cancel();
+        }
+      }
+    }
+    return {
+      result: 'timeout',
+      status: last.status ?? 'timeout',
+      statusMessage: `no answer from Duo within ${Math.round(maxWaitMs / 1000)} s`,
+    };
+  }
+
+  return { sendDuoPush, awaitDuoResult };
+}
