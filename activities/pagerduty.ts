@@ -1,0 +1,261 @@
+// PagerDuty activities: page security through the Events API v2 (via @pagerduty/pdjs) and resolve the page later.
+//
+// What pdjs 2.2.4 does on its own (build/src/common.js, events.js), and how this file bounds it:
+// - It never rejects on an HTTP status; the status is mapped to a Temporal failure below.
+// - On 429 it retries a fixed 3 times (hard-coded: the typed `retryCount` option is never read), sleeping
+//   `retryTimeout` ms (default 20000) between tries, ignoring Retry-After, then resolves with the last 429.
+//   `retryTimeout` is read from the options, so it is set to RATE_LIMIT_RETRY_MS: a rate-limited call gives up after
+//   about 3 × 250 ms and Temporal owns the real backoff (RateLimited with nextRetryDelay).
+// - `requestTimeout` (default 30000) only starts an empty setTimeout that is never cleared on errors and aborts
+//   nothing, so it is disabled (0) and an AbortSignal.timeout(timeoutMs) is passed as `signal` instead; node-fetch v2
+//   (under cross-fetch) honours it for the request and the body. The whole call is bounded by about timeoutMs + 250 ms,
+//   and the same signal also fires when Temporal cancels the activity.
+// - Extra options are spread into the fetch init, which is how `agent` (a test CA) reaches node-fetch.
+// Nothing here logs, and no failure message carries the routing key.
+import type https from 'node:https';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { event } from '@pagerduty/pdjs';
+import { redact, REDACTED } from '../workflows/redact';
+import { FailureTypes, type IncidentInput } from '../workflows/types';
+
+type EventParameters = Parameters<typeof event>[0];
+type EventPayloadV2 = EventParameters['data'];
+
+export interface PagerDutyDeps {
+  pagerduty: {
+    /** Events API v2 integration key (32 characters). A secret: never logged. */
+    routingKey: string;
+    /** Host[:port] pdjs calls over HTTPS. Default events.pagerduty.com. */
+    server?: string;
+    /** For tests and proxies, e.g. an agent that trusts the stand-in's certificate. */
+    agent?: https.Agent;
+    /** Bound on one activity attempt's HTTP work. Default 10000 ms. */
+    timeoutMs?: number;
+    /** `payload.source` of every event. Default 'vouch'. */
+    source?: string;
+  };
+}
+
+export interface ResolveIncidentInput {
+  dedupKey: string;
+  /** Why it is resolved; sent as the resolve event's payload so it shows in the alert log. */
+  note?: string;
+}
+
+export interface TriggerIncidentResult {
+  dedupKey: string;
+}
+
+export const DEFAULT_PAGERDUTY_SERVER = 'events.pagerduty.com';
+export const DEFAULT_PAGERDUTY_TIMEOUT_MS = 10_000;
+/** pdjs sleeps this long between its three hard-coded 429 retries (its default is 20 s). */
+export const RATE_LIMIT_RETRY_MS = 250;
+const MAX_SUMMARY = 1024;
+/** Without Retry-After: 5 s, 10 s, 20 s, then 30 s per activity attempt. With it: its value, within 1 s – 5 min. */
+const RATE_LIMIT_BASE_S = 5;
+const RATE_LIMIT_CAP_S = 30;
+const RETRY_AFTER_MIN_S = 1;
+const RETRY_AFTER_MAX_S = 300;
+
+export function createPagerDutyActivities(deps: PagerDutyDeps) {
+  const config = deps.pagerduty;
+  const source = config.source ?? 'vouch';
+
+  async function send(action: 'trigger' | 'resolve', dedupKey: string, body: Omit<EventPayloadV2, 'routing_key'>) {
+    // Everything that reaches PagerDuty passes redact(); the routing key is added afterwards, untouched.
+    const data = { ...redact(body), routing_key: config.routingKey } as EventPayloadV2;
+    const params: EventParameters & { agent?: https.Agent } = {
+      data,
+      server: config.server ?? DEFAULT_PAGERDUTY_SERVER,
+      signal: abortSignal(config.timeoutMs ?? DEFAULT_PAGERDUTY_TIMEOUT_MS),
+      retryTimeout: RATE_LIMIT_RETRY_MS,
+      requestTimeout: 0,
+      ...(config.agent ? { agent: config.agent } : {}),
+    };
+    let res: Awaited<ReturnType<typeof event>>;
+    try {
+      res = await event(params);
+    } catch (err) {
+      // Network error, timeout (AbortError) or a non-JSON body (e.g. a proxy's HTML 502): transient.
+      const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      throw ApplicationFailure.create({
+        type: 'PagerDutyUnavailable',
+        message: scrub(`PagerDuty ${action} for ${dedupKey} failed: ${reason}`, config.routingKey),
+      });
+    }
+    if (res.status === 202) return res.data as unknown;
+    const retryAfter = res.headers.get('retry-after');
+    throw failureFor(action, dedupKey, res.status, res.data as unknown, retryAfter, config.routingKey);
+  }
+
+  return {
+    /**
+     * Page: trigger (or add to) the alert keyed by input.dedupKey. Re-triggering an open alert with the same key adds
+     * an event to it rather than paging again, so retries and later updates (the engineer's answer) are safe.
+     */
+    async triggerIncident(input: IncidentInput): Promise<TriggerIncidentResult> {
+      const { change, verdict } = input;
+      const body: Omit<EventPayloadV2, 'routing_key'> & Record<string, unknown> = {
+        event_action: 'trigger',
+        dedup_key: input.dedupKey,
+        payload: {
+          summary: truncate(input.summary, MAX_SUMMARY),
+          source,
+          severity: input.severity,
+          timestamp: change.eventTime,
+          component: change.eventSource,
+          group: change.account,
+          class: change.eventName,
+          custom_details: {
+            change: change.summary,
+            account: change.account,
+            region: change.region,
+            actor: change.actor,
+            ...(change.sourceIp ? { sourceIp: change.sourceIp } : {}),
+            eventId: change.eventId,
+            tier: verdict.tier,
+            score: verdict.score,
+            rules: verdict.rules,
+            reasons: verdict.reasons,
+            revertPlan: verdict.revertPlan ? verdict.revertPlan.description : 'none',
+            reviewUrl: input.reviewUrl,
+            ...input.details,
+          },
+        },
+        client: 'vouch',
+        client_url: input.reviewUrl,
+        links: [{ href: input.reviewUrl, text: 'Review in Temporal' }],
+      };
+      const data = await send('trigger', input.dedupKey, body);
+      const returned = isRecord(data) && typeof data.dedup_key === 'string' ? data.dedup_key : input.dedupKey;
+      return { dedupKey: returned };
+    },
+
+    /** Resolve the alert keyed by dedupKey. PagerDuty accepts (and ignores) a resolve for an alert that is not open. */
+    async resolveIncident(input: ResolveIncidentInput): Promise<void> {
+      const body: Omit<EventPayloadV2, 'routing_key'> = {
+        event_action: 'resolve',
+        dedup_key: input.dedupKey,
+        ...(input.note
+          ? {
+              payload: {
+                summary: truncate(input.note, MAX_SUMMARY),
+                source,
+                severity: 'info' as const,
+                custom_details: { note: input.note },
+              },
+            }
+          : {}),
+      } as Omit<EventPayloadV2, 'routing_key'>;
+      await send('resolve', input.dedupKey, body);
+    },
+  };
+}
+
+export type PagerDutyActivities = ReturnType<typeof createPagerDutyActivities>;
+
+function failureFor(
+  action: string,
+  dedupKey: string,
+  status: number,
+  data: unknown,
+  retryAfter: string | null,
+  routingKey: string,
+): ApplicationFailure {
+  const body = isRecord(data) ? data : {};
+  const vendorMessage = typeof body.message === 'string' ? body.message : '';
+  const errors = Array.isArray(body.errors) ? body.errors.map(String) : [];
+  const what = `PagerDuty ${action} for ${dedupKey}`;
+  const said = [vendorMessage, ...errors].filter((s) => s !== '').join('; ') || 'no details';
+  const message = (text: string): string => scrub(text, routingKey);
+
+  if (status === 400) {
+    return ApplicationFailure.create({
+      type: FailureTypes.VendorRejected,
+      nonRetryable: true,
+      message: message(`${what} rejected (400): ${said}`),
+      details: [{ status, message: scrub(vendorMessage, routingKey), errors: errors.map((e) => scrub(e, routingKey)) }],
+    });
+  }
+  if (status === 401 || status === 403) {
+    return ApplicationFailure.create({
+      type: FailureTypes.InvalidCredentials,
+      nonRetryable: true,
+      message: message(`${what} refused (${status}): check the routing key; ${said}`),
+    });
+  }
+  if (status === 429) {
+    const seconds = retryAfterSeconds(retryAfter) ?? backoffSeconds(currentAttempt());
+    return ApplicationFailure.create({
+      type: FailureTypes.RateLimited,
+      nextRetryDelay: seconds * 1000,
+      message: message(`${what} rate limited (429); retrying in ${seconds} s`),
+    });
+  }
+  if (status >= 400 && status < 500) {
+    // 404/405/413/415…: the request or the configuration is wrong, repeating it will not help.
+    return ApplicationFailure.create({
+      type: FailureTypes.VendorRejected,
+      nonRetryable: true,
+      message: message(`${what} rejected (${status}): ${said}`),
+    });
+  }
+  return ApplicationFailure.create({
+    type: 'PagerDutyUnavailable',
+    message: message(`${what} failed (${status}): ${said}`),
+  });
+}
+
+/** Retry-After as seconds (delta or HTTP date), clamped; undefined when absent or unreadable. */
+export function retryAfterSeconds(header: string | null, now: number = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const trimmed = header.trim();
+  let seconds: number;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) seconds = Number(trimmed);
+  else {
+    const at = Date.parse(trimmed);
+    if (Number.isNaN(at)) return undefined;
+    seconds = (at - now) / 1000;
+  }
+  return Math.min(RETRY_AFTER_MAX_S, Math.max(RETRY_AFTER_MIN_S, Math.ceil(seconds)));
+}
+
+function backoffSeconds(attempt: number): number {
+  return Math.min(RATE_LIMIT_CAP_S, RATE_LIMIT_BASE_S * 2 ** Math.max(0, attempt - 1));
+}
+
+/** Aborts after `timeoutMs`, or earlier when Temporal cancels the activity (if running in one). */
+function abortSignal(timeoutMs: number): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  try {
+    return AbortSignal.any([timeout, Context.current().cancellationSignal]);
+  } catch {
+    return timeout;
+  }
+}
+
+/** The activity attempt (1-based), or 1 when called outside an activity (plain calls in tests, scripts). */
+function currentAttempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
+  }
+}
+
+/** At most `max` UTF-16 units, ending in an ellipsis when cut, never splitting a surrogate pair. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = text.slice(0, max - 1);
+  const last = cut.charCodeAt(cut.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
+function scrub(text: string, secret: string): string {
+  return secret === '' ? text : text.split(secret).join(REDACTED);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
