@@ -1,0 +1,171 @@
+// Turns a Slack `block_actions` payload (a button click) into the workflow Update it stands for.
+// Pure: no I/O, no clock. Shared by the HTTP interactivity endpoint (src/handler.ts) and, later, Socket Mode,
+// whose 'interactive' event carries the same JSON as the HTTP `payload` field (vendors.md §1.3, §1.7).
+import { z } from 'zod';
+import { ActionIds } from '../activities/slack-blocks';
+import type { DecisionRequest, DuoRetryRequest } from '../workflows/types';
+
+/** Action ids rendered by activities/slack-blocks.ts; each button's `value` is the review's workflow id. */
+export const ACTION_IDS = ActionIds;
+
+export type ClickUpdate = 'decision' | 'duoRetry';
+
+type ActionMeaning = { update: 'decision'; answer: DecisionRequest['answer'] } | { update: 'duoRetry' };
+
+const ACTION_MEANINGS: Readonly<Record<string, ActionMeaning>> = {
+  [ACTION_IDS.yes]: { update: 'decision', answer: 'yes' },
+  [ACTION_IDS.no]: { update: 'decision', answer: 'no' },
+  [ACTION_IDS.duoRetry]: { update: 'duoRetry' },
+};
+
+interface ClickCommandBase {
+  /** The review's workflow id (the button's value). */
+  workflowId: string;
+  /**
+   * Temporal Update id: the same button on the same rendering of the same message, clicked by the same person,
+   * always gives the same id, so double clicks dedupe in Temporal. See `clickUpdateId`.
+   */
+  updateId: string;
+  actionId: string;
+  clicker: { id: string; teamId?: string };
+  /** Conversation the message lives in (DM `D…`); where an ephemeral reply goes. */
+  channelId?: string;
+  messageTs: string;
+}
+
+export type ClickCommand =
+  | (ClickCommandBase & { update: 'decision'; args: [DecisionRequest] })
+  | (ClickCommandBase & { update: 'duoRetry'; args: [DuoRetryRequest] });
+
+export interface IgnoredClick {
+  ignored: string;
+}
+
+/** A payload that claims to be a click but lacks what vouch needs. `field` is the dotted path of the culprit. */
+export class ClickPayloadError extends Error {
+  readonly field: string;
+  constructor(field: string, problem: string) {
+    super(`block_actions payload: ${field} ${problem}`);
+    this.name = 'ClickPayloadError';
+    this.field = field;
+  }
+}
+
+const nonEmpty = z.string().min(1);
+
+// Only the fields vouch reads are declared; Slack sends many more (vendors.md §1.3) and they are let through.
+const actionSchema = z.object({
+  type: z.string().optional(),
+  action_id: nonEmpty,
+  block_id: z.string().optional(),
+  value: z.string().optional(),
+  action_ts: z.string().optional(),
+});
+
+const blockActionsSchema = z.object({
+  type: z.literal('block_actions'),
+  user: z.object({
+    id: nonEmpty,
+    team_id: z.string().optional(),
+    username: z.string().optional(),
+    name: z.string().optional(),
+  }),
+  team: z.object({ id: nonEmpty }).nullish(),
+  container: z
+    .object({
+      type: z.string().optional(),
+      message_ts: z.string().optional(),
+      channel_id: z.string().optional(),
+    })
+    .optional(),
+  channel: z.object({ id: nonEmpty }).nullish(),
+  message: z.object({ ts: z.string().optional() }).nullish(),
+  actions: z.array(actionSchema).min(1),
+});
+
+export type BlockActionsPayload = z.infer<typeof blockActionsSchema>;
+
+function fieldPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || '(payload)';
+}
+
+function describeIssue(issue: z.core.$ZodIssue): ClickPayloadError {
+  const field = fieldPath(issue.path);
+  if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message)) {
+    return new ClickPayloadError(field, 'is missing');
+  }
+  if (issue.code === 'too_small') return new ClickPayloadError(field, 'is empty');
+  return new ClickPayloadError(field, `is invalid (${issue.message})`);
+}
+
+/** The Update id for a click; stable across double clicks, new for each re-rendered message (new block_id). */
+export function clickUpdateId(parts: { messageTs: string; blockId?: string; actionId: string; userId: string }): string {
+  const { messageTs, blockId, actionId, userId } = parts;
+  // The block_id changes whenever the message is re-rendered (vendors.md §1.2), so a second "send another Duo
+  // push" after a second failed push is a new Update rather than a duplicate of the first one.
+  return blockId ? `${messageTs}:${blockId}:${actionId}:${userId}` : `${messageTs}:${actionId}:${userId}`;
+}
+
+const MAX_WORKFLOW_ID = 1000;
+
+/**
+ * Reads a Slack interaction payload (already JSON-parsed). Returns the Update to deliver, `{ ignored }` for
+ * interactions vouch does not handle (other payload types, other apps' action ids), and throws ClickPayloadError
+ * naming the field when a vouch click is malformed.
+ */
+export function interpretClick(payload: unknown): ClickCommand | IgnoredClick {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new ClickPayloadError('(payload)', 'is not a JSON object');
+  }
+  const type = (payload as { type?: unknown }).type;
+  if (type === undefined) throw new ClickPayloadError('type', 'is missing');
+  if (type !== 'block_actions') return { ignored: `payload type ${String(type)} is not handled` };
+
+  const parsed = blockActionsSchema.safeParse(payload);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw first ? describeIssue(first) : new ClickPayloadError('(payload)', 'is invalid');
+  }
+  const p = parsed.data;
+  // A button click carries exactly one action.
+  const [action] = p.actions;
+  if (!action) throw new ClickPayloadError('actions', 'is empty');
+  const actionId = action.action_id;
+  const meaning = ACTION_MEANINGS[actionId];
+  if (!meaning) return { ignored: `action ${actionId} is not a vouch action` };
+
+  const workflowId = action.value;
+  if (workflowId === undefined) throw new ClickPayloadError('actions[0].value', 'is missing');
+  if (workflowId.trim() === '') throw new ClickPayloadError('actions[0].value', 'is empty');
+  if (workflowId.length > MAX_WORKFLOW_ID) {
+    throw new ClickPayloadError('actions[0].value', `is longer than ${MAX_WORKFLOW_ID} characters`);
+  }
+
+  const messageTs = p.container?.message_ts || p.message?.ts;
+  if (!messageTs) throw new ClickPayloadError('container.message_ts', 'is missing');
+
+  const userId = p.user.id;
+  const teamId = p.user.team_id || p.team?.id;
+  const channelId = p.container?.channel_id || p.channel?.id;
+  const base: ClickCommandBase = {
+    workflowId,
+    updateId: clickUpdateId({ messageTs, blockId: action.block_id || undefined, actionId, userId }),
+    actionId,
+    clicker: teamId ? { id: userId, teamId } : { id: userId },
+    messageTs,
+    ...(channelId ? { channelId } : {}),
+  };
+  if (meaning.update === 'decision') {
+    return { ...base, update: 'decision', args: [{ slackUserId: userId, answer: meaning.answer }] };
+  }
+  return { ...base, update: 'duoRetry', args: [{ slackUserId: userId }] };
+}
+
+export function isIgnored(result: ClickCommand | IgnoredClick): result is IgnoredClick {
+  return 'ignored' in result;
+}
