@@ -9,6 +9,7 @@ import { runHandlerFromEnv } from './handler-main';
 import { setupFromEnv } from './setup';
 import { prepareReviews, startPrepared } from './review-command';
 import { connectClientFromEnv } from './temporal-client';
+import { runDemo } from './demo';
 import { securityDecisionUpdate, statusQuery } from '../workflows/messages';
 
 const USAGE = `usage: vouch <command> [options]
@@ -23,6 +24,8 @@ commands:
   setup                  register vouch's search attributes on the Temporal server (idempotent)
   security ACTION ID     security override: ACTION is approve|revert|escalate; --by SLACK_USER_ID [--note TEXT]
   status ID              print a review's status and timeline as JSON
+  demo [--auto confirm|deny|silent] [--deadline S] [--no-moto]
+                         run everything on an embedded default: Temporal dev server + Web UI, vendor sandbox
 
 Configuration comes from the environment; see .env.example and the README.`;
 
@@ -48,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
         return await securityCommand(rest);
       case 'status':
         return await statusCommand(rest);
+      case 'demo':
+        return await runDemo(rest);
       case undefined:
       case '-h':
       case '--help':

@@ -57,7 +57,7 @@ describe('vouch review', () => {
   test('a record missing eventID is named, and nothing starts', async () => {
     const doc = JSON.parse(fs.readFileSync(SAMPLE, 'utf8')) as { Records: Array<Record<string, unknown>> };
     const records = doc.Records.map((r, i) => ({ ...r, eventID: `cli-bad-${i}` }));
-    delete records[1]?.eventID;
+    if (records[1]) Reflect.deleteProperty(records[1], 'eventID');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vouch-')), 'bad.json');
     fs.writeFileSync(file, JSON.stringify({ Records: records }));
     const res = await vouch(['review', file]);

@@ -80,8 +80,9 @@ const duo = proxyActivities<Activities>({
 });
 
 const duoWait = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '20 seconds',
+  startToCloseTimeout: '3 minutes',
+  // One auth_status long-poll may hold until the push ends (about 60 s); the activity heartbeats each round.
+  heartbeatTimeout: '90 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
