@@ -340,7 +340,22 @@ export async function runDemo(argv: string[]): Promise<number> {
     process.stdout.write(`  try the query: VouchTier="page" or VouchOutcome="REVERTED"\n`);
     for (const r of rows) process.stdout.write(`  ${r.actor}: ${server.uiUrl}/namespaces/default/workflows/${r.workflowId}\n`);
 
-    if (auto) return 0;
+    if (auto) {
+      // Unattended runs check themselves: each scenario must end as the sandbox's answers imply.
+      const expected: Record<AutoMode, string[]> = {
+        confirm: ['CONFIRMED', 'CONFIRMED', 'REVERTED'],
+        deny: ['DENIED', 'DENIED', 'REVERTED'],
+        silent: ['TIMED_OUT', 'TIMED_OUT', 'REVERTED'],
+      };
+      const want = expected[auto];
+      const wrong = rows.filter((r, i) => r.outcome !== want[i]);
+      const revertsExpected = rows.filter((r) => r.outcome === 'REVERTED' || r.outcome === 'DENIED');
+      const notReverted = moto ? revertsExpected.filter((r) => r.revertedInMoto !== 'yes') : [];
+      for (const r of wrong) process.stderr.write(`[demo] ${r.actor}: expected ${want[rows.indexOf(r)]}, got ${r.outcome}\n`);
+      for (const r of notReverted) process.stderr.write(`[demo] ${r.actor}: the rule is still open in moto\n`);
+      say(wrong.length === 0 && notReverted.length === 0 ? 'all outcomes as expected' : 'UNEXPECTED OUTCOMES');
+      return wrong.length === 0 && notReverted.length === 0 ? 0 : 1;
+    }
     say('everything is still running: open the Web UI above; press Ctrl-C to stop');
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
