@@ -325,6 +325,14 @@ export function createSlackActivities(deps: SlackDeps) {
       );
       return messageRef('chat.postMessage', res);
     },
+
+    /** A plain message to a channel (notify-tier changes go to security's channel). */
+    async notifyChannel(input: { channel: string; text: string }): Promise<SlackMessageRef> {
+      const res = await call('chat.postMessage', () =>
+        slack.chat.postMessage({ channel: input.channel, text: truncate(input.text, MAX_PLAIN_TEXT), unfurl_links: false }),
+      );
+      return messageRef('chat.postMessage', res);
+    },
   };
 }
 

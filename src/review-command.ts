@@ -13,8 +13,8 @@ export interface PreparedReview {
   input: Omit<ReviewInput, 'reviewUrl' | 'securityResponders'>;
 }
 
-const TIERS = ['confirm', 'page', 'revert'] as const;
-const DEFAULT_SCORE: Record<Verdict['tier'], number> = { confirm: 50, page: 80, revert: 90 };
+const TIERS = ['notify', 'confirm', 'page', 'revert'] as const;
+const DEFAULT_SCORE: Record<Verdict['tier'], number> = { notify: 20, confirm: 50, page: 80, revert: 90 };
 
 export function prepareReviews(
   inputs: Array<{ source: string; text: string }>,

@@ -387,6 +387,24 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     return finish('ESCALATED', `escalated by ${who}`);
   }
 
+  // ---- notify tier: tell the engineer (and security's channel); nothing to answer ----
+  if (verdict.tier === 'notify') {
+    person = await tryResolvePerson();
+    const text =
+      `FYI from vouch: ${change.eventName} in ${change.account}/${change.region} by ${change.actor.name}: ` +
+      `${change.summary}. ${verdict.reasons.join('; ')}. Review: ${input.reviewUrl}`;
+    await tellEngineer(text);
+    if (input.notifyChannel) {
+      try {
+        await slack.notifyChannel({ channel: input.notifyChannel, text });
+        note('slack.channel-notified', input.notifyChannel);
+      } catch (err) {
+        note('slack.failed', failureMessage(err));
+      }
+    }
+    return finish('NOTIFIED', person ? `told ${person.displayName}` : `nobody to tell for ${change.actor.name}`);
+  }
+
   // ---- revert tier: act first ----
   if (verdict.tier === 'revert') {
     person = await tryResolvePerson();
@@ -502,6 +520,17 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
       'error',
       { engineerAnswer: answer ? answer.answer : 'none' },
     );
+    if (verdict.revertOnTimeout && verdict.revertPlan) {
+      const ok = await revert('no confirmed answer before the deadline');
+      await page(
+        ok
+          ? `Reverted after timeout: ${change.summary} (${change.account}/${change.region})`
+          : `REVERT FAILED after timeout: ${change.summary} (${change.account}/${change.region})`,
+        'critical',
+        { reverted: ok, revertPlan: verdict.revertPlan.description },
+      );
+      return finish('TIMED_OUT', `no confirmed answer before the deadline; ${ok ? 'change reverted' : 'revert FAILED'}`);
+    }
     return finish('TIMED_OUT', `no confirmed answer before the deadline`);
   }
 

@@ -59,24 +59,49 @@ export interface Change {
   summary: string;
 }
 
-/** A revert the policy allows: the exact AWS SDK v3 command and its input. */
-export interface RevertPlan {
-  service: 'ec2';
-  operation: 'RevokeSecurityGroupIngress' | 'RevokeSecurityGroupEgress';
+export type AwsService =
+  | 'ec2'
+  | 'cloudtrail'
+  | 'iam'
+  | 's3'
+  | 's3control'
+  | 'kms'
+  | 'guardduty'
+  | 'config'
+  | 'lambda'
+  | 'rds';
+
+/** One AWS SDK v3 call: `<Operation>Command` of the service's client, with its exact input. */
+export interface RevertStep {
+  service: AwsService;
+  operation: string;
   input: Record<string, unknown>;
+}
+
+/** A revert the policy allows: the exact AWS SDK v3 command(s) and input(s) that would run. */
+export interface RevertPlan extends RevertStep {
   /** Human description: "revoke sgr-1 from sg-123". */
   description: string;
+  /** Further calls after the first, in order (e.g. KMS EnableKey after CancelKeyDeletion). */
+  then?: RevertStep[];
+  /** Where the plan comes from: the event alone, or the trusted baseline. Default 'event'. */
+  source?: 'event' | 'baseline';
 }
 
 /** The policy's verdict, decided before the workflow starts (so policy changes never break replay). */
 export interface Verdict {
-  tier: Exclude<Tier, 'ignore' | 'notify'>;
+  /** `ignore` never starts a review; `notify` tells the engineer (and a channel) and ends NOTIFIED. */
+  tier: Exclude<Tier, 'ignore'>;
   score: number; // 0–100
   rules: string[];
   reasons: string[];
   /** Seconds the engineer has to answer. Default 900. */
   deadlineSeconds: number;
   revertPlan: RevertPlan | null;
+  /** Why there is no plan (e.g. "needs a saved baseline"), for people reading the review. */
+  revertReason?: string;
+  /** Also revert when the deadline passes without a confirmed answer (plans from a trusted baseline). */
+  revertOnTimeout?: boolean;
 }
 
 /** Everything the workflow needs; config is captured here at start, never read from inside the workflow. */
@@ -89,6 +114,8 @@ export interface ReviewInput {
   reviewUrl: string;
   /** Maximum Duo pushes per review. Default 3. */
   maxDuoPushes?: number;
+  /** Slack channel (C…) told about notify-tier changes. */
+  notifyChannel?: string;
 }
 
 /** The person behind an actor. */
@@ -221,6 +248,8 @@ export interface RevertInput {
   account: string;
   region: string;
   eventId: string;
+  /** Rehearse only: EC2 DryRun where the API has it, plan-only elsewhere. */
+  dryRun?: boolean;
 }
 
 export interface RevertResult {
@@ -229,6 +258,7 @@ export interface RevertResult {
   before: unknown;
   after: unknown;
   message: string;
+  dryRun?: boolean;
 }
 
 /** ApplicationFailure types the workflow branches on (failure.cause.type). */

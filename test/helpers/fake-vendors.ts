@@ -65,6 +65,10 @@ export class FakeVendors {
         this.record('notifyPerson', keyOfUser(input.slackUserId), input);
         return { channel: 'D-x', ts: '1.1' };
       },
+      notifyChannel: async (input) => {
+        this.record('notifyChannel', input.text.replace(/^.* by eng-([^:]+):.*$/s, '$1'), input);
+        return { channel: input.channel, ts: '2.2' };
+      },
       sendDuoPush: async (input) => {
         const key = keyOfReview(input.reviewId);
         this.record('sendDuoPush', key, input);

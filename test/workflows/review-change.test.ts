@@ -23,7 +23,7 @@ const taskQueue = `review-test-${randomUUID()}`;
 function input(
   key: string,
   tier: Verdict['tier'],
-  opts: { deadlineSeconds?: number; plan?: boolean; actorType?: 'Root' | 'AssumedRole' } = {},
+  opts: { deadlineSeconds?: number; plan?: boolean; actorType?: 'Root' | 'AssumedRole'; revertOnTimeout?: boolean } = {},
 ): Omit<ReviewInput, 'reviewUrl'> {
   return {
     change: {
@@ -44,6 +44,7 @@ function input(
       rules: ['sg-open-world', 'admin-port'],
       reasons: ['security group sg-123 opened to 0.0.0.0/0 on port 22'],
       deadlineSeconds: opts.deadlineSeconds ?? 60,
+      ...(opts.revertOnTimeout ? { revertOnTimeout: true } : {}),
       revertPlan: opts.plan
         ? {
             service: 'ec2',
@@ -54,6 +55,7 @@ function input(
         : null,
     },
     securityResponders: [SECURITY],
+    notifyChannel: 'C-SECURITY',
   };
 }
 
@@ -179,6 +181,26 @@ describe('review workflow on a real Temporal server', () => {
     assert.match(page.summary, /No answer from eng-/);
     const steps = out.timeline.map((t) => t.step);
     assert.ok(steps.indexOf('slack.reminded') < steps.indexOf('pagerduty.triggered'), 'reminder before the page');
+  });
+
+  test('notify tier tells the engineer and the security channel, asks nothing, and ends NOTIFIED', async () => {
+    const k = key();
+    const h = await start(k, 'notify');
+    const out = await h.result();
+    assert.equal(out.outcome, 'NOTIFIED');
+    assert.equal(fake.callsFor(k, 'notifyPerson').length, 1);
+    assert.equal((fake.callsFor(k, 'notifyChannel')[0]?.args as { channel: string }).channel, 'C-SECURITY');
+    assert.equal(fake.callsFor(k, 'postReviewMessage').length, 0);
+    assert.equal(fake.callsFor(k, 'triggerIncident').length, 0);
+  });
+
+  test('a timed-out change whose verdict says so is reverted to its trusted state', async () => {
+    const k = key();
+    const h = await start(k, 'confirm', { deadlineSeconds: 2, plan: true, revertOnTimeout: true });
+    const out = await h.result();
+    assert.equal(out.outcome, 'TIMED_OUT');
+    assert.match(out.reason, /change reverted/);
+    assert.equal(fake.callsFor(k, 'revertChange').length, 1);
   });
 
   test('page tier pages at once, still asks, and resolves the incident when confirmed', async () => {
