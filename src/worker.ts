@@ -46,7 +46,7 @@ export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides
 export function workflowSource(): Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> {
   const prebuilt = process.env.VOUCH_WORKFLOW_BUNDLE;
   if (prebuilt && fs.existsSync(prebuilt)) return { workflowBundle: { codePath: prebuilt } };
-  return { workflowsPath: require.resolve('../workflows/review-change') };
+  return { workflowsPath: require.resolve('../workflows') };
 }
 
 export async function createWorker(config: WorkerConfig, deps: ActivityDeps): Promise<{ worker: Worker; connection: NativeConnection }> {

@@ -27,7 +27,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 export function reviewWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows/review-change'),
+    workflowsPath: require.resolve('../../workflows'),
     logger: new DefaultLogger('WARN'),
   });
   return bundle;

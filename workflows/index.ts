@@ -1,0 +1,2 @@
+// Every workflow the worker runs. The worker and the tests bundle this file.
+export { reviewChangeWorkflow } from './review-change';
