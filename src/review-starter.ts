@@ -5,15 +5,7 @@ import {
   WorkflowNotFoundError,
   type Client, type WorkflowHandle } from '@temporalio/client';
 import { reviewWorkflowId, TASK_QUEUE, WORKFLOW_TYPE } from '../workflows/messages';
-import {
-  VouchAccount,
-  VouchActor,
-  VouchEventName,
-  VouchOutcome,
-  VouchRules,
-  VouchScore,
-  VouchTier,
-} from '../workflows/search-attributes';
+import { reviewSearchAttributes } from '../workflows/search-attributes';
 import type { Change, ReviewInput, ReviewOutcome } from '../workflows/types';
 import type { reviewChangeWorkflow } from '../workflows/review-change';
 
@@ -63,15 +55,7 @@ export async function startReview(
       // A running review for the same event is returned as is; a finished one is never started again.
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: VouchTier, value: input.verdict.tier },
-        { key: VouchOutcome, value: 'PENDING' },
-        { key: VouchAccount, value: input.change.account },
-        { key: VouchActor, value: input.change.actor.name },
-        { key: VouchEventName, value: input.change.eventName },
-        { key: VouchRules, value: input.verdict.rules },
-        { key: VouchScore, value: Math.round(input.verdict.score) },
-      ],
+      typedSearchAttributes: reviewSearchAttributes(input.change, input.verdict, 'PENDING'),
       memo: { summary: reviewSummary(input.change) },
     });
     return { workflowId, runId: handle.firstExecutionRunId, status: 'started', handle };

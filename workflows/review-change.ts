@@ -21,15 +21,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { decisionUpdate, duoRetryUpdate, securityDecisionUpdate, statusQuery } from './messages';
-import {
-  VouchAccount,
-  VouchActor,
-  VouchEventName,
-  VouchOutcome,
-  VouchRules,
-  VouchScore,
-  VouchTier,
-} from './search-attributes';
+import { reviewSearchAttributes, VouchOutcome } from './search-attributes';
 import {
   FailureTypes,
   type DuoStatus,
@@ -237,15 +229,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   );
 
   // ---- search attributes and memo ----
-  upsertSearchAttributes([
-    { key: VouchTier, value: verdict.tier },
-    { key: VouchOutcome, value: 'PENDING' },
-    { key: VouchAccount, value: change.account },
-    { key: VouchActor, value: change.actor.name },
-    { key: VouchEventName, value: change.eventName },
-    { key: VouchRules, value: verdict.rules },
-    { key: VouchScore, value: Math.round(verdict.score) },
-  ]);
+  upsertSearchAttributes(reviewSearchAttributes(change, verdict, 'PENDING'));
   note('review.started', `${verdict.tier} tier, score ${verdict.score}: ${verdict.reasons.join('; ') || change.summary}`);
 
   // ---- side-effect helpers ----

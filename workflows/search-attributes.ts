@@ -30,3 +30,20 @@ const CLI_TYPE_NAMES: Record<string, string> = {
 export function devServerSearchAttributeArgs(): string[] {
   return ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${CLI_TYPE_NAMES[k.type]}`]);
 }
+
+/** The typed search attributes of a review (set by the starter, refreshed by the workflow). */
+export function reviewSearchAttributes(
+  change: { account: string; eventName: string; actor: { name: string } },
+  verdict: { tier: string; rules: string[]; score: number },
+  outcome: string,
+) {
+  return [
+    { key: VouchTier, value: verdict.tier },
+    { key: VouchOutcome, value: outcome },
+    { key: VouchAccount, value: change.account },
+    { key: VouchActor, value: change.actor.name },
+    { key: VouchEventName, value: change.eventName },
+    { key: VouchRules, value: verdict.rules },
+    { key: VouchScore, value: Math.round(verdict.score) },
+  ];
+}
