@@ -2,7 +2,10 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { normalise, parseRecords, RecordError, actorOf } from '../src/cloudtrail';
+import { normalise, parseRecords, RecordError, actorOf, redactShared } from '../src/cloudtrail';
+import { baseEventName, parsePolicyDoc, securityGroupRules } from '../src/policy/conditions';
+import { redact } from '../workflows/redact';
+import type { Change } from '../workflows/types';
 
 const SAMPLE = path.resolve(__dirname, '../src/fixtures/sample-events.json');
 
@@ -59,5 +62,83 @@ describe('CloudTrail records', () => {
     assert.equal(actorOf({ type: 'AWSService', invokedBy: 'config.amazonaws.com' }).name, 'config.amazonaws.com');
     assert.equal(actorOf(undefined).type, 'Unknown');
     assert.equal(actorOf({ type: 'SomethingNew', principalId: 'p' }).type, 'Unknown');
+  });
+});
+
+describe('normalisation variants (risky-changes.md §4)', () => {
+  const base = { eventID: 'v1', eventSource: 'ec2.amazonaws.com', eventTime: '2026-01-01T00:00:00Z', recipientAccountId: '123456789012' };
+
+  test('AuthorizeSecurityGroupIngress flat (CLI) and nested (SDK) forms give the same rules', () => {
+    const flat = normalise({ ...base, eventName: 'AuthorizeSecurityGroupIngress', requestParameters: { groupId: 'sg-1', ipPermissions: {}, cidrIp: '0.0.0.0/0', fromPort: 22, toPort: 22, ipProtocol: 'tcp' } }, 's', 0);
+    const nested = normalise(
+      { ...base, eventName: 'AuthorizeSecurityGroupIngress', requestParameters: { groupId: 'sg-1', ipPermissions: { items: [{ ipProtocol: 'tcp', fromPort: 22, toPort: 22, groups: {}, ipRanges: { items: [{ cidrIp: '0.0.0.0/0' }] }, ipv6Ranges: {}, prefixListIds: {} }] } } },
+      's',
+      0,
+    );
+    assert.equal(flat.summary, nested.summary);
+    const pick = (c: Change): unknown => securityGroupRules(c).map((p) => [p.direction, p.cidr, p.fromPort, p.toPort, p.ports]);
+    assert.deepEqual(pick(flat), [['ingress', '0.0.0.0/0', 22, 22, 'port 22']]);
+    assert.deepEqual(pick(flat), pick(nested));
+    const all = normalise({ ...base, eventName: 'AuthorizeSecurityGroupEgress', requestParameters: { groupId: 'sg-1', ipPermissions: { items: [{ ipProtocol: '-1', ipv6Ranges: { items: [{ cidrIpv6: '::/0' }] } }] } } }, 's', 0);
+    assert.deepEqual(pick(all), [['egress', '::/0', 0, 65535, 'all ports']]);
+  });
+
+  test('Lambda event names lose their API-version suffix for matching, and keep it in the change', () => {
+    assert.equal(baseEventName('AddPermission20150331v2'), 'AddPermission');
+    assert.equal(baseEventName('UpdateFunctionConfiguration20150331v2'), 'UpdateFunctionConfiguration');
+    assert.equal(baseEventName('CreateFunction20150331'), 'CreateFunction');
+    assert.equal(baseEventName('StopLogging'), 'StopLogging');
+    assert.equal(normalise({ ...base, eventSource: 'lambda.amazonaws.com', eventName: 'AddPermission20150331v2' }, 's', 0).eventName, 'AddPermission20150331v2');
+  });
+
+  test('policy documents as JSON strings (IAM), URL-encoded strings (IAM responses) and objects (S3) read the same', () => {
+    const doc = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999988887777:root' }, Action: 'sts:AssumeRole' }] };
+    const fromObject = parsePolicyDoc(doc);
+    assert.deepEqual(parsePolicyDoc(JSON.stringify(doc)), fromObject);
+    assert.deepEqual(parsePolicyDoc(encodeURIComponent(JSON.stringify(doc))), fromObject);
+    assert.deepEqual(fromObject?.statements[0]?.principals, [{ kind: 'AWS', value: 'arn:aws:iam::999988887777:root' }]);
+    assert.equal(parsePolicyDoc('not a policy'), null);
+  });
+
+  test('responseElements null, requestParameters null, eventVersion 1.05 … 1.11 or none', () => {
+    for (const eventVersion of ['1.05', '1.08', '1.11', '2.0', undefined]) {
+      const c = normalise({ ...base, eventName: 'ConsoleLogin', eventVersion, requestParameters: null, responseElements: null }, 's', 0);
+      assert.equal(c.response, null);
+      assert.deepEqual(c.request, {});
+    }
+  });
+
+  test('every userIdentity type: IAMUser, AssumedRole, IdentityCenterUser, Root, AWSService, FederatedUser', () => {
+    assert.equal(actorOf({ type: 'IAMUser', userName: 'bob', arn: 'arn:aws:iam::1:user/bob' }).name, 'bob');
+    const icu = actorOf({ type: 'IdentityCenterUser', accountId: '123456789012', onBehalfOf: { userId: '94482488-3041', identityStoreArn: 'arn:aws:identitystore::1:identitystore/d-1' }, credentialId: 'c' });
+    assert.deepEqual([icu.type, icu.name], ['IdentityCenterUser', '94482488-3041']);
+    const fed = actorOf({ type: 'FederatedUser', arn: 'arn:aws:sts::123456789012:federated-user/dave', sessionContext: { sessionIssuer: { type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/dave' } } });
+    assert.deepEqual([fed.type, fed.name, fed.sessionIssuerArn], ['FederatedUser', 'dave', 'arn:aws:iam::123456789012:user/dave']);
+    assert.deepEqual(actorOf({ type: 'Root', arn: 'arn:aws:iam::1:root' }).name, 'root');
+    const svc = actorOf({ accountId: '123456789012', invokedBy: 'ec2.amazonaws.com' });
+    assert.deepEqual([svc.type, svc.name], ['AWSService', 'ec2.amazonaws.com'], 'service events carry no type, only invokedBy');
+    const sso = actorOf({ type: 'AssumedRole', arn: 'arn:aws:sts::1:assumed-role/AWSReservedSSO_Admin_1/carol@example.com', sourceIdentity: 'carol' });
+    assert.equal(sso.email, 'carol@example.com');
+  });
+
+  test('readOnly, failed calls and wrong types', () => {
+    assert.equal(normalise({ ...base, eventName: 'X', readOnly: 'true' }, 's', 0).readOnly, true);
+    assert.throws(() => normalise({ ...base, eventName: 'X', readOnly: 1 }, 'f', 3), /f#3: readOnly must be a boolean, got number/);
+    assert.equal(normalise({ ...base, eventName: 'X', errorMessage: 'denied' }, 's', 0).errorCode, 'UnknownError');
+    assert.throws(() => normalise({ ...base, eventName: 'X', userIdentity: 'root' }, 'f', 0), /userIdentity must be an object, got string/);
+    assert.equal(normalise({ ...base, eventName: 'X', eventTime: '2023-02-31T00:00:00Z' }, 's', 0).eventTime, new Date('2023-02-31T00:00:00Z').toISOString());
+    assert.equal(normalise({ ...base, eventName: 'X', eventTime: '2023-07-10T12:00:00Z' }, 's', 0).eventTime, '2023-07-10T12:00:00.000Z');
+  });
+
+  test('redaction on the fast path gives the same result as redact, and keeps a "__proto__" key redacted', () => {
+    const records = parseRecords(fs.readFileSync(SAMPLE, 'utf8'), 'sample');
+    for (const r of records) assert.deepEqual(redactShared(r), redact(r));
+    const nested = { a: { b: [{ password: 'p', keep: 1 }] }, untouched: { x: 1 } };
+    const out = redactShared(nested);
+    assert.deepEqual(out, redact(nested));
+    assert.equal(out.untouched, nested.untouched, 'parts with nothing sensitive are shared, not copied');
+    assert.equal(nested.a.b[0]?.password, 'p', 'the input is not modified');
+    const hostile = JSON.parse('{"__proto__": {"password": "hunter2"}}') as Record<string, unknown>;
+    assert.ok(!JSON.stringify(redactShared(hostile)).includes('hunter2'));
   });
 });

@@ -55,6 +55,12 @@ export interface Change {
   /** Redacted response elements, null when CloudTrail gives none. */
   response: Record<string, unknown> | null;
   errorCode?: string;
+  /** CloudTrail's readOnly flag, when the record has it. */
+  readOnly?: boolean;
+  /** e.g. AwsApiCall, AwsConsoleSignIn. */
+  eventType?: string;
+  /** Redacted additionalEventData (e.g. MFAUsed for console sign-ins). */
+  additionalEventData?: Record<string, unknown>;
   /** One line for humans: "sg-123 opened to 0.0.0.0/0 on tcp/22". */
   summary: string;
 }
@@ -116,6 +122,8 @@ export interface ReviewInput {
   maxDuoPushes?: number;
   /** Slack channel (C…) told about notify-tier changes. */
   notifyChannel?: string;
+  /** Rehearse reverts only (EC2 DryRun where the API has it, plan-only elsewhere). */
+  dryRun?: boolean;
 }
 
 /** The person behind an actor. */

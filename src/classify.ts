@@ -1,0 +1,298 @@
+// `vouch classify [--policy FILE] [PATH ...|-]` and `vouch policy check FILE`.
+//
+// classify reads CloudTrail data — `{"Records":[…]}` files as delivered to S3 (also gzipped), JSON arrays, JSON lines,
+// single records, EventBridge envelopes — from files, folders (recursively) or standard input, and writes one JSON
+// line per input record, in input order. A record that cannot be read gives a line with "error" (file, index, field)
+// and the rest go on; the exit status is 1 if any record failed.
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { awsSchema, loadConfig } from './config';
+import * as cloudtrail from './cloudtrail';
+import { RecordError, type RecordHeader } from './cloudtrail';
+import { classifier, loadPolicy, PolicyError, type Assessment, type Policy, type QuickIgnore } from './policy';
+import type { Actor, Change } from '../workflows/types';
+
+export interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+}
+
+// Read once: a named import compiles to a getter call per use, and these run for every record.
+const { actorOf, normaliseHeader, parseRecords, readHeader } = cloudtrail;
+
+const DEFAULT_IO: Io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+
+export interface ClassifiedLine {
+  eventID: string;
+  eventName: string;
+  account: string;
+  actor: string;
+  tier: Assessment['tier'];
+  score: number;
+  rules: string[];
+  reasons: string[];
+  revert: { service: string; operation: string; input: Record<string, unknown>; then?: unknown[] } | null;
+  revertReason?: string;
+}
+
+export interface ErrorLine {
+  source: string;
+  index: number;
+  field: string;
+  error: string;
+  eventID?: string;
+}
+
+export function lineFor(change: Change, a: Assessment): ClassifiedLine {
+  return lineOf(change.eventId, change.eventName, change.account, change.actor, a);
+}
+
+function lineOf(eventID: string, eventName: string, account: string, actor: Actor, a: Assessment): ClassifiedLine {
+  const plan = a.revertPlan;
+  return {
+    eventID,
+    eventName,
+    account,
+    actor: actor.arn ?? actor.name,
+    tier: a.tier,
+    score: a.score,
+    rules: a.rules,
+    reasons: a.reasons,
+    revert: plan ? { service: plan.service, operation: plan.operation, input: plan.input, ...(plan.then?.length ? { then: plan.then } : {}) } : null,
+    ...(plan ? {} : { revertReason: a.revertReason }),
+  };
+}
+
+function errorLine(err: unknown, source: string, index: number, raw?: unknown): ErrorLine {
+  const eventID =
+    raw !== null && typeof raw === 'object' && typeof (raw as { eventID?: unknown }).eventID === 'string'
+      ? ((raw as { eventID: string }).eventID.slice(0, 100))
+      : undefined;
+  if (err instanceof RecordError) {
+    return { source: err.source, index: err.index, field: err.field, error: err.message, ...(eventID ? { eventID } : {}) };
+  }
+  return { source, index, field: '(record)', error: `${source}#${index}: ${(err as Error).message}`, ...(eventID ? { eventID } : {}) };
+}
+
+export interface Tally {
+  records: number;
+  failed: number;
+  tiers: Record<Assessment['tier'], number>;
+}
+
+export function newTally(): Tally {
+  return { records: 0, failed: 0, tiers: { ignore: 0, notify: 0, confirm: 0, page: 0, revert: 0 } };
+}
+
+/**
+ * The classify engine on one input's text: parse, normalise and assess every record, in order. `emit` receives each
+ * line (omit it to count only, as the benchmark does).
+ */
+export function classifyText(
+  text: string,
+  source: string,
+  policy: Policy,
+  tally: Tally,
+  emit?: (line: ClassifiedLine | ErrorLine) => void,
+): void {
+  let records: unknown[];
+  try {
+    records = parseRecords(text, source);
+  } catch (err) {
+    tally.records += 1;
+    tally.failed += 1;
+    emit?.(errorLine(err, source, 0));
+    return;
+  }
+  const engine = classifier(policy);
+  for (let i = 0; i < records.length; i++) {
+    const raw = records[i];
+    tally.records += 1;
+    let h: RecordHeader;
+    let actor: Actor;
+    let q: QuickIgnore | null;
+    let a: Assessment | undefined;
+    let change: Change | undefined;
+    try {
+      h = readHeader(raw, source, i);
+      actor = actorOf(h.identity);
+      // Fast path: ignored without reading (or redacting) the request; the same answer assess gives.
+      q = engine.quickIgnore(h.eventSource, h.eventName, h.readOnly, actor, h.account);
+      if (!q) a = engine.assess((change = normaliseHeader(h, actor)));
+    } catch (err) {
+      tally.failed += 1;
+      emit?.(errorLine(err, source, i, raw));
+      continue;
+    }
+    if (q) {
+      tally.tiers.ignore += 1;
+      if (emit) emit(lineOf(h.eventId, h.eventName, h.account, actor, engine.ignored(q)));
+      continue;
+    }
+    const done = a as Assessment;
+    tally.tiers[done.tier] += 1;
+    if (emit) emit(lineFor(change as Change, done));
+  }
+}
+
+const DATA_FILE = /\.(json|jsonl|ndjson|json\.gz|jsonl\.gz|gz)$/i;
+
+/** Files of a path: the file itself, or every data file under a folder (recursively, sorted, so output is stable). */
+export function expandPath(p: string): string[] {
+  const st = fs.statSync(p);
+  if (!st.isDirectory()) return [p];
+  const out: string[] = [];
+  const seen = new Set<string>(); // symlinked folders may loop
+  const walk = (dir: string): void => {
+    const real = fs.realpathSync(dir);
+    if (seen.has(real)) return;
+    seen.add(real);
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const full = path.join(dir, entry.name);
+      const isDir = entry.isDirectory() || (entry.isSymbolicLink() && fs.statSync(full, { throwIfNoEntry: false })?.isDirectory() === true);
+      if (isDir) walk(full);
+      else if (DATA_FILE.test(entry.name) && (entry.isFile() || entry.isSymbolicLink())) out.push(full);
+    }
+  };
+  walk(p);
+  return out;
+}
+
+/** Text of a file or of stdin bytes; gzip (as CloudTrail delivers to S3) is recognised by its magic bytes. */
+export function decodeInput(buf: Buffer): string {
+  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return zlib.gunzipSync(buf).toString('utf8');
+  return buf.toString('utf8');
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+/** Buffered line writer that respects back-pressure. */
+class LineWriter {
+  private buf: string[] = [];
+  private size = 0;
+  constructor(private readonly out: NodeJS.WritableStream) {}
+  push(line: string): Promise<void> | void {
+    this.buf.push(line);
+    this.size += line.length + 1;
+    if (this.size >= 1 << 16) return this.flush();
+  }
+  async flush(): Promise<void> {
+    if (this.buf.length === 0) return;
+    const text = `${this.buf.join('\n')}\n`;
+    this.buf = [];
+    this.size = 0;
+    if (!this.out.write(text)) await new Promise<void>((resolve) => this.out.once('drain', () => resolve()));
+  }
+}
+
+/** classify reads no secrets: only which policy, and which revert role is vouch's own. */
+const classifySchema = z.object({
+  VOUCH_POLICY_FILE: z.string().min(1).optional(),
+  VOUCH_REVERT_ROLE_ARN_TEMPLATE: awsSchema.shape.VOUCH_REVERT_ROLE_ARN_TEMPLATE,
+});
+
+const CLASSIFY_USAGE = 'usage: vouch classify [--policy FILE] [PATH ...|-]   (no PATH: standard input; policy default: VOUCH_POLICY_FILE, else the shipped one)';
+
+export async function classifyCommand(argv: string[], io: Io = DEFAULT_IO): Promise<number> {
+  let values: { policy?: string; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: { policy: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    }));
+  } catch (err) {
+    io.stderr.write(`${(err as Error).message}\n${CLASSIFY_USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout.write(`${CLASSIFY_USAGE}\n`);
+    return 0;
+  }
+  let policy: Policy;
+  try {
+    const config = loadConfig(classifySchema);
+    policy = loadPolicy(values.policy ?? config.VOUCH_POLICY_FILE, { revertRoleArnTemplate: config.VOUCH_REVERT_ROLE_ARN_TEMPLATE });
+  } catch (err) {
+    io.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+  const writer = new LineWriter(io.stdout);
+  const tally = newTally();
+  const emit = (line: ClassifiedLine | ErrorLine): void => void writer.push(JSON.stringify(line));
+  const inputs = positionals.length ? positionals : ['-'];
+  for (const input of inputs) {
+    let files: string[];
+    if (input === '-') {
+      try {
+        classifyText(decodeInput(await readStream(io.stdin)), 'stdin', policy, tally, emit);
+      } catch (err) {
+        tally.records += 1;
+        tally.failed += 1;
+        emit({ source: 'stdin', index: 0, field: '(file)', error: `stdin: cannot be read: ${(err as Error).message}` });
+      }
+      await writer.flush();
+      continue;
+    }
+    try {
+      files = expandPath(input);
+    } catch (err) {
+      tally.records += 1;
+      tally.failed += 1;
+      emit({ source: input, index: 0, field: '(file)', error: `${input}: cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      continue;
+    }
+    for (const file of files) {
+      let text: string;
+      try {
+        text = decodeInput(fs.readFileSync(file));
+      } catch (err) {
+        tally.records += 1;
+        tally.failed += 1;
+        emit({ source: file, index: 0, field: '(file)', error: `${file}: cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+        continue;
+      }
+      classifyText(text, file, policy, tally, emit);
+      await writer.flush();
+    }
+  }
+  await writer.flush();
+  const t = tally.tiers;
+  io.stderr.write(
+    `classified ${tally.records} record(s): ignore ${t.ignore}, notify ${t.notify}, confirm ${t.confirm}, page ${t.page}, revert ${t.revert}, failed ${tally.failed}\n`,
+  );
+  return tally.failed > 0 ? 1 : 0;
+}
+
+const CHECK_USAGE = 'usage: vouch policy check FILE';
+
+/** `vouch policy check FILE` (argv may start with "check"): every mistake with its line; exit 1 if any. */
+export async function policyCheckCommand(argv: string[], io: Io = DEFAULT_IO): Promise<number> {
+  const args = argv[0] === 'check' ? argv.slice(1) : argv;
+  if (args.length !== 1 || args[0]?.startsWith('-')) {
+    io.stderr.write(`${CHECK_USAGE}\n`);
+    return 2;
+  }
+  const file = args[0] as string;
+  try {
+    const policy = loadPolicy(file);
+    io.stdout.write(`${file}: ok (${policy.rules.length} rules)\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof PolicyError) {
+      for (const p of err.problems) io.stdout.write(`${file}:${p.line}: ${p.path ? `${p.path}: ` : ''}${p.message}\n`);
+      io.stderr.write(`${file}: ${err.problems.length} problem(s)\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,320 @@
+// The engine: one change + a compiled policy → an assessment. Pure and fast: candidate rules come from an index by
+// (eventSource, eventName), memoised, and conditions were compiled to closures when the policy was loaded.
+import type { Actor, Change, RevertPlan, Tier } from '../../workflows/types';
+import { planRevert } from '../revert-plans';
+import { Facts, baseEventName } from './conditions';
+import { TIER_RANK, type CompiledPolicy, type CompiledRule, type Matcher } from './schema';
+
+export interface Assessment {
+  tier: Tier;
+  score: number;
+  rules: string[];
+  reasons: string[];
+  revertPlan: RevertPlan | null;
+  revertReason: string;
+  deadlineSeconds: number;
+  revertOnTimeout: boolean;
+}
+
+/** Names that only read, for records without a `readOnly` flag (LookupEvents results, old samples). */
+const READ_ONLY_NAME = /^(Describe|List|Get|Head|Lookup|Search|BatchGet|Query|Scan|Select|View|Preview|Estimate|Validate|Check|Test|Simulate|Download)[A-Z]/;
+
+export function isReadOnly(change: Pick<Change, 'eventName'> & { readOnly?: unknown }): boolean {
+  const flag = change.readOnly;
+  if (typeof flag === 'boolean') return flag;
+  return READ_ONLY_NAME.test(change.eventName);
+}
+
+/** What the fast path needs to know about a record before (or instead of) normalising all of it. */
+export interface QuickFacts {
+  eventSource: string;
+  eventName: string;
+  readOnly?: boolean;
+  actor: Actor;
+  account: string;
+}
+
+interface Entry {
+  rules: CompiledRule[];
+  /** Some rule is limited to certain userIdentity types. */
+  byActor: boolean;
+  /** Rules per userIdentity type, when some rule is limited to certain types (filled on first use). */
+  perActor?: Map<string, CompiledRule[]>;
+  noRuleIgnore: QuickIgnore;
+}
+
+/** Why a record is ignored without assessing it in full. Shared, read-only. */
+export interface QuickIgnore {
+  readonly self: boolean;
+  readonly reason: string;
+}
+const READ_ONLY: QuickIgnore = Object.freeze({ self: false, reason: 'read-only call' });
+
+export class Engine {
+  /** eventName → entries per eventSource (usually one): one hash lookup per record. */
+  private readonly index = new Map<string, { source: string; entry: Entry }[]>();
+  private indexed = 0;
+  private readonly ruleIds: Set<string>;
+  constructor(readonly policy: CompiledPolicy) {
+    this.ruleIds = new Set(policy.rules.map((r) => r.id));
+  }
+
+  /** Rules that may apply to this eventSource/eventName, computed once per pair. */
+  private entry(eventSource: string, eventName: string): Entry {
+    const list = this.index.get(eventName);
+    if (list) {
+      for (let i = 0; i < list.length; i++) {
+        const item = list[i] as { source: string; entry: Entry };
+        if (item.source === eventSource) return item.entry;
+      }
+    }
+    const base = baseEventName(eventName);
+    const rules = this.policy.rules.filter(
+      (r) =>
+        (r.sources === null || r.sources.has(eventSource)) &&
+        (r.exact.has(eventName) || r.exact.has(base) || r.globs.some((g) => g.test(eventName) || g.test(base))),
+    );
+    const e: Entry = { rules, byActor: rules.some((r) => r.actors !== null), noRuleIgnore: Object.freeze({ self: false, reason: `no rule for ${short(eventSource)}:${eventName}` }) };
+    if (this.indexed > 50_000) {
+      this.index.clear(); // hostile input cannot grow the memo without bound
+      this.indexed = 0;
+    }
+    const slot = this.index.get(eventName);
+    if (slot) slot.push({ source: eventSource, entry: e });
+    else this.index.set(eventName, [{ source: eventSource, entry: e }]);
+    this.indexed += 1;
+    return e;
+  }
+
+  rulesFor(eventSource: string, eventName: string, actorType?: string): CompiledRule[] {
+    return this.forActor(this.entry(eventSource, eventName), actorType);
+  }
+
+  private forActor(e: Entry, actorType: string | undefined): CompiledRule[] {
+    if (!e.byActor || actorType === undefined) return e.rules;
+    e.perActor ??= new Map();
+    let list = e.perActor.get(actorType);
+    if (!list) {
+      list = e.rules.filter((r) => r.actors === null || r.actors.has(actorType));
+      e.perActor.set(actorType, list);
+    }
+    return list;
+  }
+
+  private tierForScore(score: number): Tier {
+    const t = this.policy.thresholds;
+    return score >= t.page ? 'page' : score >= t.confirm ? 'confirm' : score >= t.notify ? 'notify' : 'ignore';
+  }
+
+  /** vouch's own revert principal: role session `vouch-revert-*` or a configured revert role. */
+  isSelf(change: Pick<Change, 'actor' | 'account'>): string | null {
+    const a = change.actor;
+    if (a.type !== 'AssumedRole') return null;
+    const session = a.arn?.split('/').pop() ?? a.name;
+    if (this.policy.self.sessionNames.some((re) => re.test(session))) return `role session ${session}`;
+    const issuer = a.sessionIssuerArn;
+    if (issuer) {
+      for (const tmpl of this.policy.self.roleArns) {
+        const want = tmpl.replace(/\{account\}/g, change.account);
+        if (want === issuer || (/[*?]/.test(want) && globTest(want, issuer))) return `revert role ${issuer}`;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The verdict when it is certain without reading the request: vouch's own revert, no rule for the event, or a
+   * read-only call the policy ignores. null: the whole change must be assessed.
+   */
+  quick(f: QuickFacts): Assessment | null {
+    return this.quickOf(f.eventSource, f.eventName, f.readOnly, f.actor, f.account);
+  }
+
+  /** `quick` without the argument object. */
+  quickOf(eventSource: string, eventName: string, readOnlyFlag: boolean | undefined, actor: Actor, account: string): Assessment | null {
+    const q = this.quickIgnore(eventSource, eventName, readOnlyFlag, actor, account);
+    return q && ignore(q.self ? ['vouch-self'] : [], [q.reason], this.policy.deadlineSeconds);
+  }
+
+  /**
+   * Why the record is certainly ignored, or null. Allocates nothing on the common paths (the per-record hot path of
+   * `vouch classify`, which builds the ignore line only when it writes one).
+   */
+  quickIgnore(eventSource: string, eventName: string, readOnlyFlag: boolean | undefined, actor: Actor, account: string): QuickIgnore | null {
+    if (actor.type === 'AssumedRole') {
+      const self = this.isSelf({ actor, account });
+      if (self) return { self: true, reason: `vouch's own revert (${self}): never reviewed` };
+    }
+    const e = this.entry(eventSource, eventName);
+    const readOnly = readOnlyFlag ?? READ_ONLY_NAME.test(eventName);
+    if (this.forActor(e, actor.type).length === 0) {
+      return readOnly ? READ_ONLY : e.noRuleIgnore;
+    }
+    if (readOnly && this.policy.demote.readOnly === 'ignore') return READ_ONLY;
+    return null;
+  }
+
+  assess(change: Change, now?: Date): Assessment {
+    return this.quick(change) ?? this.assessFull(change, now);
+  }
+
+  /** `assess` for a change `quickIgnore` has already let through. */
+  assessFull(change: Change, now?: Date): Assessment {
+    const p = this.policy;
+    const candidates = this.rulesFor(change.eventSource, change.eventName, change.actor.type);
+    const readOnly = isReadOnly(change);
+
+    const facts = new Facts(change, p.trustedAccounts, p.lists);
+    const matched: CompiledRule[] = [];
+    const reasons: string[] = [];
+    for (const rule of candidates) {
+      const capture: { $?: unknown } = {};
+      if (!rule.when(facts, undefined, capture)) continue;
+      matched.push(rule);
+      const text = rule.reason ? rule.reason(facts, capture) : `${rule.title}: ${change.summary}`;
+      if (!reasons.includes(text)) reasons.push(text);
+    }
+    if (matched.length === 0) return ignore([], [`no rule condition met for ${change.eventName}`], p.deadlineSeconds);
+
+    // Allow-lists and time-boxed exemptions (checked at the event time, not when vouch reads the record). An entry
+    // naming `rules` sets those rules aside; one without `rules` caps the whole change at its tier.
+    const allRules = matched.map((r) => r.id);
+    const w = p.allow.length || p.exemptions.length ? this.waivers(change, allRules, reasons, now) : NO_WAIVERS;
+    let cap = w.cap;
+    const setAside = w.setAside;
+    const waiverTiers = w.tiers;
+    const active = setAside.size ? matched.filter((r) => !setAside.has(r.id)) : matched;
+
+    let score = 0;
+    let tier: Tier = 'ignore';
+    let deadline: number | undefined;
+    for (const r of active) {
+      score = Math.max(score, r.score);
+      const t = r.tier ?? this.tierForScore(r.score);
+      if (TIER_RANK[t] > TIER_RANK[tier]) tier = t;
+      if (r.deadlineSeconds !== undefined) deadline = Math.min(deadline ?? Infinity, r.deadlineSeconds);
+    }
+    if (active.length === 0) {
+      // Every matched rule was set aside: the lowest tier the waivers allow (notify if one asks for it).
+      tier = waiverTiers.includes('ignore') ? 'ignore' : 'notify';
+      score = Math.min(...matched.map((r) => r.score));
+    }
+    const rules = allRules;
+
+    // Caps: a failed call changed nothing; a read-only call changes nothing.
+    if (change.errorCode) cap = capMin(cap, { tier: p.demote.failed, why: `the call failed (${change.errorCode}): nothing changed, noted only` });
+    else if (readOnly) cap = capMin(cap, { tier: p.demote.readOnly, why: 'read-only call: noted only' });
+    const c = cap as { tier: 'ignore' | 'notify'; why: string } | null;
+    if (c && TIER_RANK[tier] > TIER_RANK[c.tier]) {
+      tier = c.tier;
+      reasons.push(c.why);
+    }
+
+    const deadlineSeconds = deadline ?? p.deadlineSeconds;
+    if (tier === 'ignore' || tier === 'notify' || change.errorCode) {
+      const why = change.errorCode
+        ? `the call failed (${change.errorCode}): nothing to revert`
+        : `tier ${tier}: nothing is reverted`;
+      return { tier, score, rules, reasons, revertPlan: null, revertReason: why, deadlineSeconds, revertOnTimeout: false };
+    }
+
+    // The revert plan: planRevert proposes, the rules decide whether it may be used.
+    const never = active.filter((r) => r.revert === 'never');
+    const allows = active.some((r) => r.revert === 'allow');
+    let plan: RevertPlan | null = null;
+    let revertReason: string;
+    if (never.length > 0) revertReason = `rule ${never.map((r) => r.id).join(', ')} never allows a revert`;
+    else if (!allows) revertReason = 'no matched rule allows a revert';
+    else {
+      const decision = planRevert(change);
+      plan = decision.plan;
+      revertReason = decision.reason;
+    }
+    if (tier === 'revert' && !plan) {
+      tier = 'page';
+      reasons.push(`no automatic revert: ${revertReason}${/paging instead/.test(revertReason) ? '' : '; paging instead'}`);
+    }
+    const revertOnTimeout = plan !== null && active.some((r) => r.revertOnTimeout === true || (r.revert === 'allow' && plan?.source === 'baseline'));
+    return { tier, score, rules, reasons, revertPlan: plan, revertReason, deadlineSeconds, revertOnTimeout };
+  }
+
+  /** Allow-list entries and exemptions that apply to this change (reasons are appended to `reasons`). */
+  private waivers(change: Change, allRules: string[], reasons: string[], now: Date | undefined): Waivers {
+    const p = this.policy;
+    const out: Waivers = { cap: null, setAside: new Set(), tiers: [] };
+    const at = Date.parse(change.eventTime);
+    const when = Number.isNaN(at) ? (now ?? new Date()).getTime() : at;
+    const apply = (m: Matcher & { tier: 'ignore' | 'notify' }, why: string): void => {
+      if (m.rules) {
+        for (const id of allRules) if (m.rules.has(id)) out.setAside.add(id);
+        out.tiers.push(m.tier);
+      } else out.cap = capMin(out.cap, { tier: m.tier, why });
+    };
+    for (const a of p.allow) {
+      if (!matches(a, change, allRules)) continue;
+      reasons.push(`allow-listed by ${a.id}: ${a.note}`);
+      apply(a, `allow-listed by ${a.id}`);
+    }
+    for (const e of p.exemptions) {
+      if (!matches(e, change, allRules)) continue;
+      if (when >= e.starts && when < e.expires) {
+        reasons.push(`exempted by ${e.id} (approved by ${e.approver} until ${e.expiresText}): ${e.reason}`);
+        apply(e, `exemption ${e.id}`);
+      } else if (when >= e.expires) {
+        reasons.push(`exemption ${e.id} had expired at ${e.expiresText}: not applied`);
+      } else {
+        reasons.push(`exemption ${e.id} starts after this event: not applied`);
+      }
+    }
+    return out;
+  }
+
+  hasRule(id: string): boolean {
+    return this.ruleIds.has(id);
+  }
+}
+
+type Cap = { tier: 'ignore' | 'notify'; why: string };
+interface Waivers {
+  cap: Cap | null;
+  setAside: ReadonlySet<string> & Set<string>;
+  tiers: Tier[];
+}
+const NO_WAIVERS: Waivers = { cap: null, setAside: new Set(), tiers: [] };
+
+function capMin(
+  a: { tier: 'ignore' | 'notify'; why: string } | null,
+  b: { tier: 'ignore' | 'notify'; why: string },
+): { tier: 'ignore' | 'notify'; why: string } {
+  return a === null || TIER_RANK[b.tier] < TIER_RANK[a.tier] ? b : a;
+}
+
+function short(source: string): string {
+  return source.endsWith('.amazonaws.com') ? source.slice(0, -'.amazonaws.com'.length) : source;
+}
+
+export function ignore(rules: string[], reasons: string[], deadlineSeconds: number): Assessment {
+  return { tier: 'ignore', score: 0, rules, reasons, revertPlan: null, revertReason: 'ignored: nothing to revert', deadlineSeconds, revertOnTimeout: false };
+}
+
+const globs = new Map<string, RegExp>();
+function globTest(glob: string, text: string): boolean {
+  let re = globs.get(glob);
+  if (!re) {
+    re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    if (globs.size > 1000) globs.clear();
+    globs.set(glob, re);
+  }
+  return re.test(text);
+}
+
+/** An allow-list entry or exemption applies when every matcher it names holds. */
+function matches(m: Matcher, change: Change, ruleIds: string[]): boolean {
+  const a = change.actor;
+  if (m.principal && !m.principal.some((re) => (a.arn !== undefined && re.test(a.arn)) || (a.sessionIssuerArn !== undefined && re.test(a.sessionIssuerArn)))) return false;
+  if (m.account && !m.account.has(change.account)) return false;
+  if (m.userAgent && !m.userAgent.some((re) => change.userAgent !== undefined && re.test(change.userAgent))) return false;
+  if (m.events && !m.events.has(change.eventName) && !m.events.has(baseEventName(change.eventName))) return false;
+  if (m.rules && !ruleIds.some((id) => m.rules?.has(id))) return false;
+  return true;
+}

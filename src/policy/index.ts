@@ -1,0 +1,129 @@
+// The policy engine's public API (issue 3 §1): load a policy (YAML, editable by security), assess a change, turn the
+// assessment into the review workflow's Verdict. See default-policy.yaml for the language.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Actor, Change, RevertPlan, Tier, Verdict } from '../../workflows/types';
+import { Engine, ignore, type QuickFacts, type QuickIgnore } from './engine';
+import { PolicyError, compilePolicyText, type CompiledPolicy } from './schema';
+
+export { PolicyError } from './schema';
+export type { PolicyProblem } from './schema';
+export { isReadOnly } from './engine';
+export type { QuickFacts } from './engine';
+export { baseEventName } from './conditions';
+
+export interface Assessment {
+  tier: Tier; // ignore | notify | confirm | page | revert
+  score: number; // 0–100
+  rules: string[]; // matched rule ids
+  reasons: string[]; // human: "security group sg-1 opened to 0.0.0.0/0 on port 22"
+  revertPlan: RevertPlan | null;
+  revertReason: string; // why null / which plan
+  deadlineSeconds: number;
+  revertOnTimeout: boolean;
+}
+
+/** A loaded, validated, compiled policy. */
+export interface Policy {
+  /** The file it came from, or "default". */
+  readonly source: string;
+  readonly rules: ReadonlyArray<{ id: string; title: string; rows: readonly number[] }>;
+}
+
+export interface LoadOptions {
+  /** `VOUCH_REVERT_ROLE_ARN_TEMPLATE` (e.g. arn:aws:iam::{account}:role/vouch-revert): its sessions are vouch's own. */
+  revertRoleArnTemplate?: string;
+}
+
+export const DEFAULT_POLICY_FILE = path.join(__dirname, 'default-policy.yaml');
+
+const engines = new WeakMap<Policy, Engine>();
+let defaultCompiled: CompiledPolicy | undefined;
+
+function wrap(compiled: CompiledPolicy, opts: LoadOptions): Policy {
+  const c: CompiledPolicy = opts.revertRoleArnTemplate
+    ? { ...compiled, self: { ...compiled.self, roleArns: [...compiled.self.roleArns, opts.revertRoleArnTemplate] } }
+    : compiled;
+  const policy: Policy = {
+    source: c.source,
+    rules: c.rules.map((r) => ({ id: r.id, title: r.title, rows: r.rows })),
+  };
+  engines.set(policy, new Engine(c));
+  return policy;
+}
+
+/** Compile policy text (YAML); throws PolicyError listing every mistake with its line. */
+export function parsePolicy(text: string, source = 'policy', opts: LoadOptions = {}): Policy {
+  return wrap(compilePolicyText(text, source), opts);
+}
+
+/** The shipped default policy when no file is given; throws PolicyError listing every mistake with its line. */
+export function loadPolicy(file?: string, opts: LoadOptions = {}): Policy {
+  if (file === undefined) {
+    defaultCompiled ??= compilePolicyText(fs.readFileSync(DEFAULT_POLICY_FILE, 'utf8'), 'default');
+    return wrap(defaultCompiled, opts);
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new PolicyError(file, [{ line: 0, path: '', message: `cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
+  }
+  return wrap(compilePolicyText(text, file), opts);
+}
+
+function engineOf(policy: Policy): Engine {
+  const e = engines.get(policy);
+  if (!e) throw new TypeError('not a policy from loadPolicy/parsePolicy');
+  return e;
+}
+
+export function assess(change: Change, policy: Policy, opts: { now?: Date } = {}): Assessment {
+  return engineOf(policy).assess(change, opts.now);
+}
+
+/**
+ * The assessment when it is certain from the record's key fields alone (vouch's own revert, no rule for the event, a
+ * read-only call the policy ignores), else null: then normalise the whole record and call `assess`. Always the same
+ * answer `assess` gives; lets intake and `vouch classify` skip redacting records that are ignored anyway.
+ */
+export function quickAssess(facts: QuickFacts, policy: Policy): Assessment | null {
+  return engineOf(policy).quick(facts);
+}
+
+/** The engine bound to one policy, for loops over many records (one lookup instead of one per record). */
+export interface Classifier {
+  /** Why the record is certainly ignored (shared, read-only), or null: assess the whole change. */
+  quickIgnore(eventSource: string, eventName: string, readOnly: boolean | undefined, actor: Actor, account: string): QuickIgnore | null;
+  /** The Assessment `assess` gives for a record `quickIgnore` answered. */
+  ignored(q: QuickIgnore): Assessment;
+  /** `assess`, for a change quickIgnore returned null for (it does not repeat the quick checks). */
+  assess(change: Change): Assessment;
+}
+
+export type { QuickIgnore } from './engine';
+
+export function classifier(policy: Policy): Classifier {
+  const e = engineOf(policy);
+  const deadline = e.policy.deadlineSeconds;
+  return {
+    quickIgnore: (eventSource, eventName, readOnly, actor, account) => e.quickIgnore(eventSource, eventName, readOnly, actor, account),
+    ignored: (q) => ignore(q.self ? ['vouch-self'] : [], [q.reason], deadline),
+    assess: (change) => e.assessFull(change),
+  };
+}
+
+/** The review workflow's input; null for 'ignore'. */
+export function toVerdict(a: Assessment): Verdict | null {
+  if (a.tier === 'ignore') return null;
+  return {
+    tier: a.tier,
+    score: a.score,
+    rules: a.rules,
+    reasons: a.reasons,
+    deadlineSeconds: a.deadlineSeconds,
+    revertPlan: a.revertPlan,
+    revertReason: a.revertReason,
+    ...(a.revertOnTimeout ? { revertOnTimeout: true } : {}),
+  };
+}
