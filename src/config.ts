@@ -75,12 +75,22 @@ export const awsSchema = z.object({
   AWS_ENDPOINT_URL: url.optional(),
 });
 
+/** Where the trusted baseline of watched AWS configuration lives: a folder, or s3://bucket/prefix. */
+export const baselineSchema = z.object({
+  VOUCH_BASELINE_STORE: z
+    .string()
+    .min(1)
+    .refine((v) => !v.startsWith('s3://') || /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v), 'must be a folder or s3://bucket/prefix')
+    .default('.data/baseline'),
+});
+
 export const workerSchema = z.object({
   ...temporalSchema.shape,
   ...slackSchema.shape,
   ...duoSchema.shape,
   ...pagerdutySchema.shape,
   ...awsSchema.shape,
+  ...baselineSchema.shape,
 });
 export const handlerProcessSchema = z.object({ ...temporalSchema.shape, ...handlerSchema.shape, ...slackSchema.shape });
 export const starterSchema = z.object({ ...temporalSchema.shape, ...reviewSchema.shape });

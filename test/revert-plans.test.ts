@@ -2,8 +2,18 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { planRevert, ipPermissionsFromRequest, type IpPermissionInput } from '../src/revert-plans';
-import type { Change } from '../workflows/types';
+import {
+  planRevert,
+  ipPermissionsFromRequest,
+  isRevertPrincipal,
+  revertVerdictFields,
+  revertRoleNameFrom,
+  REVERTIBLE_EVENTS,
+  type IpPermissionInput,
+} from '../src/revert-plans';
+import { revertCatalogue } from '../activities/aws-revert';
+import { BASELINE_FORMAT, lookupFromDocs, type BaselineDoc } from '../src/baseline/types';
+import type { Change, RevertPlan } from '../workflows/types';
 
 /** The smallest CloudTrail record → Change mapping these tests need (the real normaliser lives elsewhere). */
 function changeFrom(record: Record<string, unknown>): Change {
@@ -359,5 +369,157 @@ describe('planRevert on real CloudTrail records', () => {
     for (const { record } of invictus.filter((r) => r.record.errorCode)) {
       assert.equal(planRevert(changeFrom(record)).plan, null);
     }
+  });
+});
+
+// ---- every revertible row (risky-changes.md §2), the safety rules (§3) and baseline plans ----
+
+const USER = { type: 'IAMUser', name: 'alice', arn: 'arn:aws:iam::123456789012:user/alice' } as const;
+
+function ev(eventSource: string, eventName: string, request: Record<string, unknown>, response: Record<string, unknown> | null = null, extra: Partial<Change> = {}): Change {
+  return {
+    eventId: 'evt-1',
+    eventTime: '2024-08-01T12:00:00.000Z',
+    account: '123456789012',
+    region: 'us-east-1',
+    eventSource,
+    eventName,
+    actor: { ...USER },
+    request,
+    response,
+    summary: eventName,
+    ...extra,
+  };
+}
+
+describe('planRevert: one plan per revertible row, from the event alone', () => {
+  const cases: [string, Change, Pick<RevertPlan, 'service' | 'operation' | 'input'> & { then?: RevertPlan['then'] }][] = [
+    ['network ACL entry', ev('ec2.amazonaws.com', 'CreateNetworkAclEntry', { networkAclId: 'acl-1', ruleNumber: '12', egress: 'false', ruleAction: 'allow', aclProtocol: '6', cidrBlock: '0.0.0.0/0' }), { service: 'ec2', operation: 'DeleteNetworkAclEntry', input: { NetworkAclId: 'acl-1', RuleNumber: 12, Egress: false } }],
+    ['IPv6 route', ev('ec2.amazonaws.com', 'CreateRoute', { routeTableId: 'rtb-1', destinationIpv6CidrBlock: '::/0', gatewayId: 'igw-1' }), { service: 'ec2', operation: 'DeleteRoute', input: { RouteTableId: 'rtb-1', DestinationIpv6CidrBlock: '::/0' } }],
+    ['IGW attachment', ev('ec2.amazonaws.com', 'AttachInternetGateway', { internetGatewayId: 'igw-1', vpcId: 'vpc-1' }), { service: 'ec2', operation: 'DetachInternetGateway', input: { InternetGatewayId: 'igw-1', VpcId: 'vpc-1' } }],
+    ['snapshot made public (OperationType form)', ev('ec2.amazonaws.com', 'ModifySnapshotAttribute', { snapshotId: 'snap-1', attributeType: 'CREATE_VOLUME_PERMISSION', operationType: 'add', groupNames: { items: [{ groupName: 'all' }] } }), { service: 'ec2', operation: 'ModifySnapshotAttribute', input: { SnapshotId: 'snap-1', Attribute: 'createVolumePermission', CreateVolumePermission: { Remove: [{ Group: 'all' }] } } }],
+    ['AMI shared with an organization', ev('ec2.amazonaws.com', 'ModifyImageAttribute', { imageId: 'ami-1', attributeType: 'launchPermission', launchPermission: { add: { items: [{ organizationArn: 'arn:aws:organizations::1:organization/o-1' }] } } }), { service: 'ec2', operation: 'ModifyImageAttribute', input: { ImageId: 'ami-1', Attribute: 'launchPermission', LaunchPermission: { Remove: [{ OrganizationArn: 'arn:aws:organizations::1:organization/o-1' }] } } }],
+    ['EBS default encryption off', ev('ec2.amazonaws.com', 'DisableEbsEncryptionByDefault', {}), { service: 'ec2', operation: 'EnableEbsEncryptionByDefault', input: {} }],
+    ['serial console on', ev('ec2.amazonaws.com', 'EnableSerialConsoleAccess', {}), { service: 'ec2', operation: 'DisableSerialConsoleAccess', input: {} }],
+    ['RDS snapshot shared', ev('rds.amazonaws.com', 'ModifyDBSnapshotAttribute', { dBSnapshotIdentifier: 's1', attributeName: 'restore', valuesToAdd: ['all', '210987654321'] }), { service: 'rds', operation: 'ModifyDBSnapshotAttribute', input: { DBSnapshotIdentifier: 's1', AttributeName: 'restore', ValuesToRemove: ['all', '210987654321'] } }],
+    ['RDS cluster snapshot shared', ev('rds.amazonaws.com', 'ModifyDBClusterSnapshotAttribute', { dBClusterSnapshotIdentifier: 'c1', attributeName: 'restore', valuesToAdd: ['210987654321'] }), { service: 'rds', operation: 'ModifyDBClusterSnapshotAttribute', input: { DBClusterSnapshotIdentifier: 'c1', AttributeName: 'restore', ValuesToRemove: ['210987654321'] } }],
+    ['CloudTrail StopLogging', ev('cloudtrail.amazonaws.com', 'StopLogging', { name: 'arn:aws:cloudtrail:us-east-1:123456789012:trail/t1' }), { service: 'cloudtrail', operation: 'StartLogging', input: { Name: 'arn:aws:cloudtrail:us-east-1:123456789012:trail/t1' } }],
+    ['GuardDuty disabled', ev('guardduty.amazonaws.com', 'UpdateDetector', { detectorId: 'd1', enable: false }), { service: 'guardduty', operation: 'UpdateDetector', input: { DetectorId: 'd1', Enable: true } }],
+    ['Config recorder stopped', ev('config.amazonaws.com', 'StopConfigurationRecorder', { configurationRecorderName: 'default' }), { service: 'config', operation: 'StartConfigurationRecorder', input: { ConfigurationRecorderName: 'default' } }],
+    ['KMS key deletion (key from the response)', ev('kms.amazonaws.com', 'ScheduleKeyDeletion', { keyId: 'k1', pendingWindowInDays: 7 }, { keyId: 'arn:aws:kms:us-east-1:123456789012:key/k1', keyState: 'PendingDeletion' }), { service: 'kms', operation: 'CancelKeyDeletion', input: { KeyId: 'arn:aws:kms:us-east-1:123456789012:key/k1' }, then: [{ service: 'kms', operation: 'EnableKey', input: { KeyId: 'arn:aws:kms:us-east-1:123456789012:key/k1' } }] }],
+    ['admin policy on a group', ev('iam.amazonaws.com', 'AttachGroupPolicy', { groupName: 'g', policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' }), { service: 'iam', operation: 'DetachGroupPolicy', input: { GroupName: 'g', PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' } }],
+    ['access key for another user', ev('iam.amazonaws.com', 'CreateAccessKey', { userName: 'bob' }, { accessKey: { accessKeyId: 'AKIAEXAMPLEBOB000001', status: 'Active', userName: 'bob' } }), { service: 'iam', operation: 'UpdateAccessKey', input: { UserName: 'bob', AccessKeyId: 'AKIAEXAMPLEBOB000001', Status: 'Inactive' } }],
+    ['Lambda permission on an alias', ev('lambda.amazonaws.com', 'AddPermission20150331v2', { functionName: 'f', statementId: 'x', principal: '*', qualifier: 'live' }), { service: 'lambda', operation: 'RemovePermission', input: { FunctionName: 'f', StatementId: 'x', Qualifier: 'live' } }],
+    ['account public access block deleted', ev('s3.amazonaws.com', 'DeleteAccountPublicAccessBlock', {}), { service: 's3control', operation: 'PutPublicAccessBlock', input: { AccountId: '123456789012', PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true } } }],
+  ];
+  for (const [name, change, expected] of cases) {
+    test(name, () => {
+      const { plan, reason } = planRevert(change);
+      assert.ok(plan, reason);
+      assert.deepEqual({ service: plan.service, operation: plan.operation, input: plan.input, ...(plan.then ? { then: plan.then } : {}) }, expected);
+      assert.equal(plan.source, 'event');
+      assert.ok(plan.description.length > 10);
+      // The activity runs every plan the planner makes, and the IAM policy covers it.
+      const entry = revertCatalogue().find((c) => c.service === plan.service && c.operation === plan.operation);
+      assert.ok(entry, `no handler for ${plan.service}:${plan.operation}`);
+    });
+  }
+
+  test('changes that reduce exposure, or name nothing, get no plan', () => {
+    const none: Change[] = [
+      ev('guardduty.amazonaws.com', 'UpdateDetector', { detectorId: 'd1', enable: true }),
+      ev('ec2.amazonaws.com', 'ModifySnapshotAttribute', { snapshotId: 'snap-1', createVolumePermission: { remove: { items: [{ userId: '1' }] } } }),
+      ev('ec2.amazonaws.com', 'ModifyImageAttribute', { imageId: 'ami-1', attributeType: 'description', description: { value: 'x' } }),
+      ev('rds.amazonaws.com', 'ModifyDBSnapshotAttribute', { dBSnapshotIdentifier: 's1', attributeName: 'restore', valuesToRemove: ['all'] }),
+      ev('s3.amazonaws.com', 'PutBucketPublicAccessBlock', { bucketName: 'b', PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: 'true', BlockPublicPolicy: true, RestrictPublicBuckets: true } }),
+      ev('kms.amazonaws.com', 'DisableKey', { keyId: 'alias/prod' }),
+      ev('iam.amazonaws.com', 'CreateAccessKey', { userName: 'bob' }, { accessKey: { accessKeyId: 'AKIAEXAMPLEBOB000001' } }, { actor: { type: 'Root', name: 'root' } }),
+      ev('ec2.amazonaws.com', 'ReplaceRoute', { routeTableId: 'rtb-1', destinationCidrBlock: '0.0.0.0/0', gatewayId: 'igw-1' }),
+      ev('sns.amazonaws.com', 'AddPermission', { topicArn: 't', label: 'x' }),
+    ];
+    for (const c of none) {
+      const { plan, reason } = planRevert(c);
+      assert.equal(plan, null, `${c.eventName}: ${JSON.stringify(plan)}`);
+      assert.ok(reason.length > 10);
+    }
+  });
+
+  test('a failed call of every revertible event gets no plan', () => {
+    for (const e of REVERTIBLE_EVENTS) {
+      const { plan, reason } = planRevert(ev(e.eventSources[0] as string, e.eventName, { groupId: 'sg-1', name: 't' }, null, { errorCode: 'AccessDenied' }));
+      assert.equal(plan, null, e.eventName);
+      assert.match(reason, /the call failed \(AccessDenied\)/);
+    }
+  });
+
+  test("vouch's own revert sessions are never reverted; look-alikes are", () => {
+    const attach = (actor: Change['actor']) => ev('iam.amazonaws.com', 'AttachUserPolicy', { userName: 'u', policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' }, null, { actor });
+    const own = {
+      type: 'AssumedRole' as const,
+      name: 'vouch-revert-9fd68588',
+      arn: 'arn:aws:sts::123456789012:assumed-role/vouch-revert/vouch-revert-9fd68588',
+      sessionIssuerArn: 'arn:aws:iam::123456789012:role/vouch-revert',
+    };
+    assert.equal(planRevert(attach(own)).plan, null);
+    assert.match(planRevert(attach(own)).reason, /vouch's own revert session \(vouch-revert-9fd68588\)/);
+    assert.equal(isRevertPrincipal(own, 'vouch-revert'), true);
+    assert.equal(isRevertPrincipal(own, 'other'), false);
+    assert.equal(revertRoleNameFrom('arn:aws:iam::{account}:role/security/vouch-revert'), 'vouch-revert');
+    assert.equal(revertRoleNameFrom(undefined), undefined);
+    // An IAM user may be called anything: only role sessions can be vouch's.
+    assert.ok(planRevert(attach({ type: 'IAMUser', name: 'vouch-revert-x', arn: 'arn:aws:iam::123456789012:user/vouch-revert-x' })).plan);
+  });
+
+  test('odd input never throws', () => {
+    const junk: unknown[] = [null, 7, 'x', [], { items: 'no' }, { add: { items: [null, 3, { userId: 9 }] } }];
+    for (const e of REVERTIBLE_EVENTS) {
+      for (const j of junk) {
+        const c = ev(e.eventSources[0] as string, e.eventName, { a: j, groupId: j, name: j, bucketName: j, createVolumePermission: j, launchPermission: j, valuesToAdd: j, PublicAccessBlockConfiguration: j } as Record<string, unknown>, { keyId: j, accessKey: j, securityGroupRuleSet: j } as Record<string, unknown>);
+        assert.doesNotThrow(() => planRevert(c));
+      }
+    }
+  });
+});
+
+describe('planRevert from a trusted baseline', () => {
+  const doc = (resources: BaselineDoc['resources']): BaselineDoc => ({ format: BASELINE_FORMAT, account: '123456789012', scope: 'global', updatedAt: 'x', resources });
+  const trailDoc = (config: Record<string, unknown> | null, capturedAt = '2024-08-01T11:00:00.000Z'): BaselineDoc => ({
+    ...doc({ 'cloudtrail-trail:t1': { kind: 'cloudtrail-trail', id: 't1', versions: [{ capturedAt, source: 'capture', config: config as never }] } }),
+    scope: 'us-east-1',
+  });
+
+  test('UpdateTrail restores only the settings it changed; a prefix unset when trusted is cleared; encryption added is kept', () => {
+    const baseline = lookupFromDocs([trailDoc({ Name: 't1', S3BucketName: 'logs', IsMultiRegionTrail: true, LogFileValidationEnabled: true })]);
+    const change = ev('cloudtrail.amazonaws.com', 'UpdateTrail', { name: 't1', s3BucketName: 'evil', s3KeyPrefix: 'x', isMultiRegionTrail: false, enableLogFileValidation: true, kmsKeyId: 'k' });
+    const { plan } = planRevert(change, { baseline });
+    assert.deepEqual(plan?.input, { Name: 't1', S3BucketName: 'logs', S3KeyPrefix: '', IsMultiRegionTrail: true });
+    assert.equal(plan?.source, 'baseline');
+    assert.match(plan?.description ?? '', /kept KmsKeyId/);
+  });
+
+  test('a baseline read after the change, or a resource absent from it, gives no plan', () => {
+    const change = ev('cloudtrail.amazonaws.com', 'UpdateTrail', { name: 't1', s3BucketName: 'evil' });
+    const late = lookupFromDocs([trailDoc({ Name: 't1', S3BucketName: 'logs' }, '2024-08-01T12:00:01.000Z')]);
+    assert.match(planRevert(change, { baseline: late }).reason, /no trusted baseline for trail t1 captured before the change/);
+    const gone = lookupFromDocs([trailDoc(null)]);
+    assert.match(planRevert(change, { baseline: gone }).reason, /trail t1 did not exist in the trusted baseline/);
+    const same = lookupFromDocs([trailDoc({ Name: 't1', S3BucketName: 'evil' })]);
+    assert.match(planRevert(change, { baseline: same }).reason, /nothing to revert/);
+  });
+
+  test('DeleteBucketPolicy puts the trusted policy back; PutBucketPolicy on a bucket trusted without one deletes it', () => {
+    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: '*' }] };
+    const baseline = lookupFromDocs([
+      doc({
+        's3-bucket-policy:with': { kind: 's3-bucket-policy', id: 'with', versions: [{ capturedAt: '2024-01-01T00:00:00Z', source: 'capture', config: { Bucket: 'with', Policy: policy } }] },
+        's3-bucket-policy:without': { kind: 's3-bucket-policy', id: 'without', versions: [{ capturedAt: '2024-01-01T00:00:00Z', source: 'capture', config: { Bucket: 'without', Policy: null } }] },
+      }),
+    ]);
+    const del = planRevert(ev('s3.amazonaws.com', 'DeleteBucketPolicy', { bucketName: 'with' }), { baseline }).plan;
+    assert.deepEqual([del?.operation, del?.input], ['PutBucketPolicy', { Bucket: 'with', Policy: JSON.stringify(policy) }]);
+    const put = planRevert(ev('s3.amazonaws.com', 'PutBucketPolicy', { bucketName: 'without', bucketPolicy: policy }), { baseline }).plan;
+    assert.deepEqual([put?.operation, put?.input], ['DeleteBucketPolicy', { Bucket: 'without' }]);
+    assert.deepEqual(revertVerdictFields({ plan: put, reason: 'r' }), { revertPlan: put, revertReason: 'r', revertOnTimeout: true });
+    assert.deepEqual(revertVerdictFields({ plan: null, reason: 'r' }), { revertPlan: null, revertReason: 'r' });
   });
 });

@@ -71,9 +71,9 @@ describe('vouch review', () => {
 
   test('flags are checked, and --tier revert needs a revert plan for every record', () => {
     assert.match(prepareReviews([], { tier: 'maybe' }).errors[0] ?? '', /--tier must be one of/);
-    const stop = JSON.stringify({ eventID: 's1', eventName: 'StopLogging', eventSource: 'cloudtrail.amazonaws.com', eventTime: '2026-01-01T00:00:00Z', recipientAccountId: '123456789012', requestParameters: { name: 'main' } });
+    const stop = JSON.stringify({ eventID: 's1', eventName: 'DeleteTrail', eventSource: 'cloudtrail.amazonaws.com', eventTime: '2026-01-01T00:00:00Z', recipientAccountId: '123456789012', requestParameters: { name: 'main' } });
     const res = prepareReviews([{ source: 'x.json', text: stop }], { tier: 'revert' });
-    assert.match(res.errors[0] ?? '', /x\.json#0: --tier revert, but StopLogging s1 has no revert plan/);
+    assert.match(res.errors[0] ?? '', /x\.json#0: --tier revert, but DeleteTrail s1 has no revert plan/);
     const ok = prepareReviews([{ source: 's', text: fs.readFileSync(SAMPLE, 'utf8') }], { tier: 'revert', deadline: '120' });
     assert.deepEqual(ok.errors, []);
     assert.equal(ok.reviews[0]?.input.verdict.revertPlan?.operation, 'RevokeSecurityGroupIngress');
