@@ -1,12 +1,14 @@
-// The README's first command, unattended: the whole stack (dev server, worker, handler, vendor sandbox, moto) with
-// the real activities, answering "not me" everywhere. The demo checks its own outcomes and exits non-zero if any
-// review ends otherwise or a reverted rule is still open in moto.
+// The README's first command, unattended: the whole stack (dev server, worker, handler, vendor sandbox page, moto)
+// with the real activities, answering "not me" everywhere through the sandbox's signed clicks. The demo checks its own
+// outcomes and exits non-zero if any review ends otherwise or a reverted rule is still open in moto.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 const BIN = path.resolve(__dirname, '../src/bin/vouch.js');
+const SHARED = path.resolve(__dirname, '../../shared/data/cloudtrail');
 
 test('vouch demo --auto deny: every denied change is paged and reverted for real, end to end', async () => {
   const res = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
@@ -15,9 +17,18 @@ test('vouch demo --auto deny: every denied change is paged and reverted for real
     );
   });
   assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
-  assert.match(res.stdout, /alice\s+confirm\s+AuthorizeSecurityGroupIngress\s+DENIED\s+yes/);
-  assert.match(res.stdout, /carol\s+revert\s+AuthorizeSecurityGroupEgress\s+REVERTED\s+yes/);
+  // Tiers come from the policy through the intake pipeline: SSH opened to the world is reverted at once; a web port
+  // is asked about, and "not me" reverts it; the egress change is a notice.
+  assert.match(res.stdout, /tiers from the policy \(default\) through the intake pipeline/);
+  assert.match(res.stdout, /alice\s+revert\s+AuthorizeSecurityGroupIngress\s+REVERTED\s+yes\s+sg-ingress-world-admin/);
+  assert.match(res.stdout, /alice\s+confirm\s+AuthorizeSecurityGroupIngress\s+DENIED\s+yes\s+sg-ingress-world\s/);
+  assert.match(res.stdout, /carol\s+notify\s+AuthorizeSecurityGroupEgress\s+NOTIFIED/);
   assert.match(res.stdout, /clicked "No, this wasn't me" → handler 200/);
   assert.match(res.stdout, /Temporal Web UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows/);
+  assert.match(res.stdout, /sandbox \(Slack DMs, Duo pushes, PagerDuty incidents, reverts\): http:\/\/127\.0\.0\.1:\d+/);
+  if (fs.existsSync(SHARED)) {
+    // Records from ../shared/data (optional for the demo): Stratus Red Team's actor has nobody to ask.
+    assert.match(res.stdout, /christophe\s+confirm\s+AttachUserPolicy\s+ESCALATED/);
+  }
   assert.match(res.stdout, /all outcomes as expected/);
 });
