@@ -1,2 +1,4 @@
 // Every workflow the worker runs. The worker and the tests bundle this file.
 export { reviewChangeWorkflow } from './review-change';
+export { lookupPollerWorkflow } from './lookup-poller';
+export { baselineRefreshWorkflow } from './baseline-refresh';

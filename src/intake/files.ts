@@ -1,0 +1,219 @@
+// Backfill and replay from files: CloudTrail's S3 log files (`.json.gz`, each a gzip of `{"Records":[…]}`, vendors.md
+// §4.3) under `s3://bucket/prefix`, or a local folder of `.json.gz`, `.json` and `.jsonl` files. Every record goes
+// through the shared pipeline, so a backfill that overlaps the real-time path only finds existing reviews.
+//
+// Files that cannot be read (not gzip, not UTF-8, not JSON) are dead-lettered whole with the reason; records that
+// cannot be processed are dead-lettered one by one; the rest of the file, and the other files, go on. Digest and
+// Insights files (`CloudTrail-Digest/`, `CloudTrail-Insight/`) are not change records and are skipped.
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { RecordError } from '../cloudtrail';
+import type { IntakeItem, IntakePipeline, RecordResult } from './pipeline';
+
+const gunzip = promisify(zlib.gunzip);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export interface InputFile {
+  /** `s3://bucket/key` or a path: names the file in errors and dead letters. */
+  name: string;
+  read(): Promise<Buffer>;
+}
+
+const RECORD_FILE = /\.(json|jsonl|ndjson)(\.gz)?$/i;
+const NOT_RECORDS = /(^|[/_])CloudTrail-(Digest|Insight)([/_]|$)/;
+
+/** Does this key or path hold CloudTrail change records? */
+export function isRecordFile(name: string): boolean {
+  return RECORD_FILE.test(name) && !NOT_RECORDS.test(name);
+}
+
+/** Every record file under `dir` (recursively), in path order. A single file is returned as is. */
+export async function listDir(dir: string): Promise<InputFile[]> {
+  const stat = await fs.promises.stat(dir);
+  const file = (p: string): InputFile => ({ name: p, read: () => fs.promises.readFile(p) });
+  if (stat.isFile()) return [file(dir)];
+  const out: InputFile[] = [];
+  const walk = async (d: string): Promise<void> => {
+    const entries = await fs.promises.readdir(d, { withFileTypes: true });
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile() && isRecordFile(p)) out.push(file(p));
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+/** `s3://bucket/prefix` → {bucket, prefix}. */
+export function parseS3Url(url: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
+  if (!m || !m[1]) throw new Error(`not an S3 URL (s3://bucket/prefix): ${JSON.stringify(url)}`);
+  return { bucket: m[1], prefix: m[2] ?? '' };
+}
+
+/** An S3 client for backfills; path-style addressing when an endpoint override (moto, LocalStack) is configured. */
+export function s3Client(env: Record<string, string | undefined> = process.env): S3Client {
+  const custom = Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
+  return new S3Client({
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    maxAttempts: 3,
+    ...(custom ? { forcePathStyle: true } : {}),
+  });
+}
+
+/** Every record file under `s3://bucket/prefix`, in key order (ListObjectsV2, paged). */
+export async function listS3(client: S3Client, url: string): Promise<InputFile[]> {
+  const { bucket, prefix } = parseS3Url(url);
+  const out: InputFile[] = [];
+  let token: string | undefined;
+  do {
+    const res = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const obj of res.Contents ?? []) {
+      const key = obj.Key;
+      if (!key || !isRecordFile(key)) continue;
+      out.push({
+        name: `s3://${bucket}/${key}`,
+        read: async () => {
+          const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+          if (!got.Body) return Buffer.alloc(0);
+          return Buffer.from(await got.Body.transformToByteArray());
+        },
+      });
+    }
+    token = res.IsTruncated ? res.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+export interface SplitFile {
+  items: Array<{ record: unknown; text?: string; index: number }>;
+}
+
+/** EventBridge envelopes carry the record in `detail` (as parseRecords does for `vouch review`). */
+function unwrap(doc: unknown): unknown {
+  if (doc !== null && typeof doc === 'object' && !Array.isArray(doc) && 'detail-type' in doc && 'detail' in doc) {
+    const env = doc as { detail: unknown; account?: unknown };
+    if (env.detail !== null && typeof env.detail === 'object' && !Array.isArray(env.detail)) {
+      const rec = { ...(env.detail as Record<string, unknown>) };
+      if (rec.recipientAccountId === undefined && typeof env.account === 'string') rec.recipientAccountId = env.account;
+      return rec;
+    }
+  }
+  return doc;
+}
+
+/**
+ * The records of one file's text: `{"Records":[…]}`, a JSON array, one record or envelope, or JSON lines (each line
+ * keeps its own text, so a bad line is dead-lettered as it was and the other lines go on). Throws RecordError naming
+ * the position when the text is none of these (e.g. a truncated `{"Records":[…` file).
+ */
+export function splitRecords(text: string, source: string): SplitFile {
+  const trimmed = text.trim();
+  if (trimmed === '') return { items: [] };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(trimmed);
+  } catch (err) {
+    const lines = trimmed.split(/\r?\n/).filter((l) => l.trim() !== '');
+    if (lines.length > 1 && lines.every((l) => l.trimStart().startsWith('{'))) {
+      return {
+        items: lines.map((line, index) => {
+          try {
+            return { record: unwrap(JSON.parse(line)), text: line, index };
+          } catch (lineErr) {
+            return { record: new RecordError(source, index, '(json)', `is not valid JSON: ${(lineErr as Error).message}`), text: line, index };
+          }
+        }),
+      };
+    }
+    throw new RecordError(source, 0, '(json)', `is not valid JSON: ${(err as Error).message}`);
+  }
+  let records: unknown[];
+  if (Array.isArray(doc)) records = doc;
+  else if (doc !== null && typeof doc === 'object' && Array.isArray((doc as { Records?: unknown }).Records)) {
+    records = (doc as { Records: unknown[] }).Records;
+  } else records = [doc];
+  return { items: records.map((r, index) => ({ record: unwrap(r), index })) };
+}
+
+export interface FilesSummary {
+  files: number;
+  /** Files dead-lettered whole (unreadable). */
+  badFiles: number;
+  records: number;
+  ignored: number;
+  started: number;
+  existing: number;
+  deadLettered: number;
+}
+
+/** Reads, gunzips and decodes one file; returns text, or the reason it cannot be read. */
+export async function readText(file: InputFile): Promise<{ ok: true; text: string } | { ok: false; reason: string; raw: Buffer }> {
+  const bytes = await file.read();
+  let data = bytes;
+  const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+  if (/\.gz$/i.test(file.name) || gzipped) {
+    try {
+      data = await gunzip(bytes);
+    } catch (err) {
+      return { ok: false, reason: `${file.name}: is not a valid gzip file: ${(err as Error).message}`, raw: bytes };
+    }
+  }
+  try {
+    return { ok: true, text: utf8.decode(data) };
+  } catch {
+    return { ok: false, reason: `${file.name}: is not UTF-8 text (binary data?)`, raw: bytes };
+  }
+}
+
+/**
+ * Ingests files one after the other, the records of each with bounded concurrency. A transient failure (Temporal
+ * unreachable) stops the run with the error; running it again is safe (reviews already started are found).
+ */
+export async function ingestFiles(
+  files: InputFile[],
+  pipeline: IntakePipeline,
+  opts: { concurrency?: number; onFile?: (name: string, results: RecordResult[]) => void } = {},
+): Promise<FilesSummary> {
+  const summary: FilesSummary = { files: 0, badFiles: 0, records: 0, ignored: 0, started: 0, existing: 0, deadLettered: 0 };
+  for (const file of files) {
+    summary.files += 1;
+    const read = await readText(file);
+    if (!read.ok) {
+      await pipeline.reject({ kind: 'files', source: file.name, reason: read.reason, raw: read.raw, field: '(file)' });
+      summary.badFiles += 1;
+      summary.deadLettered += 1;
+      continue;
+    }
+    let split: SplitFile;
+    try {
+      split = splitRecords(read.text, file.name);
+    } catch (err) {
+      const reason = err instanceof RecordError ? `${file.name}: ${err.field} ${err.problem}` : `${file.name}: ${(err as Error).message}`;
+      await pipeline.reject({ kind: 'files', source: file.name, reason, raw: read.text, field: '(file)' });
+      summary.badFiles += 1;
+      summary.deadLettered += 1;
+      continue;
+    }
+    const items: IntakeItem[] = split.items.map((it) => ({
+      kind: 'files',
+      source: file.name,
+      index: it.index,
+      record: it.record,
+      ...(it.text !== undefined ? { text: it.text } : {}),
+    }));
+    const results = await pipeline.processAll(items, opts.concurrency ?? 8);
+    for (const r of results) {
+      summary.records += 1;
+      if (r.status === 'dead-lettered') summary.deadLettered += 1;
+      else summary[r.status] += 1;
+    }
+    opts.onFile?.(file.name, results);
+  }
+  return summary;
+}

@@ -1,0 +1,140 @@
+// Polling intake: CloudTrail LookupEvents per account and Region, run by durable poller workflows
+// (workflows/lookup-poller.ts) whose activity (activities/cloudtrail-lookup.ts) fetches one page at a time. This
+// module is the Node side: the page's records into the pipeline, the activity's dependencies for the worker, and
+// `ensurePollers` (`vouch ingest --from lookup`), which starts one poller per configured account and Region.
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { CloudTrailLookupDeps, LookupRecord, LookupTarget, PageCounts } from '../../activities/cloudtrail-lookup';
+import { RecordError } from '../cloudtrail';
+import { connectClient } from '../temporal-client';
+import {
+  LOOKUP_POLLER_WORKFLOW_TYPE,
+  lookupPollerWorkflowId,
+  type LookupPollerInput,
+  type lookupPollerWorkflow,
+} from '../../workflows/lookup-poller';
+import { createCloudTrailClients, type CloudTrailClientOptions } from './accounts';
+import { FolderDeadLetterStore } from './dead-letter';
+import { IntakePipeline, policyJudge, temporalStarter, type IntakeItem, type Judge, type Starter } from './pipeline';
+import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings } from './settings';
+
+/** Turns one page's records into pipeline items: the CloudTrailEvent string is the record. */
+export function lookupItems(records: LookupRecord[]): IntakeItem[] {
+  return records.map((r) => {
+    const base = { kind: 'lookup' as const, source: r.source, index: 0 };
+    if (r.cloudTrailEvent === undefined) {
+      return { ...base, record: new RecordError(r.source, 0, 'CloudTrailEvent', 'is missing from the LookupEvents event'), text: JSON.stringify(r) };
+    }
+    let record: unknown;
+    try {
+      record = JSON.parse(r.cloudTrailEvent);
+    } catch (err) {
+      record = new RecordError(r.source, 0, 'CloudTrailEvent', `is not valid JSON: ${(err as Error).message}`);
+    }
+    return { ...base, record, text: r.cloudTrailEvent };
+  });
+}
+
+/** `ingestPage` for the activity: every record of the page through the pipeline, counted. */
+export function pageIngester(pipeline: IntakePipeline, concurrency = 8) {
+  return async (_target: LookupTarget, records: LookupRecord[]): Promise<PageCounts> => {
+    const results = await pipeline.processAll(lookupItems(records), concurrency);
+    const counts: PageCounts = { ignored: 0, started: 0, existing: 0, deadLettered: 0 };
+    for (const r of results) {
+      if (r.status === 'dead-lettered') counts.deadLettered += 1;
+      else counts[r.status] += 1;
+    }
+    return counts;
+  };
+}
+
+export interface LookupDepsOptions extends CloudTrailClientOptions {
+  pipeline: IntakePipeline;
+  concurrency?: number;
+}
+
+/** The activity's dependencies from a pipeline and client options. */
+export function createLookupDeps(opts: LookupDepsOptions): Required<CloudTrailLookupDeps> {
+  const clientFor = createCloudTrailClients(opts);
+  const ingest = pageIngester(opts.pipeline, opts.concurrency);
+  return { cloudtrailLookup: { clientFor, ingestPage: (target, records) => ingest(target, records) } };
+}
+
+/**
+ * For `vouch worker` (the lead wires it into buildActivityDeps): the activity's dependencies from the environment.
+ * Reviews are started over the worker's own Temporal client (or a client from TEMPORAL_* when none is given);
+ * CloudTrail and STS endpoints follow the SDK's settings (AWS_ENDPOINT_URL_CLOUDTRAIL, AWS_ENDPOINT_URL_STS).
+ */
+export function createLookupDepsFromEnv(
+  env: Record<string, string | undefined> = process.env,
+  overrides: { judge?: Judge } = {},
+): Required<CloudTrailLookupDeps> {
+  const config = loadIntakeConfig(env);
+  // Reviews start over a client of our own (lazily connected from TEMPORAL_*): the activity context's client runs
+  // over the worker's NativeConnection, whose error mapping the SDK still calls experimental.
+  let own: Promise<Client> | undefined;
+  const starter: Starter = async (input) => {
+    own ??= connectClient(config).then((c) => c.client);
+    return temporalStarter(await own, { taskQueue: config.TEMPORAL_TASK_QUEUE, uiBaseUrl: config.VOUCH_UI_BASE_URL })(input);
+  };
+  const pipeline = new IntakePipeline({
+    judge: overrides.judge ?? policyJudge(policyFromConfig(config)),
+    starter,
+    deadLetters: new FolderDeadLetterStore(deadLetterDir(config)),
+    review: reviewSettings(config),
+    ...(config.VOUCH_INTAKE_MAX_RECORD_BYTES ? { maxRecordBytes: config.VOUCH_INTAKE_MAX_RECORD_BYTES } : {}),
+  });
+  return createLookupDeps({ pipeline });
+}
+
+export type PollerSettings = Omit<LookupPollerInput, 'account' | 'region' | 'roleArn' | 'externalId' | 'state'>;
+
+export interface EnsuredPoller {
+  workflowId: string;
+  account: string;
+  region: string;
+  status: 'started' | 'existing';
+}
+
+/** Starts one poller per target unless it runs already (USE_EXISTING); returns what it found or started. */
+export async function ensurePollers(
+  client: Client,
+  targets: LookupTarget[],
+  opts: { taskQueue: string; settings?: PollerSettings },
+): Promise<EnsuredPoller[]> {
+  const out: EnsuredPoller[] = [];
+  for (const t of targets) {
+    const workflowId = lookupPollerWorkflowId(t.account, t.region);
+    const handle = client.workflow.getHandle(workflowId);
+    try {
+      const desc = await handle.describe();
+      if (desc.status.name === 'RUNNING') {
+        out.push({ workflowId, account: t.account, region: t.region, status: 'existing' });
+        continue;
+      }
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    const input: LookupPollerInput = { ...(opts.settings ?? {}), ...t };
+    await client.workflow.start<typeof lookupPollerWorkflow>(LOOKUP_POLLER_WORKFLOW_TYPE, {
+      taskQueue: opts.taskQueue,
+      workflowId,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      memo: { summary: `CloudTrail LookupEvents poller for ${t.account}/${t.region}` },
+    });
+    out.push({ workflowId, account: t.account, region: t.region, status: 'started' });
+  }
+  return out;
+}
+
+/** Running pollers that the accounts file no longer lists (candidates to terminate). */
+export async function orphanPollers(client: Client, targets: LookupTarget[]): Promise<string[]> {
+  const wanted = new Set(targets.map((t) => lookupPollerWorkflowId(t.account, t.region)));
+  const orphans: string[] = [];
+  for await (const wf of client.workflow.list({
+    query: `WorkflowType = '${LOOKUP_POLLER_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
+  })) {
+    if (!wanted.has(wf.workflowId)) orphans.push(wf.workflowId);
+  }
+  return orphans;
+}

@@ -1,0 +1,304 @@
+// The intake pipeline every source shares (SQS, LookupEvents, S3 and folder backfills):
+//
+//   record (unknown) → size check → normalise (src/cloudtrail.ts) → judge (the policy, injected)
+//     → ignore: done
+//     → otherwise: start the review (workflow id from account + eventID, USE_EXISTING: every path dedups, so the
+//       fast path and a backfill can overlap)
+//
+// A record that cannot be processed (too big, not a CloudTrail record, a field missing or of the wrong type, a
+// policy error, a start the server refuses as invalid) goes to the dead-letter store with the reason: kept, never
+// dropped. A transient failure (Temporal unreachable) is thrown as TransientIntakeError, and the caller leaves its
+// input unacknowledged (SQS message not deleted, activity retried, backfill stopped with a non-zero exit).
+import type { Client } from '@temporalio/client';
+import { normalise, RecordError } from '../cloudtrail';
+import { startReview } from '../review-starter';
+import { assess, loadPolicy, toVerdict, type Policy } from '../policy';
+import type { Change, ReviewInput, Verdict } from '../../workflows/types';
+import type { DeadLetterStore } from './dead-letter';
+import { IntakeMetrics, type SourceKind } from './metrics';
+
+/** The policy, as the pipeline sees it: a verdict for a change, or null to ignore it. */
+export type Judge = (change: Change) => Verdict | null;
+
+/** Starts (or finds) the review for one change. */
+export type Starter = (input: Omit<ReviewInput, 'reviewUrl'>) => Promise<{ workflowId: string; status: 'started' | 'existing' }>;
+
+/** What every review started by intake carries besides the change and the verdict (from config). */
+export interface ReviewSettings {
+  securityResponders: string[];
+  maxDuoPushes?: number;
+  notifyChannel?: string;
+}
+
+export interface IntakeItem {
+  kind: SourceKind;
+  /** Where the record came from, for errors and dead letters: `s3://bucket/key.json.gz`, `sqs://…#<messageId>`. */
+  source: string;
+  /** Index of the record in its source (0 for single-record sources). */
+  index: number;
+  /** The parsed record (a RecordError from parseRecords when one line of JSON lines was unreadable). */
+  record: unknown;
+  /** The record's text as received, when the source has it (kept in dead letters instead of a re-serialisation). */
+  text?: string;
+  /** Bytes of the record as received; computed from `text` or the record when absent. */
+  bytes?: number;
+}
+
+export type RecordResult =
+  | { status: 'ignored'; eventId: string }
+  | { status: 'started' | 'existing'; eventId: string; workflowId: string }
+  | { status: 'dead-lettered'; reason: string; location: string; eventId?: string };
+
+/** Intake could not finish a record for a reason that may pass (Temporal unreachable): retry or redeliver it. */
+export class TransientIntakeError extends Error {
+  constructor(
+    message: string,
+    override readonly cause: unknown,
+  ) {
+    super(message);
+    this.name = 'TransientIntakeError';
+  }
+}
+
+export interface PipelineOptions {
+  judge: Judge;
+  starter: Starter;
+  deadLetters: DeadLetterStore;
+  review: ReviewSettings;
+  metrics?: IntakeMetrics;
+  /** Records above this size are dead-lettered (a review's input must stay well under Temporal's 2 MB payload limit). */
+  maxRecordBytes?: number;
+  /** At most this many records per second through `process` (backfills that must not flood the server). */
+  maxPerSecond?: number;
+  /** Called after each record (tests, logs). */
+  onResult?: (item: IntakeItem, result: RecordResult) => void;
+  /** Called when a review is started, with its lag (e.g. src/metrics.ts's observeIntakeLag). */
+  onLag?: (kind: SourceKind, eventTime: string, seconds: number) => void;
+  now?: () => number;
+}
+
+export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
+
+/** gRPC INVALID_ARGUMENT: the server refuses this start for good (e.g. a payload over its size limit). */
+const GRPC_INVALID_ARGUMENT = 3;
+
+function isPermanentStartError(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === GRPC_INVALID_ARGUMENT) return true;
+  }
+  return false;
+}
+
+/** The error's message and its causes' (the Temporal client wraps the server's answer in `cause`). */
+function messageOf(err: unknown): string {
+  const parts: string[] = [];
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const m = e instanceof Error ? e.message : String(e);
+    if (m && !parts.includes(m)) parts.push(m);
+    if (typeof e !== 'object') break;
+  }
+  return parts.join(': ');
+}
+
+function eventIdOf(record: unknown): string | undefined {
+  if (record && typeof record === 'object' && !Array.isArray(record)) {
+    const id = (record as { eventID?: unknown }).eventID;
+    if (typeof id === 'string' && id.length <= 128) return id;
+  }
+  return undefined;
+}
+
+/** Spaces calls at least 1/rate seconds apart (in this process). */
+export class RateLimiter {
+  private next = 0;
+  constructor(
+    private readonly perSecond: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async take(): Promise<void> {
+    const now = this.now();
+    const at = Math.max(now, this.next);
+    this.next = at + 1000 / this.perSecond;
+    if (at > now) await new Promise((r) => setTimeout(r, at - now));
+  }
+}
+
+export class IntakePipeline {
+  readonly metrics: IntakeMetrics;
+  private readonly limiter?: RateLimiter;
+  private readonly maxBytes: number;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: PipelineOptions) {
+    this.metrics = opts.metrics ?? new IntakeMetrics();
+    this.maxBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    this.now = opts.now ?? Date.now;
+    if (opts.maxPerSecond && opts.maxPerSecond > 0) this.limiter = new RateLimiter(opts.maxPerSecond, this.now);
+  }
+
+  /**
+   * Keeps something that never became a record (an SQS body that is not an envelope, a file that is not JSON or not
+   * gzip) in the dead-letter store, counted as read and failed.
+   */
+  async reject(letter: {
+    kind: SourceKind;
+    source: string;
+    reason: string;
+    raw: unknown;
+    field?: string;
+    eventId?: string;
+    details?: Record<string, unknown>;
+  }): Promise<RecordResult & { status: 'dead-lettered' }> {
+    this.metrics.inc(letter.kind, 'read');
+    return this.deadLetter(letter);
+  }
+
+  private async deadLetter(letter: {
+    kind: SourceKind;
+    source: string;
+    reason: string;
+    raw: unknown;
+    field?: string;
+    eventId?: string;
+    details?: Record<string, unknown>;
+  }): Promise<RecordResult & { status: 'dead-lettered' }> {
+    let location: string;
+    try {
+      location = await this.opts.deadLetters.put({
+        sourceKind: letter.kind,
+        source: letter.source,
+        reason: letter.reason,
+        raw: letter.raw,
+        ...(letter.field ? { field: letter.field } : {}),
+        ...(letter.eventId ? { eventId: letter.eventId } : {}),
+        ...(letter.details ? { details: letter.details } : {}),
+      });
+    } catch (err) {
+      // Not kept anywhere yet: the caller must not acknowledge the input.
+      this.metrics.inc(letter.kind, 'retried');
+      throw new TransientIntakeError(`${letter.source}: could not keep the dead letter (${messageOf(err)}); reason was: ${letter.reason}`, err);
+    }
+    this.metrics.inc(letter.kind, 'failed');
+    return {
+      status: 'dead-lettered',
+      reason: letter.reason,
+      location,
+      ...(letter.eventId ? { eventId: letter.eventId } : {}),
+    };
+  }
+
+  /** One record through the pipeline. Throws TransientIntakeError only for failures worth retrying. */
+  async process(item: IntakeItem): Promise<RecordResult> {
+    if (this.limiter) await this.limiter.take();
+    this.metrics.inc(item.kind, 'read');
+    const result = await this.processCounted(item);
+    this.opts.onResult?.(item, result);
+    return result;
+  }
+
+  private rawOf(item: IntakeItem): unknown {
+    if (item.text !== undefined) return item.text;
+    if (item.record instanceof RecordError) return undefined;
+    return item.record;
+  }
+
+  private async processCounted(item: IntakeItem): Promise<RecordResult> {
+    const where = `${item.source}#${item.index}`;
+    const eventId = eventIdOf(item.record);
+    const fail = (reason: string, field?: string, details?: Record<string, unknown>) =>
+      this.deadLetter({ kind: item.kind, source: where, reason, raw: this.rawOf(item), field, eventId, details });
+
+    let bytes = item.bytes ?? (item.text !== undefined ? Buffer.byteLength(item.text) : undefined);
+    if (bytes === undefined && item.record && typeof item.record === 'object' && !(item.record instanceof RecordError)) {
+      try {
+        bytes = Buffer.byteLength(JSON.stringify(item.record));
+      } catch (err) {
+        return fail(`${where}: (record) cannot be serialised: ${messageOf(err)}`, '(record)');
+      }
+    }
+    if (bytes !== undefined && bytes > this.maxBytes) {
+      return fail(`${where}: (record) is ${bytes} bytes, over the ${this.maxBytes}-byte limit for one record`, '(record)', { bytes });
+    }
+
+    let change: Change;
+    try {
+      change = normalise(item.record, item.source, item.index);
+    } catch (err) {
+      if (err instanceof RecordError) return fail(err.message, err.field);
+      return fail(`${where}: cannot be normalised: ${messageOf(err)}`);
+    }
+
+    let verdict: Verdict | null;
+    try {
+      verdict = this.opts.judge(change);
+    } catch (err) {
+      return fail(`${where}: the policy failed on ${change.eventName} ${change.eventId}: ${messageOf(err)}`, undefined, { eventName: change.eventName });
+    }
+    if (verdict === null) {
+      this.metrics.inc(item.kind, 'ignored');
+      return { status: 'ignored', eventId: change.eventId };
+    }
+
+    let started: { workflowId: string; status: 'started' | 'existing' };
+    try {
+      started = await this.opts.starter({
+        change,
+        verdict,
+        securityResponders: this.opts.review.securityResponders,
+        ...(this.opts.review.maxDuoPushes ? { maxDuoPushes: this.opts.review.maxDuoPushes } : {}),
+        ...(this.opts.review.notifyChannel ? { notifyChannel: this.opts.review.notifyChannel } : {}),
+      });
+    } catch (err) {
+      if (isPermanentStartError(err)) {
+        return fail(`${where}: the Temporal server refused the review of ${change.eventName} ${change.eventId}: ${messageOf(err)}`);
+      }
+      this.metrics.inc(item.kind, 'retried');
+      throw new TransientIntakeError(`${where}: could not start the review of ${change.eventId}: ${messageOf(err)}`, err);
+    }
+    this.metrics.inc(item.kind, started.status);
+    if (started.status === 'started') {
+      const lag = (this.now() - Date.parse(change.eventTime)) / 1000;
+      this.metrics.observeLag(item.kind, lag);
+      this.opts.onLag?.(item.kind, change.eventTime, lag);
+    }
+    return { status: started.status, eventId: change.eventId, workflowId: started.workflowId };
+  }
+
+  /**
+   * Many records with at most `concurrency` in flight. Results come back in input order. A transient failure stops
+   * new work; the records already in flight finish, then the first transient error is thrown.
+   */
+  async processAll(items: Iterable<IntakeItem>, concurrency = 8): Promise<RecordResult[]> {
+    const list = [...items];
+    const results = new Array<RecordResult>(list.length);
+    let next = 0;
+    let failure: unknown;
+    const lane = async (): Promise<void> => {
+      while (failure === undefined && next < list.length) {
+        const i = next++;
+        try {
+          results[i] = await this.process(list[i] as IntakeItem);
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, list.length)) }, lane));
+    if (failure !== undefined) throw failure;
+    return results;
+  }
+}
+
+/** The production starter: `startReview` on a Temporal client. */
+export function temporalStarter(client: Client, opts: { taskQueue?: string; uiBaseUrl: string }): Starter {
+  return async (input) => {
+    const res = await startReview(client, input, opts);
+    return { workflowId: res.workflowId, status: res.status };
+  };
+}
+
+/** The production judge: vouch's policy (`assess` then `toVerdict`); the shipped default when no file is given. */
+export function policyJudge(policy: Policy = loadPolicy()): Judge {
+  return (change) => toVerdict(assess(change, policy));
+}

@@ -1,0 +1,280 @@
+// Real-time intake: an SQS queue fed by an EventBridge rule ("AWS API Call via CloudTrail", vendors.md §4.3).
+//
+// - Long polling (WaitTimeSeconds 20), batches of up to 10 messages, the records of a batch processed concurrently.
+// - A message is deleted only after its review has been started (or found), or its record judged `ignore`, or it
+//   was kept in the dead-letter store.
+// - Poison messages (not JSON, not an "AWS API Call via CloudTrail" envelope, a record that fails normalising, too
+//   big) go to vouch's dead-letter store with the reason, and are then deleted. Decision: vouch's store, not the
+//   queue's redrive, because the store keeps the reason (which field, which problem) beside the raw body, and a
+//   poison message would only fail again on every receive until maxReceiveCount. The queue's redrive policy stays
+//   the safety net for *transient* failures: a message whose review could not be started (Temporal unreachable) is
+//   left undeleted, comes back after its visibility timeout, and after maxReceiveCount moves to the queue's DLQ,
+//   which `vouch ingest --from sqs://<DLQ URL> --until-empty` replays once Temporal is back.
+// - Graceful stop (SIGINT/SIGTERM in `vouch ingest`): the long poll is aborted, the batch in hand finishes and is
+//   deleted, then run() resolves. A hard kill loses nothing: undeleted messages come back, and the workflow id
+//   (account + eventID, USE_EXISTING) makes the second start find the first review.
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+  type Message,
+} from '@aws-sdk/client-sqs';
+import { log } from '../log';
+import { TransientIntakeError, type IntakePipeline, type RecordResult } from './pipeline';
+
+export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
+
+export type EnvelopeParse =
+  | { ok: true; record: Record<string, unknown> }
+  | { ok: false; field: string; reason: string };
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function kindOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+}
+
+/**
+ * The CloudTrail record inside an SQS body: an EventBridge envelope `{version, id, "detail-type", source, account,
+ * time, region, resources, detail}` with `detail-type` "AWS API Call via CloudTrail", delivered raw or wrapped in an
+ * SNS notification (`{"Type":"Notification","Message":"<envelope JSON>"}`).
+ */
+export function parseEnvelope(body: string): EnvelopeParse {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch (err) {
+    return { ok: false, field: '(body)', reason: `message body is not valid JSON: ${(err as Error).message}` };
+  }
+  if (isObject(doc) && doc.Type === 'Notification' && typeof doc.Message === 'string') {
+    try {
+      doc = JSON.parse(doc.Message);
+    } catch (err) {
+      return { ok: false, field: 'Message', reason: `SNS notification's Message is not valid JSON: ${(err as Error).message}` };
+    }
+  }
+  if (!isObject(doc)) {
+    return { ok: false, field: '(body)', reason: `message body must be an EventBridge envelope (a JSON object), got ${kindOf(doc)}` };
+  }
+  const detailType = doc['detail-type'];
+  if (detailType === undefined) {
+    return { ok: false, field: 'detail-type', reason: 'message is not an EventBridge envelope: detail-type is missing' };
+  }
+  if (detailType !== CLOUDTRAIL_DETAIL_TYPE) {
+    return {
+      ok: false,
+      field: 'detail-type',
+      reason: `detail-type must be "${CLOUDTRAIL_DETAIL_TYPE}", got ${JSON.stringify(detailType).slice(0, 80)}`,
+    };
+  }
+  if (!isObject(doc.detail)) {
+    return { ok: false, field: 'detail', reason: `detail must be an object (the CloudTrail record), got ${kindOf(doc.detail)}` };
+  }
+  const record = { ...doc.detail };
+  if (record.recipientAccountId === undefined && typeof doc.account === 'string') record.recipientAccountId = doc.account;
+  return { ok: true, record };
+}
+
+/** `https://sqs.<region>.amazonaws.com/<account>/<name>` → region; anything else (moto, LocalStack) → its origin. */
+export function sqsClientFor(queueUrl: string, opts: { region?: string; maxAttempts?: number } = {}): SQSClient {
+  let url: URL;
+  try {
+    url = new URL(queueUrl);
+  } catch {
+    throw new Error(`not a queue URL: ${JSON.stringify(queueUrl)}`);
+  }
+  const aws = /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname) ?? /^([a-z0-9-]+)\.queue\.amazonaws\.com$/.exec(url.hostname);
+  const region = aws?.[1] ?? opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  return new SQSClient({
+    region,
+    maxAttempts: opts.maxAttempts ?? 3,
+    ...(aws ? {} : { endpoint: url.origin }),
+  });
+}
+
+export interface SqsIntakeOptions {
+  client: SQSClient;
+  queueUrl: string;
+  pipeline: IntakePipeline;
+  /** Long-poll wait (0–20 s). Default 20. */
+  waitTimeSeconds?: number;
+  /** Messages per receive (1–10). Default 10. */
+  batchSize?: number;
+  /** Override the queue's visibility timeout for received messages (seconds). */
+  visibilityTimeout?: number;
+  /** Records of one batch processed at once. Default 10. */
+  concurrency?: number;
+  /** Return once the queue holds no message at all (visible, in flight or delayed): for draining a DLQ. */
+  untilEmpty?: boolean;
+}
+
+export interface SqsRunSummary {
+  batches: number;
+  messages: number;
+  deleted: number;
+  /** Messages left for redelivery after a transient failure. */
+  kept: number;
+}
+
+type Disposition = { ack: true; result: RecordResult } | { ack: false; error: unknown };
+
+export class SqsIntake {
+  private stopping = false;
+  private abort = new AbortController();
+  private readonly source: string;
+  private running?: Promise<SqsRunSummary>;
+
+  constructor(private readonly opts: SqsIntakeOptions) {
+    this.source = `sqs://${opts.queueUrl.replace(/^https?:\/\//, '')}`;
+  }
+
+  /** Asks the loop to stop: the long poll is aborted, the batch in hand finishes. */
+  stop(): void {
+    this.stopping = true;
+    this.abort.abort();
+  }
+
+  run(): Promise<SqsRunSummary> {
+    this.running ??= this.loop();
+    return this.running;
+  }
+
+  private async loop(): Promise<SqsRunSummary> {
+    const summary: SqsRunSummary = { batches: 0, messages: 0, deleted: 0, kept: 0 };
+    let backoffMs = 0;
+    while (!this.stopping) {
+      let messages: Message[];
+      try {
+        const res = await this.opts.client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.opts.queueUrl,
+            MaxNumberOfMessages: this.opts.batchSize ?? 10,
+            WaitTimeSeconds: this.opts.untilEmpty ? Math.min(this.opts.waitTimeSeconds ?? 1, 20) : this.opts.waitTimeSeconds ?? 20,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+            ...(this.opts.visibilityTimeout !== undefined ? { VisibilityTimeout: this.opts.visibilityTimeout } : {}),
+          }),
+          { abortSignal: this.abort.signal },
+        );
+        messages = res.Messages ?? [];
+        backoffMs = 0;
+      } catch (err) {
+        if (this.stopping) break;
+        backoffMs = Math.min(30_000, backoffMs ? backoffMs * 2 : 1_000);
+        log.warn('sqs receive failed; retrying', { queue: this.opts.queueUrl, error: (err as Error).message, retryInMs: backoffMs });
+        await this.sleep(backoffMs);
+        continue;
+      }
+      if (messages.length === 0) {
+        if (this.opts.untilEmpty && (await this.queueIsEmpty())) break;
+        continue;
+      }
+      summary.batches += 1;
+      summary.messages += messages.length;
+      const outcome = await this.handleBatch(messages);
+      summary.deleted += outcome.deleted;
+      summary.kept += outcome.kept;
+      if (outcome.kept > 0) {
+        // Something transient (Temporal down?): slow down instead of spinning on redeliveries.
+        backoffMs = Math.min(30_000, backoffMs ? backoffMs * 2 : 1_000);
+        await this.sleep(backoffMs);
+      }
+    }
+    return summary;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.abort.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+  }
+
+  private async queueIsEmpty(): Promise<boolean> {
+    const res = await this.opts.client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: this.opts.queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      }),
+    );
+    const a: Record<string, string | undefined> = res.Attributes ?? {};
+    return ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'].every(
+      (k) => Number(a[k] ?? '0') === 0,
+    );
+  }
+
+  /** Processes one batch, then deletes the messages that are done. */
+  async handleBatch(messages: Message[]): Promise<{ deleted: number; kept: number }> {
+    const dispositions = new Array<Disposition>(messages.length);
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < messages.length) {
+        const i = next++;
+        dispositions[i] = await this.handle(messages[i] as Message);
+      }
+    };
+    const lanes = Math.max(1, Math.min(this.opts.concurrency ?? 10, messages.length));
+    await Promise.all(Array.from({ length: lanes }, lane));
+
+    const done = messages
+      .map((m, i) => ({ m, i, d: dispositions[i] as Disposition }))
+      .filter((x) => x.d.ack && x.m.ReceiptHandle);
+    let deleted = 0;
+    for (let k = 0; k < done.length; k += 10) {
+      const chunk = done.slice(k, k + 10);
+      try {
+        const res = await this.opts.client.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.opts.queueUrl,
+            Entries: chunk.map((x) => ({ Id: String(x.i), ReceiptHandle: x.m.ReceiptHandle as string })),
+          }),
+        );
+        deleted += res.Successful?.length ?? 0;
+        for (const f of res.Failed ?? []) {
+          // The message comes back and is found as an existing review: harmless, but worth a line.
+          log.warn('sqs delete failed; the message will be redelivered', { id: f.Id, code: f.Code, message: f.Message });
+        }
+      } catch (err) {
+        log.warn('sqs delete failed; the messages will be redelivered', { count: chunk.length, error: (err as Error).message });
+      }
+    }
+    return { deleted, kept: dispositions.filter((d) => !d.ack).length };
+  }
+
+  private async handle(message: Message): Promise<Disposition> {
+    const body = message.Body ?? '';
+    const source = `${this.source}#${message.MessageId ?? 'unknown'}`;
+    const details = {
+      messageId: message.MessageId,
+      receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? '0') || undefined,
+    };
+    try {
+      const env = parseEnvelope(body);
+      if (!env.ok) {
+        const result = await this.opts.pipeline.reject({
+          kind: 'sqs',
+          source,
+          reason: `${source}: ${env.reason}`,
+          field: env.field,
+          raw: body,
+          details,
+        });
+        log.warn('sqs message dead-lettered', { source, reason: result.reason, location: result.location });
+        return { ack: true, result };
+      }
+      const result = await this.opts.pipeline.process({ kind: 'sqs', source, index: 0, record: env.record, text: body });
+      if (result.status === 'dead-lettered') log.warn('sqs record dead-lettered', { source, reason: result.reason, location: result.location });
+      else log.debug(`review ${result.status === 'ignored' ? 'not needed' : result.status}`, { source, eventID: result.eventId, ...(result.status !== 'ignored' ? { workflowId: result.workflowId } : {}) });
+      return { ack: true, result };
+    } catch (err) {
+      if (!(err instanceof TransientIntakeError)) log.error('sqs message failed unexpectedly; left for redelivery', { source, error: (err as Error).message });
+      else log.warn('sqs message left for redelivery', { source, error: err.message });
+      return { ack: false, error: err };
+    }
+  }
+}

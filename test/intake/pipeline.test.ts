@@ -1,0 +1,230 @@
+// The intake pipeline on its own: what happens to every kind of record, including malformed ones, with the starter
+// replaced by an in-memory USE_EXISTING map (the Temporal side is covered by the SQS, files and poller tests).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { RecordError } from '../../src/cloudtrail';
+import { FolderDeadLetterStore, rawOf } from '../../src/intake/dead-letter';
+import { splitRecords } from '../../src/intake/files';
+import { IntakePipeline, TransientIntakeError, type Starter } from '../../src/intake/pipeline';
+import { parseEnvelope } from '../../src/intake/sqs';
+import { envelope, loadRecords, testJudge, type Rec } from './helpers/records';
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'vouch-intake-'));
+}
+
+/** Like the server with USE_EXISTING: the first start of an id starts, later ones find it. */
+function memoryStarter(): Starter & { ids: Map<string, number> } {
+  const ids = new Map<string, number>();
+  const fn = (async (input) => {
+    const id = `vouch-${input.change.account}-${input.change.eventId}`;
+    const seen = ids.get(id) ?? 0;
+    ids.set(id, seen + 1);
+    return { workflowId: id, status: seen === 0 ? 'started' : 'existing' };
+  }) as Starter & { ids: Map<string, number> };
+  fn.ids = ids;
+  return fn;
+}
+
+const { records } = loadRecords();
+const write = records.find((r) => !r.errorCode && r.readOnly === false && /^(Create|Put|Attach|Authorize|Stop|Delete)/.test(String(r.eventName))) as Rec;
+const read = records.find((r) => r.readOnly === true && !r.errorCode) as Rec;
+
+function pipelineWith(opts: { starter?: Starter; dir?: string; judge?: typeof testJudge } = {}) {
+  const dir = opts.dir ?? tmpDir();
+  const store = new FolderDeadLetterStore(dir);
+  const starter = opts.starter ?? memoryStarter();
+  const pipeline = new IntakePipeline({
+    judge: opts.judge ?? testJudge,
+    starter,
+    deadLetters: store,
+    review: { securityResponders: ['USEC1'] },
+  });
+  return { pipeline, store, starter, dir };
+}
+
+describe('intake pipeline', () => {
+  test('a change is reviewed once, a repeat finds the review, a read-only call is ignored; metrics count each', async () => {
+    assert.ok(write && read, 'the data has a write and a read');
+    const starter = memoryStarter();
+    const { pipeline } = pipelineWith({ starter });
+    const first = await pipeline.process({ kind: 'sqs', source: 'test', index: 0, record: write });
+    const again = await pipeline.process({ kind: 'files', source: 'test', index: 0, record: write });
+    const ignored = await pipeline.process({ kind: 'sqs', source: 'test', index: 1, record: read });
+    assert.equal(first.status, 'started');
+    assert.equal(again.status, 'existing');
+    assert.equal(ignored.status, 'ignored');
+    assert.equal(starter.ids.size, 1);
+    const m = pipeline.metrics.snapshot();
+    assert.deepEqual(
+      { read: m.read, ignored: m.ignored, started: m.started, existing: m.existing, failed: m.failed, reviewed: m.reviewed },
+      { read: 3, ignored: 1, started: 1, existing: 1, failed: 0, reviewed: 2 },
+    );
+    assert.equal(m.bySource.sqs?.read, 2);
+    assert.equal(m.bySource.files?.existing, 1);
+    // Lag from eventTime to review start: the record is from the past, so the lag is its age.
+    const age = (Date.now() - Date.parse(String(write.eventTime))) / 1000;
+    assert.equal(m.lagSeconds.count, 1);
+    assert.ok(Math.abs(m.lagSeconds.sum - age) < 60, `lag ${m.lagSeconds.sum} ≈ age ${age}`);
+    assert.equal(m.lagSeconds.buckets.at(-1)?.count, 1);
+  });
+
+  test('malformed records are dead-lettered with a reason naming the field, and the next records still go through', async () => {
+    const { pipeline, store } = pipelineWith();
+    const huge = { ...write, eventID: 'huge-1', requestParameters: { policyDocument: 'x'.repeat(10 * 1024 * 1024) } };
+    const items: Array<{ record: unknown; text?: string }> = [
+      { record: { ...write, eventID: undefined } }, // missing field
+      { record: { ...write, eventID: 'wrong-type-1', eventTime: 1688989338 } }, // wrong type
+      { record: { ...write, eventID: 'bad-time-1', eventTime: 'yesterday' } },
+      { record: { ...write, eventID: 'bad-req-1', requestParameters: 'groupId=sg-1' } },
+      { record: ['not', 'a', 'record'] },
+      { record: new RecordError('lines.jsonl', 5, '(json)', 'is not valid JSON: Unexpected end of JSON input'), text: '{"eventID":"trunc' },
+      { record: huge },
+      { record: { ...write, eventID: 'good-after-bad' } },
+    ];
+    const results = await pipeline.processAll(items.map((it, i) => ({ kind: 'files', source: 'bad.json', index: i, ...it })));
+    assert.deepEqual(results.map((r) => r.status), [...Array(7).fill('dead-lettered'), 'started']);
+    const reasons = results.map((r) => (r.status === 'dead-lettered' ? r.reason : ''));
+    assert.match(reasons[0] ?? '', /bad\.json#0: eventID is missing/);
+    assert.match(reasons[1] ?? '', /bad\.json#1: eventTime must be a string, got number/);
+    assert.match(reasons[2] ?? '', /bad\.json#2: eventTime is not a timestamp/);
+    assert.match(reasons[3] ?? '', /bad\.json#3: requestParameters must be an object or null/);
+    assert.match(reasons[4] ?? '', /bad\.json#4: \(record\) must be a JSON object/);
+    assert.match(reasons[5] ?? '', /lines\.jsonl#5: \(json\) is not valid JSON/);
+    assert.match(reasons[6] ?? '', /bad\.json#6: \(record\) is \d+ bytes, over the 1048576-byte limit/);
+
+    const letters = await store.list();
+    assert.equal(letters.length, 7);
+    const byField = new Map(letters.map((l) => [l.field, l]));
+    assert.equal(byField.get('eventID')?.sourceKind, 'files');
+    assert.equal(byField.get('eventTime') !== undefined, true);
+    const big = letters.find((l) => l.eventID === 'huge-1');
+    assert.ok(big && big.bytes > 10 * 1024 * 1024, 'the 10 MB record is kept whole');
+    assert.equal((JSON.parse(rawOf(big).toString('utf8')) as Rec).eventID, 'huge-1');
+    const truncated = letters.find((l) => l.source === 'bad.json#5');
+    assert.equal(truncated && rawOf(truncated).toString('utf8'), '{"eventID":"trunc', 'the unreadable line is kept as it was');
+    const m = pipeline.metrics.snapshot();
+    assert.equal(m.failed, 7);
+    assert.equal(m.started, 1);
+  });
+
+  test('binary junk is kept byte for byte (base64), and the same letter twice is kept once', async () => {
+    const { pipeline, store } = pipelineWith();
+    const junk = Buffer.from([0xff, 0xfe, 0x00, 0x81, 0x1f, 0x8b, 0xc3, 0x28, 0xa0, 0xa1]);
+    await pipeline.reject({ kind: 'sqs', source: 'sqs://q#m1', reason: 'not JSON', raw: junk });
+    await pipeline.reject({ kind: 'sqs', source: 'sqs://q#m1', reason: 'not JSON', raw: junk });
+    const letters = await store.list();
+    assert.equal(letters.length, 1);
+    assert.equal(letters[0]?.raw.encoding, 'base64');
+    assert.deepEqual(rawOf(letters[0] as never), junk);
+    assert.equal(pipeline.metrics.snapshot().failed, 2);
+  });
+
+  test('a policy that throws dead-letters the record; the server refusing a start (INVALID_ARGUMENT) too', async () => {
+    const { pipeline: p1 } = pipelineWith({ judge: () => { throw new Error('rule sg-open-world: bad CIDR'); } });
+    const r1 = await p1.process({ kind: 'lookup', source: 'lookup://a/r#1', index: 0, record: write });
+    assert.equal(r1.status, 'dead-lettered');
+    assert.match(r1.status === 'dead-lettered' ? r1.reason : '', /the policy failed on \w+ .*rule sg-open-world: bad CIDR/);
+
+    const refusing: Starter = async () => {
+      throw Object.assign(new Error('Failed to start Workflow'), { cause: Object.assign(new Error('3 INVALID_ARGUMENT: Blob data size exceeds limit'), { code: 3 }) });
+    };
+    const { pipeline: p2 } = pipelineWith({ starter: refusing });
+    const r2 = await p2.process({ kind: 'sqs', source: 'sqs://q#2', index: 0, record: write });
+    assert.equal(r2.status, 'dead-lettered');
+    assert.match(r2.status === 'dead-lettered' ? r2.reason : '', /refused the review .*Blob data size exceeds limit/);
+  });
+
+  test('Temporal unreachable is transient: thrown, counted as retried, nothing dead-lettered', async () => {
+    const down: Starter = async () => {
+      throw Object.assign(new Error('14 UNAVAILABLE: connect ECONNREFUSED 127.0.0.1:7233'), { code: 14 });
+    };
+    const { pipeline, store } = pipelineWith({ starter: down });
+    await assert.rejects(pipeline.process({ kind: 'sqs', source: 'sqs://q#3', index: 0, record: write }), (err: unknown) => {
+      assert.ok(err instanceof TransientIntakeError);
+      assert.match(err.message, /could not start the review .*UNAVAILABLE/);
+      return true;
+    });
+    assert.equal((await store.list()).length, 0);
+    const m = pipeline.metrics.snapshot();
+    assert.equal(m.retried, 1);
+    assert.equal(m.failed, 0);
+  });
+
+  test('when the dead letter cannot be kept, the record is not acknowledged (transient)', async () => {
+    const dir = tmpDir();
+    const blocked = path.join(dir, 'not-a-dir');
+    fs.writeFileSync(blocked, 'a file where the folder should be');
+    const { pipeline } = pipelineWith({ dir: blocked });
+    await assert.rejects(
+      pipeline.process({ kind: 'sqs', source: 'sqs://q#4', index: 0, record: { eventName: 'X' } }),
+      (err: unknown) => err instanceof TransientIntakeError && /could not keep the dead letter .*reason was: .*eventID is missing/.test(err.message),
+    );
+  });
+
+  test('--rate spaces records out', async () => {
+    const starter = memoryStarter();
+    const pipeline = new IntakePipeline({
+      judge: testJudge,
+      starter,
+      deadLetters: new FolderDeadLetterStore(tmpDir()),
+      review: { securityResponders: [] },
+      maxPerSecond: 20,
+    });
+    const t0 = Date.now();
+    await pipeline.processAll(Array.from({ length: 6 }, (_, i) => ({ kind: 'files' as const, source: 's', index: i, record: { ...write, eventID: `rate-${i}` } })), 6);
+    assert.ok(Date.now() - t0 >= 5 * 50 - 10, `6 records at 20/s take at least 250 ms (took ${Date.now() - t0})`);
+    assert.equal(starter.ids.size, 6);
+  });
+});
+
+describe('splitting files and SQS bodies', () => {
+  test('Records files, arrays, single envelopes and JSON lines split into records; a bad line keeps its text', () => {
+    const a = { ...write, eventID: 'a' };
+    const b = { ...write, eventID: 'b' };
+    assert.deepEqual(splitRecords(JSON.stringify({ Records: [a, b] }), 'f').items.map((i) => (i.record as Rec).eventID), ['a', 'b']);
+    assert.deepEqual(splitRecords(JSON.stringify([a]), 'f').items.map((i) => (i.record as Rec).eventID), ['a']);
+    assert.equal((splitRecords(JSON.stringify(envelope(a)), 'f').items[0]?.record as Rec).eventID, 'a');
+    const lines = `${JSON.stringify(a)}\n{"eventID": "tru\n${JSON.stringify(envelope(b))}\n`;
+    const split = splitRecords(lines, 'f.jsonl').items;
+    assert.equal(split.length, 3);
+    assert.ok(split[1]?.record instanceof RecordError);
+    assert.match((split[1]?.record as RecordError).message, /f\.jsonl#1: \(json\) is not valid JSON/);
+    assert.equal(split[1]?.text, '{"eventID": "tru');
+    assert.equal((split[2]?.record as Rec).eventID, 'b');
+  });
+
+  test('a truncated {"Records":[…] file is one bad file, with the parser position', () => {
+    const text = JSON.stringify({ Records: [write, write] }, null, 2);
+    assert.throws(() => splitRecords(text.slice(0, text.length / 2), 'cut.json'), (err: unknown) => {
+      assert.ok(err instanceof RecordError);
+      assert.equal(err.field, '(json)');
+      assert.match(err.message, /^cut\.json#0: \(json\) is not valid JSON: .*(position|Unterminated|Unexpected end)/);
+      return true;
+    });
+  });
+
+  test('SQS bodies: envelopes (raw or through SNS) pass; everything else says what is wrong', () => {
+    const env = envelope({ ...write, recipientAccountId: undefined });
+    const ok = parseEnvelope(JSON.stringify(env));
+    assert.ok(ok.ok);
+    assert.equal(ok.ok && ok.record.recipientAccountId, env.account, 'the envelope account fills recipientAccountId');
+    assert.ok(parseEnvelope(JSON.stringify({ Type: 'Notification', Message: JSON.stringify(env) })).ok);
+    const cases: Array<[string, RegExp]> = [
+      ['{"detail-type": "AWS API Call via CloudTrail", "detail": {', /^message body is not valid JSON/],
+      ['[1,2]', /must be an EventBridge envelope \(a JSON object\), got an array/],
+      [JSON.stringify(write), /detail-type is missing/],
+      [JSON.stringify({ ...env, 'detail-type': 'EC2 Instance State-change Notification' }), /detail-type must be "AWS API Call via CloudTrail", got "EC2 Instance/],
+      [JSON.stringify({ ...env, detail: 'oops' }), /detail must be an object .* got string/],
+      ['\u0000\u00ff\u0001junk', /not valid JSON/],
+    ];
+    for (const [body, reason] of cases) {
+      const r = parseEnvelope(body);
+      assert.equal(r.ok, false, body.slice(0, 40));
+      assert.match(r.ok ? '' : r.reason, reason);
+    }
+  });
+});

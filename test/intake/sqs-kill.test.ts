@@ -1,0 +1,124 @@
+// At-least-once in, exactly-once reviews out: `vouch ingest --from sqs://…` runs as its own process with the real
+// policy, is SIGKILLed in the middle of its first batch (reviews started, nothing deleted yet), and is started
+// again. Every record the policy judges risky ends with exactly one review; ignored ones with none; the queue empty.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startMoto, type MotoServer } from '../../src/sandbox/moto';
+import { policyJudge } from '../../src/intake/pipeline';
+import { loadPolicy } from '../../src/policy';
+import { normalise } from '../../src/cloudtrail';
+import { eventually, startDevServer } from '../helpers/temporal';
+import { eventIdsOf, reviewsByWorkflowId } from './helpers/temporal';
+import { envelope, expectedReviewed, inAccount, loadRecords, randomAccount, type Rec } from './helpers/records';
+
+const CHILD = path.resolve(__dirname, 'helpers/ingest-child.ts');
+const REVIEW_QUEUE = `kill-reviews-${process.pid}`; // no worker: reviews stay PENDING
+let env: TestWorkflowEnvironment;
+let moto: MotoServer;
+
+before(async () => {
+  [env, moto] = await Promise.all([startDevServer(), startMoto()]);
+});
+after(async () => {
+  await moto?.stop();
+  await env?.teardown();
+});
+
+function ingest(args: string[], childEnv: Record<string, string>): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+    env: { ...process.env, ...childEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout?.resume();
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stderr: () => err, exit };
+}
+
+test('an intake killed mid-batch and restarted leaves exactly one review per risky record', async (t) => {
+  const account = randomAccount();
+  const judge = policyJudge(loadPolicy());
+  const all = inAccount(loadRecords().records, account);
+  const risky: Rec[] = [];
+  const ignored: Rec[] = [];
+  all.forEach((r, i) => {
+    try {
+      (judge(normalise(r, 'kill', i)) ? risky : ignored).push(r);
+    } catch {
+      // unusable records are the malformed tests' business
+    }
+  });
+  assert.ok(risky.length >= 5, `the policy finds risky records in the data (${risky.length})`);
+  // A risky record first, then risky and ignored ones interleaved: 30 risky at most, 15 ignored.
+  const chosen: Rec[] = [];
+  const r = risky.slice(0, 30);
+  const g = ignored.slice(0, 15);
+  while (r.length || g.length) {
+    if (r.length) chosen.push(r.shift() as Rec);
+    if (r.length) chosen.push(r.shift() as Rec);
+    if (g.length) chosen.push(g.shift() as Rec);
+  }
+  const expected = expectedReviewed(chosen, judge);
+
+  const sqs = new SQSClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `kill-${account}`, Attributes: { VisibilityTimeout: '2' } }))).QueueUrl as string;
+  for (let i = 0; i < chosen.length; i += 10) {
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: chosen.slice(i, i + 10).map((rec, k) => ({ Id: String(i + k), MessageBody: JSON.stringify(envelope(rec)) })),
+      }),
+    );
+  }
+  const depth = async (): Promise<number> => {
+    const a = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] }))).Attributes ?? {};
+    return Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible);
+  };
+  const deadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vouch-kill-dl-'));
+  const childEnv = {
+    TEMPORAL_ADDRESS: env.address,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: REVIEW_QUEUE,
+    VOUCH_DEAD_LETTER_DIR: deadDir,
+    VOUCH_POLICY_FILE: '',
+    VOUCH_LOG_LEVEL: 'debug',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: 'us-east-1',
+  };
+
+  // Run 1: 20 records/second, so a batch of 10 takes half a second; SIGKILL at the first review started.
+  const first = ingest(['--from', `sqs://${queueUrl}`, '--rate', '20', '--wait', '1'], childEnv);
+  await eventually(() => /"msg":"review started"/.test(first.stderr()), 30_000, `a first review (stderr: ${first.stderr().slice(-500)})`);
+  first.child.kill('SIGKILL');
+  assert.equal(await first.exit, null, 'killed, not exited');
+  const afterKill = await eventually(async () => {
+    const m = await reviewsByWorkflowId(env.client, account);
+    return m.size > 0 ? m : undefined;
+  }, 10_000, 'the reviews the first run started');
+  assert.ok(afterKill.size < expected.size, `killed part-way: ${afterKill.size} of ${expected.size} reviews started`);
+  assert.equal(await depth(), chosen.length, 'killed inside the first batch: no message was deleted, started ones included');
+
+  // Run 2: the same command until the queue is empty; the killed batch comes back after its visibility timeout.
+  const second = ingest(['--from', `sqs://${queueUrl}`, '--until-empty', '--wait', '1'], childEnv);
+  assert.equal(await second.exit, 0, second.stderr().slice(-2000));
+  assert.equal(await depth(), 0);
+
+  const byId = await eventually(async () => {
+    const m = await reviewsByWorkflowId(env.client, account);
+    return m.size >= expected.size ? m : undefined;
+  }, 15_000, `${expected.size} reviews`);
+  assert.deepEqual([...eventIdsOf(byId, account)].sort(), [...expected].sort(), 'every risky record reviewed, nothing else');
+  assert.deepEqual([...new Set(byId.values())], [1], 'exactly one review each');
+  const existing = (second.stderr().match(/"msg":"review existing"/g) ?? []).length;
+  assert.ok(existing >= afterKill.size, `the restart found the ${afterKill.size} reviews the killed run had started (${existing})`);
+  assert.deepEqual(fs.readdirSync(deadDir), [], 'nothing was dead-lettered');
+  t.diagnostic(`${chosen.length} messages, ${expected.size} risky; killed after ${afterKill.size} reviews; restart found ${existing} existing`);
+});
