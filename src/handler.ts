@@ -70,7 +70,7 @@ class HttpError extends Error {
 }
 
 /** What happened to an Update, in terms the clicker can be told. */
-type UpdateOutcome =
+export type UpdateOutcome =
   | { kind: 'accepted'; message: string }
   | { kind: 'refused'; message: string }
   | { kind: 'closed'; message: string }
@@ -176,6 +176,61 @@ function delay(ms: number): { promise: Promise<'ack-timeout'>; cancel: () => voi
   return { promise, cancel: () => clearTimeout(timer) };
 }
 
+export interface ClickDeliveryDeps {
+  temporal: Client;
+  /** For the ephemeral reply to the clicker; without it the result is only logged. */
+  slack?: WebClient;
+  log: HandlerLog;
+  /** How long to keep waiting for the Update. Default 30000. */
+  updateTimeoutMs?: number;
+  /** Tell the clicker the workflow's own "accepted" text too. Default true. */
+  confirmToClicker?: boolean;
+}
+
+/** Deliver a click as its workflow Update (the Update id makes double clicks harmless). Never throws. */
+export async function runClickUpdate(cmd: ClickCommand, deps: ClickDeliveryDeps): Promise<UpdateOutcome> {
+  const handle = deps.temporal.workflow.getHandle(cmd.workflowId);
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), deps.updateTimeoutMs ?? 30_000);
+  try {
+    const result: UpdateResult = await deps.temporal.withAbortSignal(abort.signal, () =>
+      cmd.update === 'decision'
+        ? handle.executeUpdate(decisionUpdate, { args: cmd.args, updateId: cmd.updateId })
+        : handle.executeUpdate(duoRetryUpdate, { args: cmd.args, updateId: cmd.updateId }),
+    );
+    deps.log('info', 'click accepted', ids(cmd));
+    return { kind: 'accepted', message: result.message };
+  } catch (err) {
+    const outcome = describeUpdateError(abort.signal.aborted ? new WorkflowUpdateRPCTimeoutOrCancelledError('') : err);
+    const level: LogLevel = outcome.kind === 'refused' || outcome.kind === 'closed' ? 'info' : 'error';
+    deps.log(level, `click ${outcome.kind}`, {
+      ...ids(cmd),
+      reason: outcome.message,
+      error: errorName(err),
+      detail: errorMessage(err),
+    });
+    return outcome;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Tell the clicker alone (chat.postEphemeral) what became of their click. Never throws. */
+export async function replyToClicker(cmd: ClickCommand, outcome: UpdateOutcome, deps: ClickDeliveryDeps): Promise<void> {
+  if (outcome.kind === 'accepted' && (!(deps.confirmToClicker ?? true) || !outcome.message)) return;
+  if (!deps.slack) return;
+  if (!cmd.channelId) {
+    deps.log('warn', 'no channel to reply in', ids(cmd));
+    return;
+  }
+  try {
+    await deps.slack.chat.postEphemeral({ channel: cmd.channelId, user: cmd.clicker.id, text: outcome.message });
+  } catch (err) {
+    // web-api errors carry the API error code in the message (e.g. channel_not_found), never the token.
+    deps.log('error', 'ephemeral reply failed', { ...ids(cmd), error: errorName(err), detail: errorMessage(err) });
+  }
+}
+
 export function createHandler(opts: HandlerOptions): HandlerServer {
   if (!opts.signingSecret) throw new Error('createHandler: signingSecret is required');
   const clock = opts.clock ?? Date.now;
@@ -191,47 +246,13 @@ export function createHandler(opts: HandlerOptions): HandlerServer {
     void p.finally(() => inFlight.delete(p));
   }
 
-  async function runUpdate(cmd: ClickCommand): Promise<UpdateOutcome> {
-    const handle = opts.temporal.workflow.getHandle(cmd.workflowId);
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), updateTimeoutMs);
-    try {
-      const result: UpdateResult = await opts.temporal.withAbortSignal(abort.signal, () =>
-        cmd.update === 'decision'
-          ? handle.executeUpdate(decisionUpdate, { args: cmd.args, updateId: cmd.updateId })
-          : handle.executeUpdate(duoRetryUpdate, { args: cmd.args, updateId: cmd.updateId }),
-      );
-      log('info', 'click accepted', ids(cmd));
-      return { kind: 'accepted', message: result.message };
-    } catch (err) {
-      const outcome = describeUpdateError(abort.signal.aborted ? new WorkflowUpdateRPCTimeoutOrCancelledError('') : err);
-      const level: LogLevel = outcome.kind === 'refused' || outcome.kind === 'closed' ? 'info' : 'error';
-      log(level, `click ${outcome.kind}`, {
-        ...ids(cmd),
-        reason: outcome.message,
-        error: errorName(err),
-        detail: errorMessage(err),
-      });
-      return outcome;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async function tellClicker(cmd: ClickCommand, outcome: UpdateOutcome): Promise<void> {
-    if (outcome.kind === 'accepted' && (!confirmToClicker || !outcome.message)) return;
-    if (!opts.slack) return;
-    if (!cmd.channelId) {
-      log('warn', 'no channel to reply in', ids(cmd));
-      return;
-    }
-    try {
-      await opts.slack.chat.postEphemeral({ channel: cmd.channelId, user: cmd.clicker.id, text: outcome.message });
-    } catch (err) {
-      // web-api errors carry the API error code in the message (e.g. channel_not_found), never the token.
-      log('error', 'ephemeral reply failed', { ...ids(cmd), error: errorName(err), detail: errorMessage(err) });
-    }
-  }
+  const delivery: ClickDeliveryDeps = {
+    temporal: opts.temporal,
+    ...(opts.slack ? { slack: opts.slack } : {}),
+    log,
+    updateTimeoutMs,
+    confirmToClicker,
+  };
 
   async function handleInteraction(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const raw = (await readBody(req, maxBodyBytes)).toString('utf8');
@@ -264,13 +285,13 @@ export function createHandler(opts: HandlerOptions): HandlerServer {
       throw err;
     }
 
-    const update = runUpdate(cmd);
+    const update = runClickUpdate(cmd, delivery);
     const ackTimer = delay(ackTimeoutMs);
     const first = await Promise.race([update, ackTimer.promise]);
     ackTimer.cancel();
     if (first === 'ack-timeout') log('warn', 'acknowledged before the update finished', ids(cmd));
     // Registered before the ack goes out, so settled() covers the reply to the clicker.
-    track(update.then((outcome) => tellClicker(cmd, outcome)));
+    track(update.then((outcome) => replyToClicker(cmd, outcome, delivery)));
     res.writeHead(200).end();
   }
 

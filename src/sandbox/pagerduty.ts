@@ -2,6 +2,15 @@
 // @pagerduty/pdjs always calls https://<server>/v2/enqueue. It validates each event as PagerDuty's Events v2 schema
 // describes it (restated by hand from the public documentation, see docs/vendors.md §3.1), keeps incidents by
 // dedup_key, and can be scripted to fail. It also powers the local demo sandbox (the 'event' emitter).
+//
+// It also serves the two REST API v2 reads vouch makes to find who is on call (activities/oncall.ts), as
+// https://api.pagerduty.com would through pdjs's `api()`: `GET /oncalls` and `GET /users/{id}`. Those check what
+// PagerDuty checks — `Authorization: Token token=<REST API key>`, `Accept: application/vnd.pagerduty+json;version=2`,
+// the query parameters of listOnCalls (PagerDuty/api-schema reference/REST/openapiv3.json: `include[]` one of
+// users|schedules|escalation_policies, `escalation_policy_ids[]`, `user_ids[]`, `schedule_ids[]`, `earliest`,
+// `since`/`until`, `limit`/`offset`/`total`) — and answer with the spec's shapes (`{oncalls, limit, offset, more,
+// total}`; user references unless `include[]=users`; errors as `{error: {message, code, errors?}}`). As on
+// PagerDuty, an unknown query parameter is ignored (so `escalation_policy_ids` without `[]` filters nothing).
 import { EventEmitter } from 'node:events';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,7 +24,30 @@ export type PagerDutySeverity = 'critical' | 'error' | 'warning' | 'info';
 export interface PagerDutyStandInOptions {
   /** The integration (routing) key events must carry: 32 characters. */
   routingKey: string;
+  /** The REST API key `GET /oncalls` and `GET /users/{id}` must carry; without it every REST call answers 401. */
+  restToken?: string;
 }
+
+/** A PagerDuty user, as the REST API's `GET /users/{id}` describes one. */
+export interface PagerDutyRestUser {
+  id: string;
+  name: string;
+  email: string;
+  timeZone?: string;
+}
+
+/** Who is on call right now for an escalation policy, at which level (1 = first notified). */
+export interface PagerDutyOnCallEntry {
+  userId: string;
+  level: number;
+  scheduleId?: string;
+}
+
+/** A scripted REST failure for the next `times` REST requests (events are unaffected). */
+export type PagerDutyRestFailure =
+  | { status: 429; retryAfterSeconds?: number; times?: number }
+  | { status: 401 | 403 | 404 | 500 | 502 | 503; times?: number }
+  | { status: 'html'; times?: number };
 
 export interface PagerDutyStandInAddress {
   /** What pdjs takes as `server`: host and port, no scheme. */
@@ -29,6 +61,8 @@ export interface ReceivedPagerDutyRequest {
   at: string;
   method: string;
   path: string;
+  /** The query string as sent, without the '?' ('' when none). */
+  query: string;
   headers: Record<string, string | string[] | undefined>;
   /** The raw body, exactly as sent (tests search it for values that must never arrive). */
   rawBody: string;
@@ -89,6 +123,10 @@ export class PagerDutyStandIn extends EventEmitter {
   readonly incidents: PagerDutyIncident[] = [];
 
   private readonly routingKey: string;
+  private readonly restToken: string | undefined;
+  private readonly restUsers = new Map<string, PagerDutyRestUser>();
+  private readonly onCalls = new Map<string, PagerDutyOnCallEntry[]>();
+  private restFailures: { failure: PagerDutyRestFailure; left: number }[] = [];
   private server: https.Server | undefined;
   private failures: { failure: PagerDutyFailure; left: number }[] = [];
   private readonly stalled = new Set<ServerResponse>();
@@ -97,6 +135,22 @@ export class PagerDutyStandIn extends EventEmitter {
     super();
     if (options.routingKey.length !== 32) throw new Error('PagerDutyStandIn: routingKey must be 32 characters');
     this.routingKey = options.routingKey;
+    this.restToken = options.restToken;
+  }
+
+  /** Add (or replace) a user the REST API knows. */
+  addRestUser(user: PagerDutyRestUser): void {
+    this.restUsers.set(user.id, { ...user });
+  }
+
+  /** Who is on call now for `policyId` (replaces the previous list; [] = nobody). */
+  setOnCall(policyId: string, entries: PagerDutyOnCallEntry[]): void {
+    this.onCalls.set(policyId, entries.map((e) => ({ ...e })));
+  }
+
+  /** Serve `failure` to the next REST request(s) instead of answering it. */
+  failNextRest(failure: PagerDutyRestFailure): void {
+    this.restFailures.push({ failure, left: failure.times ?? 1 });
   }
 
   async start(): Promise<PagerDutyStandInAddress> {
@@ -156,6 +210,7 @@ export class PagerDutyStandIn extends EventEmitter {
       at: new Date().toISOString(),
       method: req.method ?? '',
       path,
+      query: (req.url ?? '').includes('?') ? (req.url ?? '').slice((req.url ?? '').indexOf('?') + 1) : '',
       headers: { ...req.headers },
       rawBody: rawBody ?? '',
       body: undefined,
@@ -173,6 +228,10 @@ export class PagerDutyStandIn extends EventEmitter {
       this.emit('event', { kind: 'rejected', status: 400, path, errors } satisfies PagerDutyStandInEvent);
     };
 
+    if (path === '/oncalls' || path.startsWith('/users/')) {
+      this.handleRest(req, res, record, path, answer);
+      return;
+    }
     if (path !== '/v2/enqueue' && path !== '/v2/change/enqueue') {
       answer(404, { status: 'not found', message: `No route for ${path}` });
       return;
@@ -347,6 +406,162 @@ export class PagerDutyStandIn extends EventEmitter {
     } satisfies PagerDutyStandInEvent);
   }
 
+  // ---- REST API v2 (GET /oncalls, GET /users/{id}) ----
+
+  private handleRest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    record: ReceivedPagerDutyRequest,
+    path: string,
+    answer: (status: number, body: unknown, headers?: Record<string, string>) => void,
+  ): void {
+    const error = (status: number, message: string, code: number, errors?: string[]): void =>
+      answer(status, { error: { message, code, ...(errors ? { errors } : {}) } });
+    if (req.method !== 'GET') return error(405, 'Method Not Allowed', 2100);
+    // Authentication first, as PagerDuty does: a wrong token never learns whether a resource exists.
+    const auth = String(req.headers.authorization ?? '');
+    const match = /^Token token=(\S+)$/.exec(auth);
+    if (!match || this.restToken === undefined || match[1] !== this.restToken) {
+      return error(401, 'Unauthorized', 2006, [match ? 'the API token is invalid' : 'expected Authorization: Token token=<key>']);
+    }
+    const accept = String(req.headers.accept ?? '');
+    if (!/^application\/vnd\.pagerduty\+json;\s*version=2$/i.test(accept.trim())) {
+      return error(406, 'Not Acceptable', 2001, [`Accept must be application/vnd.pagerduty+json;version=2, got '${accept}'`]);
+    }
+    const scripted = this.takeRestFailure();
+    if (scripted) {
+      if (scripted.status === 'html') {
+        // A proxy's error page: not JSON.
+        const html = '<html><body>Bad Gateway</body></html>';
+        record.status = 502;
+        record.response = html;
+        res.writeHead(502, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(html) });
+        res.end(html);
+        return;
+      }
+      if (scripted.status === 429) {
+        const headers: Record<string, string> = {};
+        if (scripted.retryAfterSeconds !== undefined) headers['retry-after'] = String(scripted.retryAfterSeconds);
+        answer(429, { error: { message: 'Too Many Requests', code: 2020 } }, headers);
+        return;
+      }
+      const messages: Record<number, [string, number]> = {
+        401: ['Unauthorized', 2006],
+        403: ['Access Denied', 2010],
+        404: ['Not Found', 2100],
+        500: ['Internal Server Error', 1001],
+        502: ['Bad Gateway', 1001],
+        503: ['Service Unavailable', 1001],
+      };
+      const [message, code] = messages[scripted.status] ?? ['Error', 1001];
+      return error(scripted.status, message, code);
+    }
+    const query = new URL(req.url ?? '/', 'https://127.0.0.1').searchParams;
+    if (path === '/oncalls') return this.listOnCalls(query, answer, error);
+    const id = decodeURIComponent(path.slice('/users/'.length));
+    const user = this.restUsers.get(id);
+    if (!user || id.includes('/')) return error(404, 'Not Found', 2100);
+    answer(200, { user: this.userObject(user) });
+  }
+
+  private listOnCalls(
+    query: URLSearchParams,
+    answer: (status: number, body: unknown) => void,
+    error: (status: number, message: string, code: number, errors?: string[]) => void,
+  ): void {
+    const problems: string[] = [];
+    const includes = query.getAll('include[]');
+    for (const inc of includes) {
+      if (!['users', 'schedules', 'escalation_policies'].includes(inc)) {
+        problems.push(`include[] must be one of users, schedules, escalation_policies (got '${inc}')`);
+      }
+    }
+    const earliest = query.get('earliest');
+    if (earliest !== null && earliest !== 'true' && earliest !== 'false') problems.push("earliest must be 'true' or 'false'");
+    const limit = query.get('limit') === null ? 25 : Number(query.get('limit'));
+    const offset = query.get('offset') === null ? 0 : Number(query.get('offset'));
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) problems.push('limit must be an integer from 1 to 100');
+    if (!Number.isInteger(offset) || offset < 0) problems.push('offset must be a non-negative integer');
+    const now = Date.now();
+    const since = query.get('since');
+    const until = query.get('until');
+    for (const [name, value] of [['since', since], ['until', until]] as const) {
+      if (value !== null && Number.isNaN(Date.parse(value))) problems.push(`${name} must be an ISO 8601 date-time`);
+    }
+    if (since !== null && until !== null && Date.parse(until) < Date.parse(since)) problems.push('until must not be before since');
+    if (problems.length > 0) return error(400, 'Invalid Input Provided', 2001, problems);
+
+    const policyFilter = query.getAll('escalation_policy_ids[]');
+    const userFilter = query.getAll('user_ids[]');
+    const scheduleFilter = query.getAll('schedule_ids[]');
+    // Every stored entry is "on call now": from an hour ago to a day from now.
+    const start = new Date(now - 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const end = new Date(now + 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const all: Record<string, unknown>[] = [];
+    const seen = new Set<string>();
+    for (const [policyId, entries] of this.onCalls) {
+      if (policyFilter.length > 0 && !policyFilter.includes(policyId)) continue;
+      for (const entry of entries) {
+        if (userFilter.length > 0 && !userFilter.includes(entry.userId)) continue;
+        if (scheduleFilter.length > 0 && (!entry.scheduleId || !scheduleFilter.includes(entry.scheduleId))) continue;
+        const key = `${policyId}/${entry.level}/${entry.userId}`;
+        if (earliest === 'true' && seen.has(key)) continue;
+        seen.add(key);
+        const user = this.restUsers.get(entry.userId);
+        all.push({
+          escalation_policy: includes.includes('escalation_policies')
+            ? { id: policyId, type: 'escalation_policy', summary: policyId, name: policyId, self: `https://api.pagerduty.com/escalation_policies/${policyId}` }
+            : reference('escalation_policy', policyId, policyId),
+          escalation_level: entry.level,
+          schedule: entry.scheduleId ? reference('schedule', entry.scheduleId, entry.scheduleId) : null,
+          user:
+            includes.includes('users') && user
+              ? this.userObject(user)
+              : reference('user', entry.userId, user?.name ?? entry.userId),
+          start,
+          end,
+        });
+      }
+    }
+    const page = all.slice(offset, offset + limit);
+    answer(200, {
+      oncalls: page,
+      limit,
+      offset,
+      more: offset + limit < all.length,
+      total: query.get('total') === 'true' ? all.length : null,
+    });
+  }
+
+  private userObject(user: PagerDutyRestUser): Record<string, unknown> {
+    return {
+      id: user.id,
+      type: 'user',
+      summary: user.name,
+      self: `https://api.pagerduty.com/users/${user.id}`,
+      html_url: `https://vouch-sandbox.pagerduty.com/users/${user.id}`,
+      name: user.name,
+      email: user.email,
+      time_zone: user.timeZone ?? 'Etc/UTC',
+      color: 'purple',
+      role: 'user',
+      description: null,
+      invitation_sent: false,
+      job_title: 'Security engineer',
+      teams: [],
+      contact_methods: [],
+      notification_rules: [],
+    };
+  }
+
+  private takeRestFailure(): PagerDutyRestFailure | undefined {
+    const next = this.restFailures[0];
+    if (!next) return undefined;
+    next.left -= 1;
+    if (next.left <= 0) this.restFailures.shift();
+    return next.failure;
+  }
+
   private reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     const text = JSON.stringify(body);
     res.writeHead(status, {
@@ -417,6 +632,17 @@ function validateImages(images: unknown): string[] {
     }
   });
   return errors;
+}
+
+function reference(type: string, id: string, summary: string): Record<string, unknown> {
+  const plural = type === 'escalation_policy' ? 'escalation_policies' : `${type}s`;
+  return {
+    id,
+    type: `${type}_reference`,
+    summary,
+    self: `https://api.pagerduty.com/${plural}/${id}`,
+    html_url: `https://vouch-sandbox.pagerduty.com/${plural}/${id}`,
+  };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,0 +1,320 @@
+// Numbers and logs every vouch process gives operators.
+//
+// Metrics. One scrape target per process, `GET /metrics` (startMetricsServer), serving two sources as one text page:
+//   - vouch's own prom-client registry (createMetrics): intake lag, vendor errors by vendor and failure type, Slack
+//     clicks by transport and outcome, click acknowledgement time, and Node's process metrics;
+//   - in the worker, the Temporal SDK's Runtime metrics (workflow/activity task latencies, polls, slots, sticky cache,
+//     `temporal_*`), exported by Core's Prometheus exporter on a loopback address (sdkTelemetryOptions) and fetched
+//     per scrape. The review workflow's own metrics travel that way too: workflows/metrics-interceptor.ts counts
+//     reviews started (tier, rule), outcomes (tier, outcome) and time to confirm through the workflow `metricMeter`,
+//     which is silent during replay, so a replayed review is never counted twice.
+//
+// Logs. createJsonLogger is a Temporal Runtime logger writing one JSON object per line on stderr (the format of
+// src/log.ts), with `reviewId` on every line that belongs to a review: workflow logs and activity logs carry
+// workflowId/runId from the SDK, and activityTelemetryInterceptors adds reviewId to every activity log line.
+// Core's own (native) log lines are forwarded to it as well.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { LogLevel as TemporalLogLevel, LogMetadata, Logger } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { ActivityInterceptorsFactory, RuntimeOptions } from '@temporalio/worker';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { isSensitiveKey } from '../workflows/redact';
+import { REVIEW_METRICS } from '../workflows/metrics-interceptor';
+
+export { REVIEW_METRICS };
+
+/** The workflow interceptor module that emits the review metrics; pass it in WorkerOptions.interceptors.workflowModules. */
+export const REVIEW_METRICS_INTERCEPTOR_MODULE = require.resolve('../workflows/metrics-interceptor');
+
+export type Vendor = 'slack' | 'duo' | 'pagerduty' | 'aws' | 'other';
+export type ClickTransport = 'http' | 'socket';
+export type ClickOutcome = 'accepted' | 'refused' | 'closed' | 'timeout' | 'failed' | 'ignored' | 'invalid';
+
+export interface VouchMetrics {
+  registry: Registry;
+  /** Seconds from a CloudTrail event to the start of its review (intake). */
+  intakeLag: Histogram<'source'>;
+  /** Activity failures, by the vendor behind the activity and the failure type (ApplicationFailure.type). */
+  vendorErrors: Counter<'vendor' | 'type'>;
+  /** Button clicks handled, by transport (HTTP endpoint or Socket Mode) and what happened to them. */
+  clicks: Counter<'transport' | 'outcome'>;
+  /** Seconds from receiving a click to acknowledging it to Slack (Slack allows 3). */
+  clickAck: Histogram<'transport'>;
+  /** Record the lag of one CloudTrail event (ISO time) as of `now` (ms); ignores unreadable times. */
+  observeIntakeLag(eventTime: string, source?: string, now?: number): void;
+}
+
+export interface CreateMetricsOptions {
+  /** Node process metrics (CPU, memory, event loop lag, GC). Default true. */
+  processMetrics?: boolean;
+  /** Labels on every series of this registry, e.g. { process: 'worker' }. */
+  defaultLabels?: Record<string, string>;
+}
+
+/** Buckets for lags and times in seconds: 1 s … 2 h. */
+const SECONDS_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
+/** Buckets for Slack's 3-second acknowledgement window. */
+const ACK_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3, 5];
+
+export function createMetrics(opts: CreateMetricsOptions = {}): VouchMetrics {
+  const registry = new Registry();
+  if (opts.defaultLabels) registry.setDefaultLabels(opts.defaultLabels);
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const intakeLag = new Histogram({
+    name: 'vouch_intake_lag_seconds',
+    help: 'Seconds from a CloudTrail event to the start of its review',
+    labelNames: ['source'] as const,
+    buckets: SECONDS_BUCKETS,
+    registers: [registry],
+  });
+  const vendorErrors = new Counter({
+    name: 'vouch_vendor_errors_total',
+    help: 'Activity failures by vendor and failure type (each failed attempt counts)',
+    labelNames: ['vendor', 'type'] as const,
+    registers: [registry],
+  });
+  const clicks = new Counter({
+    name: 'vouch_clicks_total',
+    help: 'Slack button clicks handled, by transport and outcome',
+    labelNames: ['transport', 'outcome'] as const,
+    registers: [registry],
+  });
+  const clickAck = new Histogram({
+    name: 'vouch_click_ack_seconds',
+    help: 'Seconds from receiving a Slack click to acknowledging it',
+    labelNames: ['transport'] as const,
+    buckets: ACK_BUCKETS,
+    registers: [registry],
+  });
+  return {
+    registry,
+    intakeLag,
+    vendorErrors,
+    clicks,
+    clickAck,
+    observeIntakeLag(eventTime, source = 'cloudtrail', now = Date.now()) {
+      const at = Date.parse(eventTime);
+      if (Number.isNaN(at)) return;
+      intakeLag.observe({ source }, Math.max(0, (now - at) / 1000));
+    },
+  };
+}
+
+// ---- Temporal SDK runtime telemetry ----
+
+export interface SdkTelemetryOptions {
+  /**
+   * host:port for Core's Prometheus exporter; keep it on loopback: startMetricsServer re-serves it. Without it, Core
+   * exports no metrics (and the review metrics of workflows/metrics-interceptor.ts go nowhere).
+   */
+  bindAddress?: string;
+}
+
+/**
+ * `telemetryOptions` for Runtime.install: Core's Prometheus exporter (counters with `_total`, durations in seconds,
+ * vouch's histogram buckets) and Core's native log lines forwarded to the Runtime logger.
+ */
+export function sdkTelemetryOptions(opts: SdkTelemetryOptions = {}): NonNullable<RuntimeOptions['telemetryOptions']> {
+  return {
+    ...(opts.bindAddress
+      ? {
+          metrics: {
+            prometheus: {
+              bindAddress: opts.bindAddress,
+              countersTotalSuffix: true,
+              useSecondsForDurations: true,
+              histogramBucketOverrides: { [REVIEW_METRICS.timeToConfirm]: SECONDS_BUCKETS },
+            },
+          },
+        }
+      : {}),
+    logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+  };
+}
+
+// ---- the /metrics endpoint ----
+
+export interface MetricsServerOptions {
+  registry: Registry;
+  /** Default 0.0.0.0 (Prometheus scrapes from outside the container); tests pass 127.0.0.1. */
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Core's exporter, e.g. http://127.0.0.1:9465/metrics; its text is appended to every scrape. */
+  sdkMetricsUrl?: string;
+  /** Bound on fetching the SDK's metrics. Default 2000 ms. */
+  sdkTimeoutMs?: number;
+}
+
+export interface MetricsServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The text of one scrape: vouch's registry, then (if configured and reachable) the SDK's metrics. */
+export async function scrapeText(opts: Pick<MetricsServerOptions, 'registry' | 'sdkMetricsUrl' | 'sdkTimeoutMs'>): Promise<string> {
+  const own = await opts.registry.metrics();
+  if (!opts.sdkMetricsUrl) return own;
+  try {
+    const res = await fetch(opts.sdkMetricsUrl, { signal: AbortSignal.timeout(opts.sdkTimeoutMs ?? 2000) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const sdk = await res.text();
+    return `${own.endsWith('\n') ? own : `${own}\n`}${sdk}`;
+  } catch (err) {
+    // The page stays valid (a comment line) and vouch's own series are still served.
+    const why = err instanceof Error ? err.message : String(err);
+    return `${own}# vouch: Temporal SDK metrics unavailable (${why.replace(/\s+/g, ' ')})\n`;
+  }
+}
+
+export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
+  const server = http.createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    scrapeText(opts).then(
+      (text) => res.writeHead(200, { 'content-type': opts.registry.contentType }).end(text),
+      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err)),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${host}:${addr.port}/metrics`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+// ---- structured logs ----
+
+type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<Level, number> = { trace: 0, debug: 10, info: 20, warn: 30, error: 40 };
+const SECRETISH = /(token|secret|skey|password|routing_?key|api_?key|authorization)/i;
+
+export interface JsonLoggerOptions {
+  /** Lowest level written. Default VOUCH_LOG_LEVEL or info. */
+  level?: string;
+  /** Where lines go. Default process.stderr. */
+  write?: (line: string) => void;
+}
+
+/**
+ * A Temporal Runtime logger that writes JSON lines: {time, level, msg, reviewId?, workflowId?, runId?, …meta}.
+ * Secret-looking keys are masked; errors become {name, message}; bigint values become strings.
+ */
+export function createJsonLogger(opts: JsonLoggerOptions = {}): Logger {
+  const wanted = (opts.level ?? process.env.VOUCH_LOG_LEVEL ?? 'info').toLowerCase() as Level;
+  const threshold = ORDER[wanted] ?? ORDER.info;
+  const write = opts.write ?? ((line: string) => process.stderr.write(line));
+  const log = (level: TemporalLogLevel, message: string, meta: LogMetadata = {}): void => {
+    const lvl = level.toLowerCase() as Level;
+    if ((ORDER[lvl] ?? ORDER.info) < threshold) return;
+    write(`${JSON.stringify(jsonLine(lvl, message, meta), jsonReplacer)}\n`);
+  };
+  return {
+    log,
+    trace: (m, meta) => log('TRACE', m, meta),
+    debug: (m, meta) => log('DEBUG', m, meta),
+    info: (m, meta) => log('INFO', m, meta),
+    warn: (m, meta) => log('WARN', m, meta),
+    error: (m, meta) => log('ERROR', m, meta),
+  };
+}
+
+function jsonLine(level: Level, msg: string, meta: LogMetadata): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(meta)) {
+    fields[key] = SECRETISH.test(key) || isSensitiveKey(key) ? '<redacted>' : value;
+  }
+  const workflowId = typeof meta.workflowId === 'string' ? meta.workflowId : undefined;
+  const isReview =
+    meta.workflowType === 'reviewChangeWorkflow' || (meta.workflowType === undefined && workflowId?.startsWith('vouch-'));
+  return {
+    time: new Date().toISOString(),
+    level,
+    msg,
+    ...(workflowId && isReview ? { reviewId: workflowId } : {}),
+    ...fields,
+  };
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  return value;
+}
+
+// ---- activity interceptor: review id on activity log lines, vendor error counts ----
+
+const VENDOR_OF_ACTIVITY: Readonly<Record<string, Vendor>> = {
+  resolvePerson: 'slack',
+  postReviewMessage: 'slack',
+  updateReviewMessage: 'slack',
+  sendReminder: 'slack',
+  notifyPerson: 'slack',
+  notifyChannel: 'slack',
+  sendDuoPush: 'duo',
+  awaitDuoResult: 'duo',
+  triggerIncident: 'pagerduty',
+  resolveIncident: 'pagerduty',
+  revertChange: 'aws',
+  connectOnCall: 'pagerduty',
+};
+
+/** Which vendor an activity failure is about: by activity, refined by the failure message for mixed activities. */
+export function vendorOf(activityType: string, err: unknown): Vendor {
+  const message = err instanceof Error ? err.message : '';
+  if (/^Slack /.test(message)) return 'slack';
+  if (/^PagerDuty /.test(message)) return 'pagerduty';
+  return VENDOR_OF_ACTIVITY[activityType] ?? 'other';
+}
+
+export function failureTypeOf(err: unknown): string {
+  if (err instanceof ApplicationFailure && err.type) return err.type;
+  if (err instanceof Error) return err.name || 'Error';
+  return 'Unknown';
+}
+
+/**
+ * WorkerOptions.interceptors.activity: every activity log line (the SDK's own "Activity failed" lines included)
+ * carries `reviewId`, `workflowId` and `runId` (the SDK alone says `workflowRunId`), and each failed attempt counts in vouch_vendor_errors_total{vendor,type}. Cancellations are
+ * not vendor errors.
+ */
+export function activityTelemetryInterceptors(metrics: Pick<VouchMetrics, 'vendorErrors'>): ActivityInterceptorsFactory {
+  return (ctx) => {
+    const { workflowExecution, workflowType, activityType } = ctx.info;
+    const ids = workflowExecution ? { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId } : {};
+    const review = workflowType === 'reviewChangeWorkflow' && workflowExecution ? { reviewId: workflowExecution.workflowId } : {};
+    return {
+      inbound: {
+        async execute(input, next) {
+          try {
+            return await next(input);
+          } catch (err) {
+            if (!(err instanceof CancelledFailure)) {
+              metrics.vendorErrors.inc({ vendor: vendorOf(activityType, err), type: failureTypeOf(err) });
+            }
+            throw err;
+          }
+        },
+      },
+      outbound: {
+        getLogAttributes: (attrs, next) => next({ ...attrs, ...ids, ...review }),
+      },
+    };
+  };
+}

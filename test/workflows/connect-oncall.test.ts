@@ -1,0 +1,100 @@
+// After the first high-urgency page, the review connects security's on-call engineer with the engineer (once), without
+// delaying the question to the engineer; confirmed reviews and info pages connect nobody.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { startReview } from '../../src/review-starter';
+import { decisionUpdate, statusQuery } from '../../workflows/messages';
+import type { ReviewInput, Verdict } from '../../workflows/types';
+import { FakeVendors } from '../helpers/fake-vendors';
+import { eventually, reviewWorkflowBundle, startDevServer } from '../helpers/temporal';
+
+const ACCOUNT = '111122223333';
+const taskQueue = `oncall-wf-${randomUUID()}`;
+const fake = new FakeVendors();
+let env: TestWorkflowEnvironment;
+let client: Client;
+let worker: Worker;
+let running: Promise<void>;
+
+function input(k: string, tier: Verdict['tier'], actorType: 'AssumedRole' | 'Root' = 'AssumedRole'): Omit<ReviewInput, 'reviewUrl'> {
+  return {
+    change: {
+      eventId: `evt-${k}`,
+      eventTime: '2026-11-28T12:00:00Z',
+      account: ACCOUNT,
+      region: 'eu-west-1',
+      eventSource: 'ec2.amazonaws.com',
+      eventName: 'AuthorizeSecurityGroupIngress',
+      actor: { type: actorType, name: `eng-${k}`, arn: `arn:aws:sts::${ACCOUNT}:assumed-role/dev/eng-${k}` },
+      request: {},
+      response: null,
+      summary: 'sg-123 opened to 0.0.0.0/0 on tcp/22',
+    },
+    verdict: { tier, score: 80, rules: ['sg-open-world'], reasons: ['r'], deadlineSeconds: 60, revertPlan: null },
+    securityResponders: ['U-SEC'],
+  };
+}
+
+async function start(k: string, tier: Verdict['tier'], actorType?: 'AssumedRole' | 'Root') {
+  return (await startReview(client, input(k, tier, actorType), { taskQueue, uiBaseUrl: 'http://127.0.0.1:8233' })).handle;
+}
+
+before(async () => {
+  env = await startDevServer();
+  client = env.client;
+  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await reviewWorkflowBundle(), activities: fake.activities() });
+  running = worker.run();
+});
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+describe('connect on-call after a page', () => {
+  test('"not me": one conversation with on-call and the engineer, in the timeline', async () => {
+    const k = randomUUID().slice(0, 8);
+    const h = await start(k, 'confirm');
+    await eventually(async () => (await h.query(statusQuery)).phase === 'AWAITING_ANSWER');
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'no' }] });
+    const out = await h.result();
+    assert.equal(out.outcome, 'DENIED');
+    const calls = fake.callsFor(k, 'connectOnCall').map((c) => c.args as { engineerSlackUserId?: string; reviewUrl: string; summary: string });
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]?.engineerSlackUserId, `U-${k}`);
+    assert.match(calls[0]?.summary ?? '', /not theirs/);
+    assert.ok(out.timeline.some((t) => t.step === 'oncall.connected'));
+  });
+
+  test('page tier: connects once, and the engineer is still asked; confirmation does not connect again', async () => {
+    const k = randomUUID().slice(0, 8);
+    const h = await start(k, 'page');
+    await eventually(async () => (await h.query(statusQuery)).phase === 'AWAITING_ANSWER');
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    const out = await h.result();
+    assert.equal(out.outcome, 'CONFIRMED');
+    assert.equal(fake.callsFor(k, 'connectOnCall').length, 1, 'the info page after Duo does not connect again');
+  });
+
+  test('root: on-call is told with nobody else to add', async () => {
+    const k = randomUUID().slice(0, 8);
+    const h = await start(k, 'confirm', 'Root');
+    assert.equal((await h.result()).outcome, 'ESCALATED');
+    const calls = fake.callsFor(k, 'connectOnCall').map((c) => c.args as { engineerSlackUserId?: string });
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]?.engineerSlackUserId, undefined);
+  });
+
+  test('confirmed without a page connects nobody', async () => {
+    const k = randomUUID().slice(0, 8);
+    const h = await start(k, 'confirm');
+    await eventually(async () => (await h.query(statusQuery)).phase === 'AWAITING_ANSWER');
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    assert.equal((await h.result()).outcome, 'CONFIRMED');
+    assert.equal(fake.callsFor(k, 'connectOnCall').length, 0);
+  });
+});
