@@ -4,8 +4,11 @@ import { createSlackActivities, type SlackDeps } from './slack';
 import { createDuoActivities, type DuoDeps } from './duo';
 import { createPagerDutyActivities, type PagerDutyDeps } from './pagerduty';
 import { createAwsActivities, type AwsDeps } from './aws-revert';
+import { createOnCallActivities, type OnCallDeps } from './oncall';
+import { createBaselineActivities, type BaselineDeps } from './baseline';
+import { createCloudTrailLookupActivities, type CloudTrailLookupDeps } from './cloudtrail-lookup';
 
-export type ActivityDeps = SlackDeps & DuoDeps & PagerDutyDeps & AwsDeps;
+export type ActivityDeps = SlackDeps & DuoDeps & PagerDutyDeps & AwsDeps & CloudTrailLookupDeps & OnCallDeps & BaselineDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -13,6 +16,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createDuoActivities(deps),
     ...createPagerDutyActivities(deps),
     ...createAwsActivities(deps),
+    ...createOnCallActivities(deps),
+    ...createBaselineActivities(deps),
+    ...createCloudTrailLookupActivities(deps),
   };
 }
 

@@ -8,8 +8,15 @@ import { runWorkerFromEnv } from './worker';
 import { runHandlerFromEnv } from './handler-main';
 import { setupFromEnv } from './setup';
 import { prepareReviews, startPrepared } from './review-command';
+import { loadPolicy } from './policy';
 import { connectClientFromEnv } from './temporal-client';
 import { runDemo } from './demo';
+import { reportCommand } from './report';
+import { classifyCommand, policyCheckCommand } from './classify';
+import { baselineCommand } from './baseline/command';
+import { iamPolicyCommand } from './iam-policy';
+import { ingestCommand } from './intake/ingest-command';
+import { socketModeCommand } from './socket-mode';
 import { securityDecisionUpdate, statusQuery } from '../workflows/messages';
 
 const USAGE = `usage: vouch <command> [options]
@@ -18,13 +25,25 @@ commands:
   worker                 run the Temporal worker (review workflows and vendor activities)
   handler                run the Slack interactivity endpoint (POST /slack/interactions, GET /healthz)
   review FILE|-          start reviews for CloudTrail records ({"Records":[…]}, an array, one record, JSON lines)
-                           --tier confirm|page|revert   tier for every record (until the policy engine exists)
+                           --policy FILE                the policy that decides (default VOUCH_POLICY_FILE or the shipped one)
+                           --tier notify|confirm|page|revert   force one tier for every record instead
                            --deadline SECONDS           answer deadline (default VOUCH_DEADLINE_SECONDS or 900)
                            --score N                    risk score to record (default by tier)
   setup                  register vouch's search attributes on the Temporal server (idempotent)
   security ACTION ID     security override: ACTION is approve|revert|escalate; --by SLACK_USER_ID [--note TEXT]
   status ID              print a review's status and timeline as JSON
-  demo [--auto confirm|deny|silent] [--deadline S] [--no-moto]
+  report [--since 7d] [--html FILE] [--json] [--teams FILE]
+                         outcomes by rule/account/team, time to confirm, pages per week (terminal table or HTML)
+  socket-mode            receive Slack clicks over Socket Mode (SLACK_APP_TOKEN) instead of a public endpoint
+  classify [--policy FILE] [PATH ...|-]
+                         one JSON line per CloudTrail record (files, folders, .json.gz, JSON lines, stdin)
+  policy check FILE      validate a policy; every mistake with its line
+  ingest --from s3://BUCKET/PREFIX | DIR | sqs://QUEUE_URL | lookup
+                         read CloudTrail and start reviews (see \`vouch ingest --help\`)
+  baseline capture|show|diff|schedule
+                         the trusted baseline of watched AWS configuration (see \`vouch baseline --help\`)
+  iam-policy             print the least-privilege IAM policy of vouch's revert role
+  demo [--auto confirm|deny|silent] [--deadline S] [--tiers policy|fixed] [--policy FILE] [--no-moto] [--no-shared]
                          run everything on an embedded default: Temporal dev server + Web UI, vendor sandbox
 
 Configuration comes from the environment; see .env.example and the README.`;
@@ -53,6 +72,20 @@ export async function main(argv: string[]): Promise<number> {
         return await statusCommand(rest);
       case 'demo':
         return await runDemo(rest);
+      case 'report':
+        return await reportCommand(rest);
+      case 'classify':
+        return await classifyCommand(rest);
+      case 'policy':
+        return await policyCheckCommand(rest);
+      case 'ingest':
+        return await ingestCommand(rest);
+      case 'baseline':
+        return await baselineCommand(rest);
+      case 'iam-policy':
+        return await iamPolicyCommand(rest);
+      case 'socket-mode':
+        return await socketModeCommand(rest);
       case undefined:
       case '-h':
       case '--help':
@@ -83,7 +116,8 @@ async function reviewCommand(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      tier: { type: 'string', default: 'confirm' },
+      tier: { type: 'string' },
+      policy: { type: 'string' },
       deadline: { type: 'string' },
       score: { type: 'string' },
     },
@@ -94,12 +128,19 @@ async function reviewCommand(args: string[]): Promise<number> {
   const prepared = prepareReviews(
     inputs,
     { tier: values.tier, deadline: values.deadline, score: values.score },
-    { deadlineSeconds: config.VOUCH_DEADLINE_SECONDS, maxDuoPushes: config.VOUCH_MAX_DUO_PUSHES },
+    {
+      deadlineSeconds: config.VOUCH_DEADLINE_SECONDS,
+      maxDuoPushes: config.VOUCH_MAX_DUO_PUSHES,
+      ...(values.tier === undefined ? { policy: loadPolicy(values.policy ?? process.env.VOUCH_POLICY_FILE) } : {}),
+    },
   );
   if (prepared.errors.length > 0) {
     for (const e of prepared.errors) process.stderr.write(`vouch review: ${e}\n`);
     process.stderr.write(`vouch review: ${prepared.errors.length} record(s) rejected; no review was started\n`);
     return 1;
+  }
+  for (const i of prepared.ignored) {
+    process.stdout.write(`${JSON.stringify({ source: i.source, index: i.index, eventID: i.eventID, eventName: i.eventName, status: 'ignored' })}\n`);
   }
   for await (const line of startPrepared(prepared.reviews, config)) process.stdout.write(`${JSON.stringify(line)}\n`);
   return 0;

@@ -66,6 +66,23 @@ export const pagerdutySchema = z.object({
   PAGERDUTY_EVENTS_SERVER: z.string().min(1).default('events.pagerduty.com'),
 });
 
+/** Who is on call for security (PagerDuty REST API), to connect them with the engineer after a page. Both or neither. */
+export const oncallSchema = z.object({
+  PAGERDUTY_API_TOKEN: z.string().min(20, 'must be a PagerDuty REST API key').optional(),
+  PAGERDUTY_ESCALATION_POLICY_ID: z
+    .string()
+    .regex(/^P[A-Z0-9]{5,13}$/, 'must be a PagerDuty escalation policy id such as PT20YPA')
+    .optional(),
+  PAGERDUTY_API_SERVER: z.string().min(1).default('api.pagerduty.com'),
+});
+
+/** `GET /metrics` of each process; without VOUCH_METRICS_PORT there is no metrics endpoint. */
+export const metricsSchema = z.object({
+  VOUCH_METRICS_PORT: int(0, 65535).optional(),
+  VOUCH_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  VOUCH_SDK_METRICS_ADDRESS: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:9465'),
+});
+
 export const awsSchema = z.object({
   /** e.g. arn:aws:iam::{account}:role/vouch-revert; without it the default credential chain acts in every account. */
   VOUCH_REVERT_ROLE_ARN_TEMPLATE: z
@@ -89,8 +106,10 @@ export const workerSchema = z.object({
   ...slackSchema.shape,
   ...duoSchema.shape,
   ...pagerdutySchema.shape,
+  ...oncallSchema.shape,
   ...awsSchema.shape,
   ...baselineSchema.shape,
+  ...metricsSchema.shape,
 });
 export const handlerProcessSchema = z.object({ ...temporalSchema.shape, ...handlerSchema.shape, ...slackSchema.shape });
 export const starterSchema = z.object({ ...temporalSchema.shape, ...reviewSchema.shape });
@@ -106,6 +125,8 @@ export const SECRET_VARS = new Set([
   'DUO_SKEY',
   'PAGERDUTY_ROUTING_KEY',
   'TEMPORAL_API_KEY',
+  'PAGERDUTY_API_TOKEN',
+  'SLACK_APP_TOKEN',
 ]);
 
 export class ConfigError extends Error {

@@ -2,6 +2,7 @@
 // unusable, the errors name the file, record and field, and nothing starts.
 import { normalise, parseRecords, RecordError } from './cloudtrail';
 import { planRevert } from './revert-plans';
+import { assess, loadPolicy, toVerdict, type Policy } from './policy';
 import { loadConfig, starterSchema, type StarterConfig } from './config';
 import { connectClient } from './temporal-client';
 import { startReview } from './review-starter';
@@ -13,24 +14,36 @@ export interface PreparedReview {
   input: Omit<ReviewInput, 'reviewUrl' | 'securityResponders'>;
 }
 
+/** A record the policy judged `ignore`: reported, never started. */
+export interface IgnoredRecord {
+  source: string;
+  index: number;
+  eventID: string;
+  eventName: string;
+}
+
 const TIERS = ['notify', 'confirm', 'page', 'revert'] as const;
 const DEFAULT_SCORE: Record<Verdict['tier'], number> = { notify: 20, confirm: 50, page: 80, revert: 90 };
 
 export function prepareReviews(
   inputs: Array<{ source: string; text: string }>,
   flags: { tier?: string; deadline?: string; score?: string },
-  defaults: { deadlineSeconds: number; maxDuoPushes?: number } = { deadlineSeconds: 900 },
-): { reviews: PreparedReview[]; errors: string[] } {
+  defaults: { deadlineSeconds: number; maxDuoPushes?: number; policy?: Policy } = { deadlineSeconds: 900 },
+): { reviews: PreparedReview[]; ignored: IgnoredRecord[]; errors: string[] } {
   const errors: string[] = [];
+  const ignored: IgnoredRecord[] = [];
+  // Without --tier the policy decides (the shipped default, or VOUCH_POLICY_FILE via the caller).
+  const usePolicy = flags.tier === undefined;
+  const policy = usePolicy ? (defaults.policy ?? loadPolicy()) : undefined;
   const tier = (flags.tier ?? 'confirm') as Verdict['tier'];
-  if (!TIERS.includes(tier)) errors.push(`--tier must be one of ${TIERS.join(', ')}, got "${flags.tier}"`);
+  if (!usePolicy && !TIERS.includes(tier)) errors.push(`--tier must be one of ${TIERS.join(', ')}, got "${flags.tier}"`);
   const deadlineSeconds = flags.deadline === undefined ? defaults.deadlineSeconds : Number(flags.deadline);
   if (!Number.isInteger(deadlineSeconds) || deadlineSeconds < 1) {
     errors.push(`--deadline must be a whole number of seconds, got "${flags.deadline}"`);
   }
   const score = flags.score === undefined ? DEFAULT_SCORE[tier] ?? 50 : Number(flags.score);
   if (!Number.isFinite(score) || score < 0 || score > 100) errors.push(`--score must be 0–100, got "${flags.score}"`);
-  if (errors.length) return { reviews: [], errors };
+  if (errors.length) return { reviews: [], ignored, errors };
 
   const reviews: PreparedReview[] = [];
   for (const { source, text } of inputs) {
@@ -48,6 +61,21 @@ export function prepareReviews(
         change = normalise(raw, source, index);
       } catch (err) {
         errors.push(err instanceof RecordError ? err.message : `${source}#${index}: ${(err as Error).message}`);
+        return;
+      }
+      if (policy) {
+        const assessment = assess(change, policy);
+        const verdict = toVerdict(assessment);
+        if (!verdict) {
+          ignored.push({ source, index, eventID: change.eventId, eventName: change.eventName });
+          return;
+        }
+        if (flags.deadline !== undefined) verdict.deadlineSeconds = deadlineSeconds;
+        reviews.push({
+          source,
+          index,
+          input: { change, verdict, ...(defaults.maxDuoPushes ? { maxDuoPushes: defaults.maxDuoPushes } : {}) },
+        });
         return;
       }
       const { plan, reason } = planRevert(change);
@@ -73,7 +101,7 @@ export function prepareReviews(
       });
     });
   }
-  return { reviews, errors };
+  return { reviews, ignored, errors };
 }
 
 export interface StartedLine {

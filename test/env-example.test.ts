@@ -3,10 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { workerSchema, handlerProcessSchema, starterSchema } from '../src/config';
+import { workerSchema, handlerProcessSchema, starterSchema, oncallSchema, metricsSchema } from '../src/config';
+import { intakeSchema } from '../src/intake/settings';
 
 const ROOT = path.resolve(__dirname, '..');
-const vars = [...new Set([workerSchema, handlerProcessSchema, starterSchema].flatMap((s) => Object.keys(s.shape)))].sort();
+const vars = [...new Set([workerSchema, handlerProcessSchema, starterSchema, intakeSchema, oncallSchema, metricsSchema].flatMap((s) => Object.keys(s.shape)))].sort();
 
 test('.env.example lists every variable the config schemas read', () => {
   const text = fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8');
@@ -17,4 +18,13 @@ test('.env.example lists every variable the config schemas read', () => {
 test('the README configuration table documents every variable', () => {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   assert.deepEqual(vars.filter((v) => !readme.includes(`| \`${v}\``)), []);
+});
+
+test('the IAM policy in the README is the one vouch generates from its revert plans', async () => {
+  const { revertRolePolicy } = await import('../src/iam-policy');
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Reverting to a trusted state'));
+  const block = /```json\n([\s\S]*?)\n```/.exec(section)?.[1];
+  assert.ok(block, 'a json block in the revert section');
+  assert.deepEqual(JSON.parse(block), revertRolePolicy());
 });

@@ -69,6 +69,20 @@ describe('vouch review', () => {
     }
   });
 
+  test('without --tier the policy decides, and ignored records are reported but never started', () => {
+    const describe = JSON.stringify({ eventID: 'r1', eventName: 'DescribeInstances', eventSource: 'ec2.amazonaws.com', eventTime: '2026-01-01T00:00:00Z', recipientAccountId: '123456789012', readOnly: true, userIdentity: { type: 'IAMUser', userName: 'bob', accountId: '123456789012' } });
+    const res = prepareReviews(
+      [{ source: 's', text: fs.readFileSync(SAMPLE, 'utf8') }, { source: 'd', text: describe }],
+      {},
+    );
+    assert.deepEqual(res.errors, []);
+    assert.deepEqual(res.ignored.map((i) => i.eventID), ['r1']);
+    const ssh = res.reviews[0]?.input.verdict;
+    assert.ok(ssh && ['revert', 'page', 'confirm'].includes(ssh.tier), `SSH to the world is risky: ${ssh?.tier}`);
+    assert.ok((ssh?.rules.length ?? 0) > 0, 'the verdict names the rules that matched');
+    assert.match(ssh?.reasons.join(' ') ?? '', /0\.0\.0\.0\/0/);
+  });
+
   test('flags are checked, and --tier revert needs a revert plan for every record', () => {
     assert.match(prepareReviews([], { tier: 'maybe' }).errors[0] ?? '', /--tier must be one of/);
     const stop = JSON.stringify({ eventID: 's1', eventName: 'DeleteTrail', eventSource: 'cloudtrail.amazonaws.com', eventTime: '2026-01-01T00:00:00Z', recipientAccountId: '123456789012', requestParameters: { name: 'main' } });

@@ -11,6 +11,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -107,6 +108,29 @@ const aws = proxyActivities<Activities>({
   },
 });
 
+// Connecting people after a page is best effort: a few tries, then the timeline says why it did not happen.
+const oncall = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [...NON_RETRYABLE, 'NobodyOnCall', 'OnCallNotInSlack', 'OnCallNotConfigured'],
+  },
+});
+
+const baseline = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [...NON_RETRYABLE, 'BaselineStoreError'],
+  },
+});
+
 /** The failure type an activity failed with (ApplicationFailure.type), if any. */
 function failureType(err: unknown): string | undefined {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause.type ?? undefined;
@@ -134,6 +158,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   let duoRetryRequested = false;
   let duoPushes = 0;
   let incidentOpen = false;
+  let oncallTask: Promise<void> | undefined;
 
   const note = (step: string, result: string): void => {
     timeline.push({ at: new Date().toISOString(), step, result });
@@ -256,6 +281,27 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
       note('pagerduty.triggered', `${severity}: ${summary}`);
     } catch (err) {
       note('pagerduty.failed', failureMessage(err));
+      return;
+    }
+    // After the first high-urgency page, open one Slack conversation with security's on-call engineer and the
+    // engineer. It runs alongside the rest of the review (asking the engineer is not delayed) and finish() waits for it.
+    if ((severity === 'critical' || severity === 'error') && !oncallTask && patched('connect-oncall')) {
+      oncallTask = connectOnCall(summary);
+    }
+  }
+
+  async function connectOnCall(summary: string): Promise<void> {
+    try {
+      const r = await oncall.connectOnCall({
+        reviewId,
+        change,
+        reviewUrl: input.reviewUrl,
+        summary,
+        ...(person ? { engineerSlackUserId: person.slackUserId } : {}),
+      });
+      note('oncall.connected', r.message);
+    } catch (err) {
+      note('oncall.failed', failureMessage(err));
     }
   }
 
@@ -309,6 +355,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
         account: change.account,
         region: change.region,
         eventId: change.eventId,
+        ...(input.dryRun ? { dryRun: true } : {}),
       });
       note('revert.done', `${why}: ${result.message}`);
       note('revert.verified', `before: ${JSON.stringify(result.before)} after: ${JSON.stringify(result.after)}`);
@@ -319,6 +366,17 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     }
   }
 
+  /** A confirmed or approved change becomes its resource's new trusted state (when vouch keeps a baseline of it). */
+  async function acceptAsTrusted(): Promise<void> {
+    if (!patched('accept-trusted-change')) return;
+    try {
+      const res = await baseline.acceptTrustedChange({ change });
+      note('baseline.accepted', res.message);
+    } catch (err) {
+      note('baseline.failed', failureMessage(err));
+    }
+  }
+
   async function finish(final: Outcome, reason: string): Promise<ReviewOutcome> {
     outcome = final;
     phase = 'FINISHING';
@@ -326,6 +384,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     upsertSearchAttributes([{ key: VouchOutcome, value: final }]);
     upsertMemo({ outcome: `${final}: ${reason}` });
     if (message) await showMessage({ kind: 'final', outcome: final, reason });
+    if (oncallTask) await oncallTask;
     phase = 'DONE';
     await condition(allHandlersFinished);
     return { outcome: final, reason, timeline };
@@ -360,6 +419,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     const s = security as SecurityDecisionRequest & { at: string };
     const who = `security (<@${s.slackUserId}>)${s.note ? `: ${s.note}` : ''}`;
     if (s.action === 'approve') {
+      await acceptAsTrusted();
       await resolveIncidentIfOpen(`approved by ${who}`);
       return finish('APPROVED', `approved by ${who}`);
     }
@@ -434,7 +494,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
           message,
           text: `Reminder: please answer about ${change.eventName} in ${change.account}/${change.region} before ${new Date(
             deadlineMs ?? 0,
-          ).toISOString()}, or security will be paged.`,
+          ).toISOString()}, or security will be paged. Review: ${input.reviewUrl}`,
         });
         note('slack.reminded', 'reminder sent at half the deadline');
       } catch (err) {
@@ -466,6 +526,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
       const status = raced.status;
       note('duo.answered', `${status.result} (${status.status})`);
       if (status.result === 'allow') {
+        await acceptAsTrusted();
         if (incidentOpen) {
           await page(`Confirmed by ${person.displayName} with Duo: ${change.summary}`, 'info', { confirmed: true });
           await resolveIncidentIfOpen(`confirmed by ${person.displayName} with Duo`);

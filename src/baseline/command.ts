@@ -10,7 +10,6 @@
 // AWS_ENDPOINT_URL; the store from --store or VOUCH_BASELINE_STORE (a folder, default .data/baseline, or
 // s3://bucket/prefix, written with vouch's own credentials).
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Duration } from '@temporalio/common';
 import { awsSchema, baselineSchema, loadConfig, temporalSchema } from '../config';

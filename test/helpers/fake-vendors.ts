@@ -91,6 +91,14 @@ export class FakeVendors {
       resolveIncident: async (input) => {
         this.record('resolveIncident', keyOfReview(input.dedupKey), input);
       },
+      connectOnCall: async (input) => {
+        this.record('connectOnCall', keyOfReview(input.reviewId), input);
+        return { channel: 'G-ONCALL', oncall: ['U-ONCALL'], message: 'connected on-call U-ONCALL' };
+      },
+      acceptTrustedChange: async (input) => {
+        this.record('acceptTrustedChange', input.change.eventId.replace(/^evt-/, ''), input);
+        return { updated: true, message: 'baseline moved to the confirmed state' };
+      },
       revertChange: async (input) => {
         const s = this.record('revertChange', input.eventId.replace(/^evt-/, ''), input);
         if (s.revert === 'forbidden') {

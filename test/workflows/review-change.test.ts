@@ -104,6 +104,7 @@ describe('review workflow on a real Temporal server', () => {
     assert.equal(out.outcome, 'CONFIRMED');
     assert.equal(fake.callsFor(k, 'sendDuoPush').length, 1);
     assert.equal(fake.callsFor(k, 'triggerIncident').length, 0, 'no page for a confirmed change');
+    assert.equal(fake.callsFor(k, 'acceptTrustedChange').length, 1, 'the confirmed change becomes the trusted state');
     const updates = fake.callsFor(k, 'updateReviewMessage').map((c) => (c.args as { state: { kind: string; outcome?: string } }).state);
     assert.deepEqual(updates.at(-1), { kind: 'final', outcome: 'CONFIRMED', reason: `eng-${k} confirmed with Duo` });
     const push = fake.callsFor(k, 'sendDuoPush')[0]?.args as { duoUsername: string };
