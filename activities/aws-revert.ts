@@ -345,6 +345,9 @@ export function toFailure(err: unknown, step: string): ApplicationFailure {
   return ApplicationFailure.create({ message: text, type: FailureTypes.VendorRejected, nonRetryable: true });
 }
 
+/** AWS region names: us-east-1, eu-central-2, us-gov-west-1, us-isob-east-1, ap-southeast-5, … */
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+
 /** Runs `fn`; an AWS error whose code is in `codes` becomes `fallback` instead. */
 async function unless<T>(codes: readonly string[], fallback: T, fn: () => Promise<T>): Promise<T> {
   try {
@@ -1615,6 +1618,14 @@ export function createAwsActivities(deps: AwsDeps) {
      * changed: false); with `dryRun`, asks EC2 (DryRun) or only reports what it would do.
      */
     async revertChange(input: RevertInput): Promise<RevertResult> {
+      if (!AWS_REGION.test(input.region)) {
+        // Not a region AWS has (e.g. an anonymised record): no endpoint will ever answer; say so at once.
+        throw ApplicationFailure.create({
+          message: `cannot revert in "${input.region}": not an AWS region name`,
+          type: FailureTypes.VendorRejected,
+          nonRetryable: true,
+        });
+      }
       const plan = input.plan;
       const h = handlerFor(plan);
       const args = isRecord(plan.input) ? plan.input : {};

@@ -478,3 +478,21 @@ describe('revertChange error handling (scripted EC2 endpoint)', () => {
     await assert.rejects(run({ status: 400, code: 'InvalidParameterValue' }), failure('VendorRejected', true));
   });
 });
+
+test('a revert in a region AWS does not have fails at once, without retries', async () => {
+  const { createAwsActivities } = await import('../../activities/aws-revert');
+  const acts = createAwsActivities({
+    ec2For: () => {
+      throw new Error('must not build a client');
+    },
+  });
+  await assert.rejects(
+    acts.revertChange({
+      plan: { service: 'ec2', operation: 'RevokeSecurityGroupIngress', input: { GroupId: 'sg-1', SecurityGroupRuleIds: ['sgr-1'] }, description: 'x' },
+      account: '123456789012',
+      region: 'us-northeast-1r',
+      eventId: 'e1',
+    }),
+    (err: unknown) => err instanceof Error && /not an AWS region name/.test(err.message) && (err as { nonRetryable?: boolean }).nonRetryable === true,
+  );
+});
