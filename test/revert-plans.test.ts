@@ -35,30 +35,30 @@ function changeFrom(record: Record<string, unknown>): Change {
 
 // Shaped like the Stratus detonation (CLI flat form) and the Invictus Terraform records (nested form).
 const flatIngress = {
-  eventID: '9fd68588-ecbf-4528-a345-199fa6bb0821',
+  eventID: '00000000-0000-4000-8000-0000000000a3',
   eventName: 'AuthorizeSecurityGroupIngress',
   eventSource: 'ec2.amazonaws.com',
   requestParameters: {
     cidrIp: '0.0.0.0/0',
     fromPort: 22,
-    groupId: 'sg-003dc7f1f1c686164',
+    groupId: 'sg-0f1a2b3c4d5e60001',
     ipPermissions: {},
     ipProtocol: 'tcp',
     toPort: 22,
   },
   responseElements: {
     _return: true,
-    requestId: 'dc1dabbf-d7cb-4966-a3de-ac69d5cfc633',
+    requestId: '00000000-0000-4000-8000-0000000000a1',
     securityGroupRuleSet: {
       items: [
         {
           cidrIpv4: '0.0.0.0/0',
           fromPort: 22,
-          groupId: 'sg-003dc7f1f1c686164',
-          groupOwnerId: '032092706103',
+          groupId: 'sg-0f1a2b3c4d5e60001',
+          groupOwnerId: '111122223333',
           ipProtocol: 'tcp',
           isEgress: false,
-          securityGroupRuleId: 'sgr-09b3e3d2ca1edf2a2',
+          securityGroupRuleId: 'sgr-0f1a2b3c4d5e60001',
           toPort: 22,
         },
       ],
@@ -67,11 +67,11 @@ const flatIngress = {
 };
 
 const nestedEgress = {
-  eventID: '914469fc-c658-434c-a560-0219c0ac3b55',
+  eventID: '00000000-0000-4000-8000-0000000000a4',
   eventName: 'AuthorizeSecurityGroupEgress',
   eventSource: 'ec2.amazonaws.com',
   requestParameters: {
-    groupId: 'sg-04cfb7a4712d75b00',
+    groupId: 'sg-0f1a2b3c4d5e60002',
     ipPermissions: {
       items: [
         {
@@ -85,14 +85,14 @@ const nestedEgress = {
     },
   },
   responseElements: {
-    requestId: 'b8dd3137-1553-4109-b927-8c974c244627',
+    requestId: '00000000-0000-4000-8000-0000000000a2',
     _return: true,
     securityGroupRuleSet: {
       items: [
         {
-          groupOwnerId: '123837392027',
-          groupId: 'sg-04cfb7a4712d75b00',
-          securityGroupRuleId: 'sgr-035a6016fe8ef01c5',
+          groupOwnerId: '444455556666',
+          groupId: 'sg-0f1a2b3c4d5e60002',
+          securityGroupRuleId: 'sgr-0f1a2b3c4d5e60003',
           isEgress: true,
           ipProtocol: '-1',
           fromPort: -1,
@@ -100,9 +100,9 @@ const nestedEgress = {
           cidrIpv4: '0.0.0.0/0',
         },
         {
-          groupOwnerId: '123837392027',
-          groupId: 'sg-04cfb7a4712d75b00',
-          securityGroupRuleId: 'sgr-08d9fb7a2d678c6e8',
+          groupOwnerId: '444455556666',
+          groupId: 'sg-0f1a2b3c4d5e60002',
+          securityGroupRuleId: 'sgr-0f1a2b3c4d5e60002',
           isEgress: true,
           ipProtocol: '-1',
           fromPort: -1,
@@ -120,10 +120,10 @@ describe('planRevert: rule ids from the response', () => {
     assert.ok(plan, reason);
     assert.equal(plan.service, 'ec2');
     assert.equal(plan.operation, 'RevokeSecurityGroupIngress');
-    assert.deepEqual(plan.input, { GroupId: 'sg-003dc7f1f1c686164', SecurityGroupRuleIds: ['sgr-09b3e3d2ca1edf2a2'] });
-    assert.match(plan.description, /sgr-09b3e3d2ca1edf2a2/);
+    assert.deepEqual(plan.input, { GroupId: 'sg-0f1a2b3c4d5e60001', SecurityGroupRuleIds: ['sgr-0f1a2b3c4d5e60001'] });
+    assert.match(plan.description, /sgr-0f1a2b3c4d5e60001/);
     assert.match(plan.description, /tcp\/22 0\.0\.0\.0\/0/);
-    assert.match(plan.description, /sg-003dc7f1f1c686164/);
+    assert.match(plan.description, /sg-0f1a2b3c4d5e60001/);
     assert.match(reason, /rule ids/);
   });
 
@@ -132,8 +132,8 @@ describe('planRevert: rule ids from the response', () => {
     assert.ok(plan);
     assert.equal(plan.operation, 'RevokeSecurityGroupEgress');
     assert.deepEqual(plan.input, {
-      GroupId: 'sg-04cfb7a4712d75b00',
-      SecurityGroupRuleIds: ['sgr-035a6016fe8ef01c5', 'sgr-08d9fb7a2d678c6e8'],
+      GroupId: 'sg-0f1a2b3c4d5e60002',
+      SecurityGroupRuleIds: ['sgr-0f1a2b3c4d5e60003', 'sgr-0f1a2b3c4d5e60002'],
     });
     assert.match(plan.description, /^revoke egress /);
   });
@@ -144,7 +144,7 @@ describe('planRevert: rule ids from the response', () => {
     items.push({ ...items[0]!, securityGroupRuleId: 'sgr-0egress', isEgress: true });
     items.push({ ...items[0]!, securityGroupRuleId: 'sgr-0other', groupId: 'sg-0other' });
     const { plan } = planRevert(changeFrom(record));
-    assert.deepEqual(plan?.input.SecurityGroupRuleIds, ['sgr-09b3e3d2ca1edf2a2']);
+    assert.deepEqual(plan?.input.SecurityGroupRuleIds, ['sgr-0f1a2b3c4d5e60001']);
   });
 
   test('the group id comes from the response when the request named the group only by name', () => {
@@ -152,7 +152,7 @@ describe('planRevert: rule ids from the response', () => {
     delete record.requestParameters.groupId;
     record.requestParameters.groupName = 'launch-wizard-1';
     const { plan } = planRevert(changeFrom(record));
-    assert.equal(plan?.input.GroupId, 'sg-003dc7f1f1c686164');
+    assert.equal(plan?.input.GroupId, 'sg-0f1a2b3c4d5e60001');
   });
 });
 
@@ -162,7 +162,7 @@ describe('planRevert: IpPermissions fallback', () => {
     assert.ok(plan, reason);
     assert.equal(plan.operation, 'RevokeSecurityGroupIngress');
     assert.deepEqual(plan.input, {
-      GroupId: 'sg-003dc7f1f1c686164',
+      GroupId: 'sg-0f1a2b3c4d5e60001',
       IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
     });
     assert.match(reason, /IpPermissions/);
@@ -324,12 +324,21 @@ describe('planRevert on real CloudTrail records', () => {
   test('the Stratus port-22 detonation (flat form) is revoked by its rule id', { skip: skipReal }, () => {
     const stratus = realAuthorizeRecords().filter((r) => r.file.startsWith('aws.exfiltration'));
     assert.equal(stratus.length, 1);
+    const record = stratus[0]!.record as {
+      requestParameters: { groupId: string; cidrIp: string };
+      responseElements: { securityGroupRuleSet: { items: Array<{ securityGroupRuleId: string }> } };
+    };
     const { plan } = planRevert(changeFrom(stratus[0]!.record));
-    assert.deepEqual(plan?.input, { GroupId: 'sg-003dc7f1f1c686164', SecurityGroupRuleIds: ['sgr-09b3e3d2ca1edf2a2'] });
+    // Expected values come from the record itself (read in place from ../shared), never written down here.
+    assert.deepEqual(plan?.input, {
+      GroupId: record.requestParameters.groupId,
+      SecurityGroupRuleIds: record.responseElements.securityGroupRuleSet.items.map((i) => i.securityGroupRuleId),
+    });
     // Without the response, the flat request alone still gives an exact revoke (anonymised /0 CIDR kept as is).
     const fallback = planRevert(changeFrom({ ...stratus[0]!.record, responseElements: null }));
+    assert.match(record.requestParameters.cidrIp, /\/0$/);
     assert.deepEqual(fallback.plan?.input.IpPermissions, [
-      { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '208.236.235.254/0' }] },
+      { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: record.requestParameters.cidrIp }] },
     ]);
   });
 

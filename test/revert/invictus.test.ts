@@ -122,10 +122,12 @@ describe('the Invictus share-then-unshare pairs: the planned revert is the call 
       Boolean((r.requestParameters.createVolumePermission as Record<string, unknown> | undefined)?.add),
     );
     const plan = planRevert(changeOf(add)).plan ?? assert.fail('no plan for the share');
+    // The expected input is read from the operator's own share record, not written down here.
+    const shared = add.requestParameters.createVolumePermission as { add: { items: Array<{ userId: string }> } };
     assert.deepEqual(plan.input, {
-      SnapshotId: 'snap-083d3b857c13988bc',
+      SnapshotId: add.requestParameters.snapshotId,
       Attribute: 'createVolumePermission',
-      CreateVolumePermission: { Remove: [{ UserId: '012345678912' }] },
+      CreateVolumePermission: { Remove: shared.add.items.map((i) => ({ UserId: i.userId })) },
     });
     assert.deepEqual(await onTheWire(plan), remove.requestParameters);
     // And the operator's remove itself is no share: nothing to revert.
