@@ -17,13 +17,13 @@
 // RateLimited with nextRetryDelay; 5xx, network errors and non-JSON bodies → PagerDutyUnavailable (retryable).
 // Slack errors map as in activities/slack.ts.
 import type https from 'node:https';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { api } from '@pagerduty/pdjs';
 import type { APIParameters, APIResponse } from '@pagerduty/pdjs/build/src/api';
 import { ErrorCode, type WebAPIPlatformError, type WebClient } from '@slack/web-api';
-import { REDACTED } from '../workflows/redact';
 import { FailureTypes, type Change } from '../workflows/types';
-import { RATE_LIMIT_RETRY_MS, retryAfterSeconds, truncate } from './pagerduty';
+import { RATE_LIMIT_RETRY_MS, truncate } from './pagerduty';
+import { abortSignal, isRecord, scrub, statusFailure } from './pagerduty-http';
 import { toActivityFailure } from './slack';
 
 export const OnCallFailureTypes = {
@@ -283,51 +283,15 @@ function restFailure(
   const said = [typeof body.message === 'string' ? body.message : '', ...(Array.isArray(body.errors) ? body.errors.map(String) : [])]
     .filter((s) => s !== '')
     .join('; ') || 'no details';
-  const what = `PagerDuty GET ${endpoint}`;
-  const message = (text: string): string => scrub(text, token);
-  if (status === 401 || status === 403) {
-    return ApplicationFailure.create({
-      type: FailureTypes.InvalidCredentials,
-      nonRetryable: true,
-      message: message(`${what} refused (${status}): check PAGERDUTY_API_TOKEN; ${said}`),
-    });
-  }
-  if (status === 429) {
-    const seconds = retryAfterSeconds(retryAfter) ?? Math.min(30, 5 * 2 ** Math.max(0, currentAttempt() - 1));
-    return ApplicationFailure.create({
-      type: FailureTypes.RateLimited,
-      nextRetryDelay: seconds * 1000,
-      message: message(`${what} rate limited (429); retrying in ${seconds} s`),
-    });
-  }
-  if (status >= 400 && status < 500) {
-    return ApplicationFailure.create({
-      type: FailureTypes.VendorRejected,
-      nonRetryable: true,
-      message: message(`${what} rejected (${status}): ${said}`),
-    });
-  }
-  return ApplicationFailure.create({
-    type: OnCallFailureTypes.PagerDutyUnavailable,
-    message: message(`${what} failed (${status}): ${said}`),
+  return statusFailure({
+    what: `PagerDuty GET ${endpoint}`,
+    status,
+    said,
+    retryAfter,
+    secret: token,
+    credentialHint: 'PAGERDUTY_API_TOKEN',
+    unavailableType: OnCallFailureTypes.PagerDutyUnavailable,
   });
-}
-
-function abortSignal(timeoutMs: number): AbortSignal {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  try {
-    return AbortSignal.any([timeout, Context.current().cancellationSignal]);
-  } catch {
-    return timeout;
-  }
-}
-
-function currentAttempt(): number {
-  try {
-    return Context.current().info.attempt;
-  } catch {
-    return 1;
-  }
 }
 
 function errorCode(err: unknown): string | undefined {
@@ -336,10 +300,3 @@ function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function scrub(text: string, secret: string): string {
-  return secret === '' ? text : text.split(secret).join(REDACTED);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}

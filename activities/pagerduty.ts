@@ -13,10 +13,13 @@
 // - Extra options are spread into the fetch init, which is how `agent` (a test CA) reaches node-fetch.
 // Nothing here logs, and no failure message carries the routing key.
 import type https from 'node:https';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { event } from '@pagerduty/pdjs';
-import { redact, REDACTED } from '../workflows/redact';
+import { redact } from '../workflows/redact';
 import { FailureTypes, type IncidentInput } from '../workflows/types';
+import { abortSignal, isRecord, retryAfterSeconds, scrub, statusFailure } from './pagerduty-http';
+
+export { retryAfterSeconds };
 
 type EventParameters = Parameters<typeof event>[0];
 type EventPayloadV2 = EventParameters['data'];
@@ -52,10 +55,6 @@ export const DEFAULT_PAGERDUTY_TIMEOUT_MS = 10_000;
 export const RATE_LIMIT_RETRY_MS = 250;
 const MAX_SUMMARY = 1024;
 /** Without Retry-After: 5 s, 10 s, 20 s, then 30 s per activity attempt. With it: its value, within 1 s – 5 min. */
-const RATE_LIMIT_BASE_S = 5;
-const RATE_LIMIT_CAP_S = 30;
-const RETRY_AFTER_MIN_S = 1;
-const RETRY_AFTER_MAX_S = 300;
 
 export function createPagerDutyActivities(deps: PagerDutyDeps) {
   const config = deps.pagerduty;
@@ -177,70 +176,15 @@ function failureFor(
       details: [{ status, message: scrub(vendorMessage, routingKey), errors: errors.map((e) => scrub(e, routingKey)) }],
     });
   }
-  if (status === 401 || status === 403) {
-    return ApplicationFailure.create({
-      type: FailureTypes.InvalidCredentials,
-      nonRetryable: true,
-      message: message(`${what} refused (${status}): check the routing key; ${said}`),
-    });
-  }
-  if (status === 429) {
-    const seconds = retryAfterSeconds(retryAfter) ?? backoffSeconds(currentAttempt());
-    return ApplicationFailure.create({
-      type: FailureTypes.RateLimited,
-      nextRetryDelay: seconds * 1000,
-      message: message(`${what} rate limited (429); retrying in ${seconds} s`),
-    });
-  }
-  if (status >= 400 && status < 500) {
-    // 404/405/413/415…: the request or the configuration is wrong, repeating it will not help.
-    return ApplicationFailure.create({
-      type: FailureTypes.VendorRejected,
-      nonRetryable: true,
-      message: message(`${what} rejected (${status}): ${said}`),
-    });
-  }
-  return ApplicationFailure.create({
-    type: 'PagerDutyUnavailable',
-    message: message(`${what} failed (${status}): ${said}`),
+  return statusFailure({
+    what,
+    status,
+    said,
+    retryAfter,
+    secret: routingKey,
+    credentialHint: 'the routing key',
+    unavailableType: 'PagerDutyUnavailable',
   });
-}
-
-/** Retry-After as seconds (delta or HTTP date), clamped; undefined when absent or unreadable. */
-export function retryAfterSeconds(header: string | null, now: number = Date.now()): number | undefined {
-  if (header === null || header.trim() === '') return undefined;
-  const trimmed = header.trim();
-  let seconds: number;
-  if (/^\d+(\.\d+)?$/.test(trimmed)) seconds = Number(trimmed);
-  else {
-    const at = Date.parse(trimmed);
-    if (Number.isNaN(at)) return undefined;
-    seconds = (at - now) / 1000;
-  }
-  return Math.min(RETRY_AFTER_MAX_S, Math.max(RETRY_AFTER_MIN_S, Math.ceil(seconds)));
-}
-
-function backoffSeconds(attempt: number): number {
-  return Math.min(RATE_LIMIT_CAP_S, RATE_LIMIT_BASE_S * 2 ** Math.max(0, attempt - 1));
-}
-
-/** Aborts after `timeoutMs`, or earlier when Temporal cancels the activity (if running in one). */
-function abortSignal(timeoutMs: number): AbortSignal {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  try {
-    return AbortSignal.any([timeout, Context.current().cancellationSignal]);
-  } catch {
-    return timeout;
-  }
-}
-
-/** The activity attempt (1-based), or 1 when called outside an activity (plain calls in tests, scripts). */
-function currentAttempt(): number {
-  try {
-    return Context.current().info.attempt;
-  } catch {
-    return 1;
-  }
 }
 
 /** At most `max` UTF-16 units, ending in an ellipsis when cut, never splitting a surrogate pair. */
@@ -252,10 +196,3 @@ export function truncate(text: string, max: number): string {
   return `${cut}…`;
 }
 
-function scrub(text: string, secret: string): string {
-  return secret === '' ? text : text.split(secret).join(REDACTED);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
