@@ -2,13 +2,13 @@
 // message that names the problem, and exits non-zero.
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, starterSchema } from './config';
+import { ConfigError, intakeSchema, loadConfig } from './config';
 import { log } from './log';
 import { runWorkerFromEnv } from './worker';
 import { runHandlerFromEnv } from './handler-main';
 import { setupFromEnv } from './setup';
 import { prepareReviews, startPrepared } from './review-command';
-import { loadPolicy } from './policy';
+import { policyFromConfig } from './intake/settings';
 import { connectClientFromEnv } from './temporal-client';
 import { runDemo } from './demo';
 import { reportCommand } from './report';
@@ -123,7 +123,7 @@ async function reviewCommand(args: string[]): Promise<number> {
     },
   });
   if (positionals.length === 0) throw new Error('review: give a file of CloudTrail records, or - for stdin');
-  const config = loadConfig(starterSchema);
+  const config = loadConfig(intakeSchema);
   const inputs = positionals.map((p) => ({ source: p === '-' ? 'stdin' : p, text: readInput(p) }));
   const prepared = prepareReviews(
     inputs,
@@ -131,7 +131,7 @@ async function reviewCommand(args: string[]): Promise<number> {
     {
       deadlineSeconds: config.VOUCH_DEADLINE_SECONDS,
       maxDuoPushes: config.VOUCH_MAX_DUO_PUSHES,
-      ...(values.tier === undefined ? { policy: loadPolicy(values.policy ?? process.env.VOUCH_POLICY_FILE) } : {}),
+      ...(values.tier === undefined ? { policy: policyFromConfig(config, values.policy) } : {}),
     },
   );
   if (prepared.errors.length > 0) {

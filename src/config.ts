@@ -114,7 +114,31 @@ export const workerSchema = z.object({
 export const handlerProcessSchema = z.object({ ...temporalSchema.shape, ...handlerSchema.shape, ...slackSchema.shape });
 export const starterSchema = z.object({ ...temporalSchema.shape, ...reviewSchema.shape });
 
+/** Intake and every starter (`vouch review`, `vouch ingest`): the starter's settings plus the policy and where
+ * dead letters and accounts live. */
+export const intakeSchema = z.object({
+  ...starterSchema.shape,
+  /** vouch's revert role: the policy recognises its sessions and never reviews vouch's own reverts. */
+  VOUCH_REVERT_ROLE_ARN_TEMPLATE: awsSchema.shape.VOUCH_REVERT_ROLE_ARN_TEMPLATE,
+  /** Folder of the dead-letter store. Default `.data/dead-letter` under the working directory. */
+  VOUCH_DEAD_LETTER_DIR: z.string().min(1).optional(),
+  /** Accounts and Regions to poll (YAML/JSON, see src/intake/accounts.ts). */
+  VOUCH_ACCOUNTS_FILE: z.string().min(1).optional(),
+  /** Policy file; the shipped default when unset. */
+  VOUCH_POLICY_FILE: z.string().min(1).optional(),
+  /** Slack channel told about notify-tier changes. */
+  VOUCH_NOTIFY_CHANNEL: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD').optional(),
+  /** Records over this many bytes are dead-lettered. Default 1 MiB. */
+  VOUCH_INTAKE_MAX_RECORD_BYTES: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number of bytes')
+    .transform(Number)
+    .pipe(z.number().int().min(1024).max(1_500_000))
+    .optional(),
+});
+
 export type WorkerConfig = z.infer<typeof workerSchema>;
+export type IntakeConfig = z.infer<typeof intakeSchema>;
 export type HandlerConfig = z.infer<typeof handlerProcessSchema>;
 export type StarterConfig = z.infer<typeof starterSchema>;
 

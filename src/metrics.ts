@@ -15,11 +15,9 @@
 // Core's own (native) log lines are forwarded to it as well.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LogLevel as TemporalLogLevel, LogMetadata, Logger } from '@temporalio/common';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory, RuntimeOptions } from '@temporalio/worker';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { isSensitiveKey } from '../workflows/redact';
 import { REVIEW_METRICS } from '../workflows/metrics-interceptor';
 
 export { REVIEW_METRICS };
@@ -201,62 +199,7 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
 
 // ---- structured logs ----
 
-type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<Level, number> = { trace: 0, debug: 10, info: 20, warn: 30, error: 40 };
-const SECRETISH = /(token|secret|skey|password|routing_?key|api_?key|authorization)/i;
-
-export interface JsonLoggerOptions {
-  /** Lowest level written. Default VOUCH_LOG_LEVEL or info. */
-  level?: string;
-  /** Where lines go. Default process.stderr. */
-  write?: (line: string) => void;
-}
-
-/**
- * A Temporal Runtime logger that writes JSON lines: {time, level, msg, reviewId?, workflowId?, runId?, …meta}.
- * Secret-looking keys are masked; errors become {name, message}; bigint values become strings.
- */
-export function createJsonLogger(opts: JsonLoggerOptions = {}): Logger {
-  const wanted = (opts.level ?? process.env.VOUCH_LOG_LEVEL ?? 'info').toLowerCase() as Level;
-  const threshold = ORDER[wanted] ?? ORDER.info;
-  const write = opts.write ?? ((line: string) => process.stderr.write(line));
-  const log = (level: TemporalLogLevel, message: string, meta: LogMetadata = {}): void => {
-    const lvl = level.toLowerCase() as Level;
-    if ((ORDER[lvl] ?? ORDER.info) < threshold) return;
-    write(`${JSON.stringify(jsonLine(lvl, message, meta), jsonReplacer)}\n`);
-  };
-  return {
-    log,
-    trace: (m, meta) => log('TRACE', m, meta),
-    debug: (m, meta) => log('DEBUG', m, meta),
-    info: (m, meta) => log('INFO', m, meta),
-    warn: (m, meta) => log('WARN', m, meta),
-    error: (m, meta) => log('ERROR', m, meta),
-  };
-}
-
-function jsonLine(level: Level, msg: string, meta: LogMetadata): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(meta)) {
-    fields[key] = SECRETISH.test(key) || isSensitiveKey(key) ? '<redacted>' : value;
-  }
-  const workflowId = typeof meta.workflowId === 'string' ? meta.workflowId : undefined;
-  const isReview =
-    meta.workflowType === 'reviewChangeWorkflow' || (meta.workflowType === undefined && workflowId?.startsWith('vouch-'));
-  return {
-    time: new Date().toISOString(),
-    level,
-    msg,
-    ...(workflowId && isReview ? { reviewId: workflowId } : {}),
-    ...fields,
-  };
-}
-
-function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Error) return { name: value.name, message: value.message };
-  return value;
-}
+export { createJsonLogger, type JsonLoggerOptions } from './log';
 
 // ---- activity interceptor: review id on activity log lines, vendor error counts ----
 

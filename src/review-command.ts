@@ -3,7 +3,8 @@
 import { normalise, parseRecords, RecordError } from './cloudtrail';
 import { planRevert } from './revert-plans';
 import { assess, loadPolicy, toVerdict, type Policy } from './policy';
-import { loadConfig, starterSchema, type StarterConfig } from './config';
+import { intakeSchema, loadConfig, type IntakeConfig } from './config';
+import { reviewSettings } from './intake/settings';
 import { connectClient } from './temporal-client';
 import { startReview } from './review-starter';
 import type { Change, ReviewInput, Verdict } from '../workflows/types';
@@ -115,7 +116,7 @@ export interface StartedLine {
 
 export async function* startPrepared(
   reviews: PreparedReview[],
-  config: StarterConfig = loadConfig(starterSchema),
+  config: IntakeConfig = loadConfig(intakeSchema),
 ): AsyncGenerator<StartedLine> {
   const { client, connection } = await connectClient(config);
   try {
@@ -124,8 +125,7 @@ export async function* startPrepared(
         client,
         {
           ...r.input,
-          securityResponders: config.VOUCH_SECURITY_SLACK_USERS,
-          maxDuoPushes: config.VOUCH_MAX_DUO_PUSHES,
+          ...reviewSettings(config),
         },
         { taskQueue: config.TEMPORAL_TASK_QUEUE, uiBaseUrl: config.VOUCH_UI_BASE_URL },
       );

@@ -1,7 +1,7 @@
 // `vouch worker`: wires config to vendor clients, and vendor clients to activities; runs the review workflows.
 import fs from 'node:fs';
 import type https from 'node:https';
-import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { createSlackClient } from '../activities/slack';
 import { createPeopleDirectory, parsePeopleDirectory } from '../activities/people';
@@ -73,12 +73,6 @@ export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides
   };
 }
 
-/** Worker options shared by production and the demo: the workflow code and the activities. */
-export function workflowSource(): Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> {
-  const prebuilt = process.env.VOUCH_WORKFLOW_BUNDLE;
-  if (prebuilt && fs.existsSync(prebuilt)) return { workflowBundle: { codePath: prebuilt } };
-  return { workflowsPath: require.resolve('../workflows') };
-}
 
 export async function createWorker(
   config: WorkerConfig,
@@ -94,7 +88,8 @@ export async function createWorker(
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    ...workflowSource(),
+    // The SDK bundles workflows/ (and the metrics interceptor) at start-up.
+    workflowsPath: require.resolve('../workflows'),
     activities: createActivities(deps),
     interceptors: {
       // Review metrics (started, outcomes, time to confirm) from inside the workflow, replay-safe.

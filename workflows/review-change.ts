@@ -116,7 +116,7 @@ const oncall = proxyActivities<Activities>({
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: [...NON_RETRYABLE, 'NobodyOnCall', 'OnCallNotInSlack', 'OnCallNotConfigured'],
+    nonRetryableErrorTypes: NON_RETRYABLE, // the activity marks its own permanent failures (nobody on call, …)
   },
 });
 
@@ -127,7 +127,7 @@ const baseline = proxyActivities<Activities>({
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: [...NON_RETRYABLE, 'BaselineStoreError'],
+    nonRetryableErrorTypes: NON_RETRYABLE, // store errors come back non-retryable from the activity
   },
 });
 
