@@ -9,7 +9,6 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { createSlackClient } from '../activities/slack';
 import { createHandler, startHandler, type HandlerOptions, type HandlerServer, type LogLevel } from '../src/handler';
 import { startReview } from '../src/review-starter';
@@ -27,7 +26,7 @@ import { reviewWorkflowId, statusQuery, WORKFLOW_TYPE } from '../workflows/messa
 import type { reviewChangeWorkflow } from '../workflows/review-change';
 import type { ReviewInput, ReviewStatus } from '../workflows/types';
 import { FakeVendors } from './helpers/fake-vendors';
-import { eventually, reviewWorkflowBundle, startDevServer } from './helpers/temporal';
+import { eventually, startReviewStack, type ReviewStack } from './helpers/temporal';
 
 const ACCOUNT = '111122223333';
 const SIGNING_SECRET = `signing-secret-${randomUUID()}`;
@@ -45,8 +44,7 @@ interface LogEntry {
 
 let env: TestWorkflowEnvironment;
 let client: Client;
-let worker: Worker;
-let workerRun: Promise<void>;
+let stack: ReviewStack;
 const fake = new FakeVendors();
 const slack = new SlackStandIn({ token: BOT_TOKEN, teamId: TEAM, channels: [{ id: SECURITY_CHANNEL, name: 'security' }] });
 const logs: LogEntry[] = [];
@@ -171,15 +169,9 @@ function ephemeralsTo(user: string): Array<{ channel: string; text: string }> {
 }
 
 before(async () => {
-  env = await startDevServer();
+  stack = await startReviewStack(fake.activities(), taskQueue);
+  env = stack.env;
   client = env.client;
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await reviewWorkflowBundle(),
-    activities: fake.activities(),
-  });
-  workerRun = worker.run();
   await slack.start();
   handler = createHandler(handlerOptions());
   base = await listen(handler);
@@ -189,9 +181,7 @@ before(async () => {
 after(async () => {
   if (handler) await closeServer(handler);
   await slack.stop();
-  worker?.shutdown();
-  await workerRun;
-  await env?.teardown();
+  await stack?.stop();
 });
 
 describe('Slack interactivity endpoint, with a real Temporal server', () => {

@@ -7,7 +7,6 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { chromium } from 'playwright-core';
 import {
   buildReport,
@@ -23,15 +22,14 @@ import { startReview } from '../src/review-starter';
 import { decisionUpdate, statusQuery } from '../workflows/messages';
 import type { ReviewInput, Verdict } from '../workflows/types';
 import { FakeVendors } from './helpers/fake-vendors';
-import { eventually, reviewWorkflowBundle, startDevServer } from './helpers/temporal';
+import { eventually, startReviewStack, type ReviewStack } from './helpers/temporal';
 
 const ARTIFACTS = path.resolve(__dirname, '../test-artifacts');
 const taskQueue = `report-test-${randomUUID()}`;
 const fake = new FakeVendors();
 let env: TestWorkflowEnvironment;
 let client: Client;
-let worker: Worker;
-let running: Promise<void>;
+let stack: ReviewStack;
 
 interface Plan {
   account: string;
@@ -92,15 +90,9 @@ let terminal: string;
 const htmlFile = path.join(ARTIFACTS, 'report.html');
 
 before(async () => {
-  env = await startDevServer();
+  stack = await startReviewStack(fake.activities(), taskQueue);
+  env = stack.env;
   client = env.client;
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await reviewWorkflowBundle(),
-    activities: fake.activities(),
-  });
-  running = worker.run();
 
   const plans: Plan[] = [
     // A noisy rule: five reviews, all confirmed.
@@ -147,9 +139,7 @@ before(async () => {
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await stack?.stop();
 });
 
 describe('vouch report on a real dev server', () => {

@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import ts from 'typescript';
 import { Agent, fetch as undiciFetch } from 'undici';
 import YAML from 'yaml';
@@ -24,7 +23,7 @@ import { statusQuery } from '../workflows/messages';
 import type { reviewChangeWorkflow } from '../workflows/review-change';
 import type { ReviewInput, ReviewStatus } from '../workflows/types';
 import { FakeVendors } from './helpers/fake-vendors';
-import { eventually, reviewWorkflowBundle, startDevServer } from './helpers/temporal';
+import { eventually, startReviewStack, type ReviewStack } from './helpers/temporal';
 
 const ACCOUNT = '111122223333';
 const APP_TOKEN = `xapp-1-A0VOUCHAPP-${randomUUID().replace(/-/g, '')}`;
@@ -35,8 +34,7 @@ const idleQueue = `socket-test-idle-${randomUUID()}`; // no worker polls it: Upd
 
 let env: TestWorkflowEnvironment;
 let client: Client;
-let worker: Worker;
-let workerRun: Promise<void>;
+let stack: ReviewStack;
 const fake = new FakeVendors();
 const slack = new SlackStandIn({ token: BOT_TOKEN, teamId: TEAM });
 const socket = new SlackSocketStandIn({ appToken: APP_TOKEN });
@@ -104,15 +102,9 @@ const answers = (s: ReviewStatus): number => s.timeline.filter((t) => t.step ===
 const ephemeralsTo = (user: string) => slack.ephemerals.filter((e) => e.user === user);
 
 before(async () => {
-  env = await startDevServer();
+  stack = await startReviewStack(fake.activities(), taskQueue);
+  env = stack.env;
   client = env.client;
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await reviewWorkflowBundle(),
-    activities: fake.activities(),
-  });
-  workerRun = worker.run();
   await slack.start();
   const started = await socket.start();
   apiUrl = started.apiUrl;
@@ -134,9 +126,7 @@ after(async () => {
   await socket.stop();
   await dispatcher?.close();
   await slack.stop();
-  worker?.shutdown();
-  await workerRun;
-  await env?.teardown();
+  await stack?.stop();
 });
 
 describe('Socket Mode with a real Temporal server', () => {

@@ -1,7 +1,7 @@
 // One real Temporal dev server per test file (the official CLI, resolved like everywhere else in vouch), with
 // vouch's search attributes registered, and the workflow bundle built once.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { resolveTemporalCli } from '../../src/tools/resolve';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
@@ -47,4 +47,30 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A dev server with a worker running the review workflows on `taskQueue` over the given (fake) activities. */
+export interface ReviewStack {
+  env: TestWorkflowEnvironment;
+  /** Stops the worker (waiting for it to drain), then the server. */
+  stop(): Promise<void>;
+}
+
+export async function startReviewStack(activities: object, taskQueue: string): Promise<ReviewStack> {
+  const env = await startDevServer();
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await reviewWorkflowBundle(),
+    activities,
+  });
+  const running = worker.run();
+  return {
+    env,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await env.teardown();
+    },
+  };
 }

@@ -5,20 +5,18 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { startReview } from '../../src/review-starter';
 import { decisionUpdate, statusQuery } from '../../workflows/messages';
 import type { ReviewInput, Verdict } from '../../workflows/types';
 import { FakeVendors } from '../helpers/fake-vendors';
-import { eventually, reviewWorkflowBundle, startDevServer } from '../helpers/temporal';
+import { eventually, startReviewStack, type ReviewStack } from '../helpers/temporal';
 
 const ACCOUNT = '111122223333';
 const taskQueue = `oncall-wf-${randomUUID()}`;
 const fake = new FakeVendors();
 let env: TestWorkflowEnvironment;
 let client: Client;
-let worker: Worker;
-let running: Promise<void>;
+let stack: ReviewStack;
 
 function input(k: string, tier: Verdict['tier'], actorType: 'AssumedRole' | 'Root' = 'AssumedRole'): Omit<ReviewInput, 'reviewUrl'> {
   return {
@@ -44,15 +42,12 @@ async function start(k: string, tier: Verdict['tier'], actorType?: 'AssumedRole'
 }
 
 before(async () => {
-  env = await startDevServer();
+  stack = await startReviewStack(fake.activities(), taskQueue);
+  env = stack.env;
   client = env.client;
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await reviewWorkflowBundle(), activities: fake.activities() });
-  running = worker.run();
 });
 after(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await stack?.stop();
 });
 
 describe('connect on-call after a page', () => {

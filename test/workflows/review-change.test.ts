@@ -4,8 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { startDevServer, reviewWorkflowBundle, eventually } from '../helpers/temporal';
+import { startReviewStack, type ReviewStack, eventually } from '../helpers/temporal';
 import { FakeVendors } from '../helpers/fake-vendors';
 import { startReview } from '../../src/review-starter';
 import { decisionUpdate, duoRetryUpdate, securityDecisionUpdate, statusQuery } from '../../workflows/messages';
@@ -15,8 +14,7 @@ const ACCOUNT = '111122223333';
 const SECURITY = 'U-SEC1';
 let env: TestWorkflowEnvironment;
 let client: Client;
-let worker: Worker;
-let running: Promise<void>;
+let stack: ReviewStack;
 const fake = new FakeVendors();
 const taskQueue = `review-test-${randomUUID()}`;
 
@@ -76,21 +74,13 @@ function key(): string {
 }
 
 before(async () => {
-  env = await startDevServer();
+  stack = await startReviewStack(fake.activities(), taskQueue);
+  env = stack.env;
   client = env.client;
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await reviewWorkflowBundle(),
-    activities: fake.activities(),
-  });
-  running = worker.run();
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await stack?.stop();
 });
 
 describe('review workflow on a real Temporal server', () => {
