@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { redact } from '../workflows/redact';
+import { isRecord, truncate } from '../workflows/text';
 import {
   FailureTypes,
   type DuoPushInput,
@@ -86,9 +87,6 @@ interface AuthStatusResponse {
   status_msg?: string;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 function call(duo: DuoClientLike, method: 'GET' | 'POST', path: string, params: DuoParams): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -150,9 +148,6 @@ async function duoRequest(duo: DuoClientLike, method: 'GET' | 'POST', path: stri
   return parseDuoReply(body, `${method} ${path}`);
 }
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
 
 function encodePair(key: string, value: string): string {
   return `${encodeURIComponent(key)}=${encodeURIComponent(value)}`;

@@ -22,7 +22,8 @@ import { api } from '@pagerduty/pdjs';
 import type { APIParameters, APIResponse } from '@pagerduty/pdjs/build/src/api';
 import { ErrorCode, type WebAPIPlatformError, type WebClient } from '@slack/web-api';
 import { FailureTypes, type Change } from '../workflows/types';
-import { RATE_LIMIT_RETRY_MS, truncate } from './pagerduty';
+import { RATE_LIMIT_RETRY_MS } from './pagerduty';
+import { truncate } from '../workflows/text';
 import { abortSignal, isRecord, scrub, statusFailure } from './pagerduty-http';
 import { toActivityFailure } from './slack';
 

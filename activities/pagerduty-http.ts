@@ -3,6 +3,9 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { REDACTED } from '../workflows/redact';
 import { FailureTypes } from '../workflows/types';
+import { isRecord } from '../workflows/text';
+
+export { isRecord };
 
 const RATE_LIMIT_BASE_S = 5;
 const RATE_LIMIT_CAP_S = 30;
@@ -97,6 +100,3 @@ export function scrub(text: string, secret: string): string {
   return secret === '' ? text : text.split(secret).join(REDACTED);
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}

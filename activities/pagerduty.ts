@@ -18,8 +18,9 @@ import { event } from '@pagerduty/pdjs';
 import { redact } from '../workflows/redact';
 import { FailureTypes, type IncidentInput } from '../workflows/types';
 import { abortSignal, isRecord, retryAfterSeconds, scrub, statusFailure } from './pagerduty-http';
+import { truncate } from '../workflows/text';
 
-export { retryAfterSeconds };
+export { retryAfterSeconds, truncate };
 
 type EventParameters = Parameters<typeof event>[0];
 type EventPayloadV2 = EventParameters['data'];
@@ -187,12 +188,4 @@ function failureFor(
   });
 }
 
-/** At most `max` UTF-16 units, ending in an ellipsis when cut, never splitting a surrogate pair. */
-export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let cut = text.slice(0, max - 1);
-  const last = cut.charCodeAt(cut.length - 1);
-  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
-  return `${cut}…`;
-}
 

@@ -4,6 +4,7 @@
 // any value the change holds under a sensitive key scrubbed out, as defence in depth behind the normaliser.
 import { randomUUID } from 'node:crypto';
 import { isSensitiveKey, redact, REDACTED } from '../workflows/redact';
+import { truncate } from '../workflows/text';
 import type { Change, MessageState, Outcome, PostMessageInput, Verdict } from '../workflows/types';
 
 /** action_id of each button; the Slack interaction handler dispatches on these. The button value is the review id. */
@@ -77,14 +78,8 @@ type Block =
 
 // ---- text helpers ----
 
-/** Cut `text` to at most `max` characters, ending with an ellipsis when cut, never splitting a surrogate pair. */
-export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = Math.max(0, max - 1);
-  const last = text.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
-  return `${text.slice(0, end)}…`;
-}
+export { truncate };
+
 
 /** Like truncate, for mrkdwn: never leaves half an `&amp;` entity or an unclosed `<…|…>` link/date token. */
 export function truncateMrkdwn(text: string, max: number): string {

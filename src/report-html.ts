@@ -1,6 +1,7 @@
 // The report as one self-contained HTML page: inline CSS and inline SVG charts, no scripts, fonts or images from
 // anywhere else, so it can be mailed, attached to a ticket or opened offline.
 import type { Counted, Report } from './report';
+import { truncate } from '../workflows/text';
 import { formatDuration, outcomeColumns } from './report';
 
 const COLORS: Record<string, string> = {
@@ -154,9 +155,6 @@ function legend(columns: string[]): string {
   return `<div class="legend">${columns.map((c) => `<span><span class="dot" style="background:${color(c)}"></span>${escapeHtml(c)}</span>`).join('')}</div>`;
 }
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
 
 export function renderHtml(report: Report): string {
   const columns = outcomeColumns(report);

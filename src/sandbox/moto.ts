@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { resolveMotoServer } from '../tools/resolve';
+import { freePort } from '../dev-server';
 
 export interface MotoServer {
   /** Base URL for AWS SDK clients, e.g. http://127.0.0.1:53123 */
@@ -22,18 +23,6 @@ export interface StartMotoOptions {
 const HOST = '127.0.0.1';
 const MAX_PORT_ATTEMPTS = 3;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error('could not pick a free port'))));
-    });
-  });
-}
 
 function request(method: 'GET' | 'POST', url: string, timeoutMs = 2_000): Promise<number> {
   return new Promise((resolve, reject) => {
