@@ -1,0 +1,160 @@
+// The handler contract every revert handler implements, the shared checks and helpers, and the generic
+// read → pending → apply → verify flow (runHandler).
+import { ApplicationFailure } from '@temporalio/activity';
+import {
+  FailureTypes,
+  type AwsService,
+  type RevertInput,
+  type RevertPlan,
+  type RevertResult,
+} from '../../workflows/types';
+import { parsePolicyDocument } from '../../src/baseline/types';
+import { type AwsClients } from './clients';
+import { awsError, forbidden, Gone } from './failures';
+
+// ---- handlers ----
+
+export interface RunContext {
+  input: RevertInput;
+  plan: RevertPlan;
+  /** The plan's input (checked). */
+  args: Record<string, unknown>;
+  client<S extends AwsService>(service: S): AwsClients[S];
+  step: string;
+}
+
+export interface Handler {
+  service: AwsService;
+  operation: string;
+  /** IAM actions the revert role needs: the call(s) made, and the reads that verify them. */
+  iam: { write: string[]; read: string[] };
+  /** Follow-up steps the plan may carry (`then`), as `service:Operation`. */
+  then?: string[];
+  /** EC2 calls that accept DryRun: a dry run asks AWS whether the call would be allowed. */
+  dryRun?: boolean;
+  /** Throws (RevertForbidden) unless the input is one this handler runs safely. */
+  check(args: Record<string, unknown>, input: RevertInput): void;
+  /** Reads the state the revert is about (before and after). May throw Gone. */
+  read(ctx: RunContext): Promise<unknown>;
+  /** What is still to undo in `state` (human phrases); empty when there is nothing. */
+  pending(state: unknown, ctx: RunContext): string[];
+  /** Makes the call(s). `dryRun` only for handlers with `dryRun: true`. */
+  apply(ctx: RunContext, state: unknown, dryRun: boolean): Promise<void>;
+  /** A handler that runs the whole flow itself (security groups keep their own, tested messages). */
+  run?(ctx: RunContext): Promise<RevertResult>;
+}
+
+/**
+ * A fresh copy of the plan's input for an SDK command: some SDK middleware writes into the input object (the S3
+ * flexible-checksums step adds ChecksumAlgorithm), and the plan must stay exactly as planned for the next run.
+ */
+export function sdkInput(ctx: RunContext, extra: Record<string, unknown> = {}): never {
+  return structuredClone({ ...ctx.args, ...extra }) as never;
+}
+
+export function need(args: Record<string, unknown>, key: string, pattern?: RegExp): string {
+  const v = args[key];
+  if (typeof v !== 'string' || !v || (pattern && !pattern.test(v))) {
+    throw forbidden(`revert plan has no valid ${key} (${JSON.stringify(v)})`);
+  }
+  return v;
+}
+
+export function onlyKeys(args: Record<string, unknown>, allowed: string[], op: string): void {
+  const extra = Object.keys(args).filter((k) => !allowed.includes(k));
+  if (extra.length) throw forbidden(`revert plan for ${op} has input vouch never sends: ${extra.join(', ')}`);
+}
+
+/** Sends `command` with DryRun: true; AWS answers DryRunOperation when the call would have succeeded. */
+export async function ec2DryRun(send: () => Promise<unknown>): Promise<void> {
+  try {
+    await send();
+  } catch (err) {
+    if (awsError(err).code === 'DryRunOperation') return;
+    throw err;
+  }
+  throw ApplicationFailure.create({
+    message: 'the endpoint ignored DryRun and made the call: treat it as a real revert and check the resource',
+    type: 'DryRunIgnored',
+    nonRetryable: true,
+  });
+}
+
+export async function pages<T>(fetch: (marker?: string) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
+  const out: T[] = [];
+  let marker: string | undefined;
+  for (let page = 0; page < 50; page++) {
+    const res = await fetch(marker);
+    out.push(...res.items);
+    marker = res.next;
+    if (!marker) break;
+  }
+  return out;
+}
+
+export function checkPolicyDocument(a: Record<string, unknown>, key: string): void {
+  const doc = need(a, key);
+  if (parsePolicyDocument(doc) === undefined || typeof parsePolicyDocument(doc) !== 'object') {
+    throw forbidden(`revert plan's ${key} is not a JSON policy document`);
+  }
+}
+
+export async function runHandler(h: Handler, ctx: RunContext): Promise<RevertResult> {
+  if (h.run) return h.run(ctx);
+  const what = `${h.service}:${h.operation}`;
+  let before: unknown;
+  try {
+    ctx.step = `read ${what} (before)`;
+    before = await h.read(ctx);
+  } catch (err) {
+    if (err instanceof Gone) {
+      return { changed: false, before: null, after: null, message: `${err.message}: nothing left to revert`, ...(ctx.input.dryRun ? { dryRun: true } : {}) };
+    }
+    throw err;
+  }
+  const todo = h.pending(before, ctx);
+  if (!todo.length) {
+    return {
+      changed: false,
+      before,
+      after: before,
+      message: `already reverted: nothing to undo (${ctx.plan.description})`,
+      ...(ctx.input.dryRun ? { dryRun: true } : {}),
+    };
+  }
+  if (ctx.input.dryRun) {
+    if (h.dryRun) {
+      ctx.step = `${what} (DryRun)`;
+      await h.apply(ctx, before, true);
+    }
+    return {
+      changed: false,
+      before,
+      after: before,
+      dryRun: true,
+      message: `dry run: would ${ctx.plan.description} (${todo.join('; ')})${
+        h.dryRun ? '; EC2 DryRun says the call is allowed' : '; plan only, no call made'
+      }`,
+    };
+  }
+  ctx.step = what;
+  await h.apply(ctx, before, false);
+  ctx.step = `read ${what} (verify)`;
+  let after: unknown;
+  try {
+    after = await h.read(ctx);
+  } catch (err) {
+    if (err instanceof Gone) throw ApplicationFailure.create({ message: `${ctx.plan.description}: ${err.message} after the revert`, type: FailureTypes.RevertNotVerified, nonRetryable: true });
+    throw err;
+  }
+  const left = h.pending(after, ctx);
+  if (left.length) {
+    throw ApplicationFailure.create({
+      message: `${ctx.plan.description}: not verified after the revert: ${left.join('; ')}`,
+      type: FailureTypes.RevertNotVerified,
+      nonRetryable: true,
+      details: [{ before, after }],
+    });
+  }
+  return { changed: true, before, after, message: `${ctx.plan.description}: done and verified (was: ${todo.join('; ')})` };
+}

@@ -1,0 +1,57 @@
+import { CancelKeyDeletionCommand, DescribeKeyCommand, EnableKeyCommand } from '@aws-sdk/client-kms';
+import { orGone } from './failures';
+import { need, onlyKeys, type Handler, type RunContext } from './handler';
+
+// KMS (rows 17–18): cancel a scheduled deletion, then enable; or enable a disabled key.
+
+async function readKey(ctx: RunContext): Promise<{ keyState?: string; enabled?: boolean }> {
+  const id = ctx.args.KeyId as string;
+  const res = await orGone(['NotFoundException'], `KMS key ${id}`, () => ctx.client('kms').send(new DescribeKeyCommand({ KeyId: id })));
+  return { keyState: res.KeyMetadata?.KeyState, enabled: res.KeyMetadata?.Enabled };
+}
+
+function checkKey(a: Record<string, unknown>, op: string): void {
+  need(a, 'KeyId', /^(arn:aws[\w-]*:kms:[\w-]+:\d{12}:key\/)?[0-9a-zA-Z-]+$/);
+  onlyKeys(a, ['KeyId'], op);
+}
+
+export const kmsCancelDeletion: Handler = {
+  service: 'kms',
+  operation: 'CancelKeyDeletion',
+  then: ['kms:EnableKey'],
+  iam: { write: ['kms:CancelKeyDeletion', 'kms:EnableKey'], read: ['kms:DescribeKey'] },
+  check(a) {
+    checkKey(a, 'CancelKeyDeletion');
+  },
+  read: readKey,
+  pending(s, ctx) {
+    const state = (s as { keyState?: string }).keyState;
+    const enableToo = (ctx.plan.then ?? []).some((t) => t.operation === 'EnableKey');
+    if (state === 'PendingDeletion') return ['deletion scheduled'];
+    return enableToo && state !== 'Enabled' ? [`key ${String(state)}`] : [];
+  },
+  async apply(ctx, state) {
+    const kms = ctx.client('kms');
+    const id = ctx.args.KeyId as string;
+    if ((state as { keyState?: string }).keyState === 'PendingDeletion') {
+      ctx.step = `CancelKeyDeletion ${id}`;
+      await kms.send(new CancelKeyDeletionCommand({ KeyId: id }));
+    }
+    if ((ctx.plan.then ?? []).some((t) => t.operation === 'EnableKey')) {
+      ctx.step = `EnableKey ${id}`;
+      await kms.send(new EnableKeyCommand({ KeyId: id }));
+    }
+  },
+};
+
+export const kmsEnable: Handler = {
+  service: 'kms',
+  operation: 'EnableKey',
+  iam: { write: ['kms:EnableKey'], read: ['kms:DescribeKey'] },
+  check: (a) => checkKey(a, 'EnableKey'),
+  read: readKey,
+  pending: (s) => ((s as { keyState?: string }).keyState === 'Enabled' ? [] : [`key ${String((s as { keyState?: string }).keyState)}`]),
+  async apply(ctx) {
+    await ctx.client('kms').send(new EnableKeyCommand({ KeyId: ctx.args.KeyId as string }));
+  },
+};

@@ -1,0 +1,118 @@
+// Shared by every room of the revert planner: the decision/context types, safety checks and small record readers.
+import type { Actor, AwsService, Change, RevertPlan, RevertStep, Verdict } from '../../workflows/types';
+import { isRecord } from '../../workflows/text';
+import type { BaselineLookup } from '../baseline/types';
+
+export interface PlanDecision {
+  plan: RevertPlan | null;
+  /** Why there is (or is not) a plan, for humans and the verdict's reasons. */
+  reason: string;
+}
+
+export { isRecord };
+
+export function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+export function int(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
+  return undefined;
+}
+
+/** CloudTrail wraps every list as `{items:[…]}` and writes an empty list as `{}`; plain arrays are accepted too. */
+export function items(v: unknown): Record<string, unknown>[] {
+  const list = Array.isArray(v) ? v : isRecord(v) && Array.isArray(v.items) ? v.items : [];
+  return list.filter(isRecord);
+}
+
+// ---- context, safety ----
+
+export interface PlanContext {
+  /** Trusted baselines already loaded for the change's account (src/baseline); without it, baseline rows get no plan. */
+  baseline?: BaselineLookup;
+  /**
+   * Name of vouch's revert role (the role in VOUCH_REVERT_ROLE_ARN_TEMPLATE). When set, only `vouch-revert-*` sessions
+   * of this role count as vouch's own; otherwise any `vouch-revert-*` role session does.
+   */
+  revertRoleName?: string;
+}
+
+/** Role session names of vouch's reverts: `vouch-revert-<eventID>` (activities/aws-revert.ts). */
+export const REVERT_SESSION_PREFIX = 'vouch-revert-';
+
+/** Is this vouch's own revert principal (a role session `vouch-revert-*`)? Only assumed-role sessions qualify. */
+export function isRevertPrincipal(actor: Actor, revertRoleName?: string): boolean {
+  if (actor.type !== 'AssumedRole') return false;
+  const session = actor.arn?.split('/').pop() ?? actor.name;
+  if (!session.startsWith(REVERT_SESSION_PREFIX)) return false;
+  if (!revertRoleName) return true;
+  const role = actor.sessionIssuerArn?.split('/').pop() ?? actor.arn?.split('/')[1];
+  return role === revertRoleName;
+}
+
+/** Lambda (and a few other) event names carry an API version: `AddPermission20150331v2` → `AddPermission`. */
+export function canonicalEventName(eventName: string): string {
+  return eventName.replace(/\d{8}(v\d+)?$/, '');
+}
+
+/** The verdict fields for a decision: baseline plans also revert when the deadline passes unconfirmed. */
+export function revertVerdictFields(d: PlanDecision): Pick<Verdict, 'revertPlan' | 'revertReason' | 'revertOnTimeout'> {
+  return {
+    revertPlan: d.plan,
+    revertReason: d.reason,
+    ...(d.plan?.source === 'baseline' ? { revertOnTimeout: true } : {}),
+  };
+}
+
+// ---- small readers ----
+
+export function bool(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  return undefined;
+}
+
+/** A list of strings from `["a"]`, `{items:[…]}` or a single string. */
+export function strings(v: unknown, key?: string): string[] {
+  const list = Array.isArray(v) ? v : isRecord(v) && Array.isArray(v.items) ? v.items : typeof v === 'string' ? [v] : [];
+  return list.flatMap((x: unknown) => {
+    if (typeof x === 'string' && x) return [x];
+    if (key && isRecord(x) && str(x[key])) return [x[key] as string];
+    return [];
+  });
+}
+
+export function eventPlan(
+  service: AwsService,
+  operation: string,
+  input: Record<string, unknown>,
+  description: string,
+  then?: RevertStep[],
+): RevertPlan {
+  return { service, operation, input, description, ...(then?.length ? { then } : {}), source: 'event' };
+}
+
+export function baselinePlan(service: AwsService, operation: string, input: Record<string, unknown>, description: string): RevertPlan {
+  return { service, operation, input, description, source: 'baseline' };
+}
+
+export const none = (reason: string): PlanDecision => ({ plan: null, reason });
+
+export interface PlanArgs {
+  change: Change;
+  req: Record<string, unknown>;
+  res: Record<string, unknown> | null;
+  ctx: PlanContext;
+}
+
+export interface Planner {
+  eventSources: string[];
+  /** 'event': planned from the record; 'baseline': needs the trusted baseline. */
+  from: 'event' | 'baseline';
+  /** The revert operations this planner may produce (service:Operation), for documentation and tests. */
+  produces: string[];
+  plan(a: PlanArgs): PlanDecision;
+}
