@@ -137,6 +137,13 @@ export const intakeSchema = z.object({
     .optional(),
 });
 
+/** Configuration of `vouch socket-mode`: Temporal, the bot token (replies) and the app-level token. */
+export const socketModeSchema = z.object({
+  ...temporalSchema.shape,
+  ...slackSchema.shape,
+  SLACK_APP_TOKEN: z.string().regex(/^xapp-[A-Za-z0-9-]+$/, 'must be a Slack app-level token (xapp-…) with connections:write'),
+});
+
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type IntakeConfig = z.infer<typeof intakeSchema>;
 export type HandlerConfig = z.infer<typeof handlerProcessSchema>;

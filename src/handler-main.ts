@@ -1,10 +1,13 @@
 // `vouch handler`: the Slack interactivity endpoint from validated config.
-import { handlerProcessSchema, loadConfig } from './config';
+import { handlerProcessSchema, loadConfig, metricsSchema } from './config';
+import { startProcessMetrics } from './metrics';
 import { startHandler } from './handler';
 
 export async function runHandlerFromEnv(): Promise<void> {
   const config = loadConfig(handlerProcessSchema);
+  const { metrics } = await startProcessMetrics('handler', loadConfig(metricsSchema));
   await startHandler({
+    metrics,
     signingSecret: config.SLACK_SIGNING_SECRET,
     slackBotToken: config.SLACK_BOT_TOKEN,
     ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),

@@ -21,6 +21,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { createSlackClient } from '../activities/slack';
 import { decisionUpdate, duoRetryUpdate } from '../workflows/messages';
 import type { UpdateResult } from '../workflows/types';
+import type { VouchMetrics } from './metrics';
 import { ClickPayloadError, interpretClick, isIgnored, type ClickCommand } from './slack-clicks';
 
 export const INTERACTIONS_PATH = '/slack/interactions';
@@ -53,6 +54,8 @@ export interface HandlerOptions {
   /** Tell the clicker the workflow's own "accepted" text (UpdateResult.message) too. Default true. */
   confirmToClicker?: boolean;
   log?: HandlerLog;
+  /** Clicks by outcome and time to acknowledge (src/metrics.ts), when the process serves /metrics. */
+  metrics?: Pick<VouchMetrics, 'clicks' | 'clickAck'>;
 }
 
 export interface HandlerServer extends http.Server {
@@ -285,14 +288,21 @@ export function createHandler(opts: HandlerOptions): HandlerServer {
       throw err;
     }
 
+    const receivedAt = Date.now();
     const update = runClickUpdate(cmd, delivery);
     const ackTimer = delay(ackTimeoutMs);
     const first = await Promise.race([update, ackTimer.promise]);
     ackTimer.cancel();
     if (first === 'ack-timeout') log('warn', 'acknowledged before the update finished', ids(cmd));
     // Registered before the ack goes out, so settled() covers the reply to the clicker.
-    track(update.then((outcome) => replyToClicker(cmd, outcome, delivery)));
+    track(
+      update.then((outcome) => {
+        opts.metrics?.clicks.inc({ transport: 'http', outcome: outcome.kind });
+        return replyToClicker(cmd, outcome, delivery);
+      }),
+    );
     res.writeHead(200).end();
+    opts.metrics?.clickAck.observe({ transport: 'http' }, (Date.now() - receivedAt) / 1000);
   }
 
   const server = http.createServer((req, res) => {
@@ -351,6 +361,7 @@ export interface HandlerStartConfig {
   log?: HandlerLog;
   /** Close cleanly on SIGTERM / SIGINT. Default true. */
   handleSignals?: boolean;
+  metrics?: Pick<VouchMetrics, 'clicks' | 'clickAck'>;
 }
 
 export interface RunningHandler {
@@ -384,6 +395,7 @@ export async function startHandler(config: HandlerStartConfig): Promise<RunningH
     temporal,
     ...(slack ? { slack } : {}),
     ...(config.ackTimeoutMs !== undefined ? { ackTimeoutMs: config.ackTimeoutMs } : {}),
+    ...(config.metrics ? { metrics: config.metrics } : {}),
     log,
   });
   await new Promise<void>((resolve, reject) => {

@@ -261,3 +261,21 @@ export function activityTelemetryInterceptors(metrics: Pick<VouchMetrics, 'vendo
     };
   };
 }
+
+/**
+ * The metrics of one vouch process from its config: always the registry (so code can count), and `GET /metrics`
+ * when VOUCH_METRICS_PORT is set. Used by the handler and intake; the worker also re-serves the SDK's series.
+ */
+export async function startProcessMetrics(
+  processName: string,
+  config: { VOUCH_METRICS_PORT?: number; VOUCH_METRICS_HOST: string },
+): Promise<{ metrics: VouchMetrics; close(): Promise<void> }> {
+  const metrics = createMetrics({ defaultLabels: { process: processName } });
+  if (config.VOUCH_METRICS_PORT === undefined) return { metrics, close: async () => undefined };
+  const server = await startMetricsServer({
+    registry: metrics.registry,
+    host: config.VOUCH_METRICS_HOST,
+    port: config.VOUCH_METRICS_PORT,
+  });
+  return { metrics, close: () => server.close() };
+}

@@ -21,6 +21,7 @@ import { z } from 'zod';
 import { WORKFLOW_TYPE } from '../workflows/messages';
 import { VouchAccount, VouchActor, VouchOutcome, VouchRules, VouchTier } from '../workflows/search-attributes';
 import type { ReviewOutcome, TimelineEntry } from '../workflows/types';
+import { connectClientFromEnv } from './temporal-client';
 import { renderHtml } from './report-html';
 
 export const REPORT_CONCURRENCY = 8;
@@ -389,7 +390,6 @@ export async function reportCommand(argv: string[], deps: ReportDeps = {}): Prom
   const connect =
     deps.connect ??
     (async () => {
-      const { connectClientFromEnv } = await import('./temporal-client');
       const { client, connection } = await connectClientFromEnv();
       return { client, close: () => connection.close() };
     });

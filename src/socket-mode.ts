@@ -12,9 +12,11 @@ import type { Client } from '@temporalio/client';
 import { SocketModeClient, type SocketModeDispatcher } from '@slack/socket-mode';
 import type { WebClient } from '@slack/web-api';
 import { LogLevel as SlackLogLevel } from '@slack/web-api';
-import { z } from 'zod';
 import { createRedactingLogger, createSlackClient } from '../activities/slack';
-import { loadConfig, slackSchema, temporalSchema } from './config';
+import { loadConfig, metricsSchema, socketModeSchema } from './config';
+import { connectClient } from './temporal-client';
+
+export { socketModeSchema };
 import {
   jsonLineLog,
   replyToClicker,
@@ -23,7 +25,7 @@ import {
   type HandlerLog,
   type UpdateOutcome,
 } from './handler';
-import type { VouchMetrics, ClickOutcome } from './metrics';
+import { startProcessMetrics, type VouchMetrics, type ClickOutcome } from './metrics';
 import { ClickPayloadError, interpretClick, isIgnored, type ClickCommand } from './slack-clicks';
 
 export { replyToClicker, runClickUpdate, type ClickDeliveryDeps };
@@ -193,19 +195,14 @@ export async function startSocketMode(opts: SocketModeOptions): Promise<RunningS
 
 // ---- process entry point ----
 
-/** Configuration of `vouch socket-mode`: Temporal, the bot token (replies) and the app-level token. */
-export const socketModeSchema = z.object({
-  ...temporalSchema.shape,
-  ...slackSchema.shape,
-  SLACK_APP_TOKEN: z.string().regex(/^xapp-[A-Za-z0-9-]+$/, 'must be a Slack app-level token (xapp-…) with connections:write'),
-});
 
 /** `vouch socket-mode`: receive clicks over Socket Mode until SIGTERM / SIGINT. */
 export async function socketModeCommand(_argv: string[]): Promise<number> {
   const config = loadConfig(socketModeSchema);
-  const { connectClient } = await import('./temporal-client');
+  const { metrics, close: closeMetrics } = await startProcessMetrics('socket-mode', loadConfig(metricsSchema));
   const { client: temporal, connection } = await connectClient(config);
   const running = await startSocketMode({
+    metrics,
     appToken: config.SLACK_APP_TOKEN,
     botToken: config.SLACK_BOT_TOKEN,
     temporal,
@@ -217,5 +214,6 @@ export async function socketModeCommand(_argv: string[]): Promise<number> {
   });
   await running.stop();
   await connection.close();
+  await closeMetrics();
   return 0;
 }

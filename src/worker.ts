@@ -25,6 +25,8 @@ export interface DepsOverrides {
   /** HTTPS agent for PagerDuty (the local sandbox trusts its own certificate). */
   pagerdutyAgent?: https.Agent;
   duoPolling?: ActivityDeps['duoPolling'];
+  /** Lag from eventTime to review start of records the LookupEvents pollers find (to Prometheus). */
+  onIntakeLag?: (source: string, eventTime: string) => void;
 }
 
 /** Production clients from validated config. */
@@ -61,7 +63,7 @@ export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides
           },
         }
       : {}),
-    ...createLookupDepsFromEnv(),
+    ...createLookupDepsFromEnv(process.env, overrides.onIntakeLag ? { onLag: (kind, t) => overrides.onIntakeLag?.(kind, t) } : {}),
     baselineStore: createBaselineStore(
       config.VOUCH_BASELINE_STORE,
       config.AWS_ENDPOINT_URL ? { endpoint: config.AWS_ENDPOINT_URL } : {},
@@ -120,7 +122,8 @@ export async function runWorkerFromEnv(): Promise<void> {
       })
     : undefined;
   if (server) log.info('metrics endpoint listening', { url: server.url });
-  const { worker, connection } = await createWorker(config, buildActivityDeps(config), metrics);
+  const deps = buildActivityDeps(config, { onIntakeLag: (source, eventTime) => metrics.observeIntakeLag(eventTime, source) });
+  const { worker, connection } = await createWorker(config, deps, metrics);
   try {
     await worker.run(); // stops on SIGINT/SIGTERM (the SDK's default shutdown signals)
   } finally {

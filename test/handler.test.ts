@@ -26,6 +26,7 @@ import { reviewWorkflowId, statusQuery, WORKFLOW_TYPE } from '../workflows/messa
 import type { reviewChangeWorkflow } from '../workflows/review-change';
 import type { ReviewInput, ReviewStatus } from '../workflows/types';
 import { FakeVendors } from './helpers/fake-vendors';
+import { createMetrics } from '../src/metrics';
 import { eventually, startReviewStack, type ReviewStack } from './helpers/temporal';
 
 const ACCOUNT = '111122223333';
@@ -357,6 +358,24 @@ describe('Slack interactivity endpoint, with a real Temporal server', () => {
     } finally {
       await closeServer(slow);
       await handle.terminate('test over');
+    }
+  });
+
+  test('with metrics, clicks are counted by outcome and the time to acknowledge is observed', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    const counted = createHandler(handlerOptions({ metrics }));
+    const url = `${await listen(counted)}/slack/interactions`;
+    try {
+      const r = await startAskingReview();
+      assert.equal((await send(click(r), {}, url)).status, 200);
+      assert.equal((await send(click(r, { userId: 'U0INTRUDER1' }), {}, url)).status, 200);
+      await counted.settled();
+      const text = await metrics.registry.metrics();
+      assert.match(text, /vouch_clicks_total\{transport="http",outcome="accepted"\} 1/);
+      assert.match(text, /vouch_clicks_total\{transport="http",outcome="refused"\} 1/);
+      assert.match(text, /vouch_click_ack_seconds_count\{transport="http"\} 2/);
+    } finally {
+      await closeServer(counted);
     }
   });
 

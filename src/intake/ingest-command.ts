@@ -16,6 +16,8 @@ import { ingestFiles, listDir, listS3, s3Client } from './files';
 import { ensurePollers, orphanPollers, type PollerSettings } from './lookup';
 import { IntakePipeline, policyJudge, temporalStarter, type Judge } from './pipeline';
 import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings, type IntakeConfig } from './settings';
+import { loadConfig, metricsSchema } from '../config';
+import { startProcessMetrics } from '../metrics';
 import { SqsIntake, sqsClientFor } from './sqs';
 
 export const INGEST_USAGE = `usage: vouch ingest --from SOURCE [options]
@@ -140,6 +142,7 @@ async function run(values: Values, deps: IngestDeps, stdout: Out, stderr: Out): 
   const config = deps.config ?? loadIntakeConfig();
 
   let connection: { close(): Promise<void> } | undefined;
+  let metricsEndpoint: { close(): Promise<void> } | undefined;
   let client = deps.client;
   if (!client) {
     const c = await connectClient(config);
@@ -151,8 +154,11 @@ async function run(values: Values, deps: IngestDeps, stdout: Out, stderr: Out): 
 
     const judge = deps.judge ?? policyJudge(policyFromConfig(config, values.policy));
     const dir = values['dead-letter'] ?? deadLetterDir(config);
+    const processMetrics = await startProcessMetrics('intake', loadConfig(metricsSchema));
+    metricsEndpoint = processMetrics;
     const pipeline = new IntakePipeline({
       judge,
+      onLag: (kind, eventTime) => processMetrics.metrics.observeIntakeLag(eventTime, kind),
       starter: temporalStarter(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, uiBaseUrl: config.VOUCH_UI_BASE_URL }),
       deadLetters: new FolderDeadLetterStore(dir),
       review: reviewSettings(config),
@@ -206,6 +212,7 @@ async function run(values: Values, deps: IngestDeps, stdout: Out, stderr: Out): 
     }
     return 0;
   } finally {
+    await metricsEndpoint?.close();
     await connection?.close();
   }
 }

@@ -14,7 +14,7 @@ import {
 } from '../../workflows/lookup-poller';
 import { createCloudTrailClients, type CloudTrailClientOptions } from './accounts';
 import { FolderDeadLetterStore } from './dead-letter';
-import { IntakePipeline, policyJudge, temporalStarter, type IntakeItem, type Judge, type Starter } from './pipeline';
+import { IntakePipeline, policyJudge, temporalStarter, type IntakeItem, type Judge, type PipelineOptions, type Starter } from './pipeline';
 import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings } from './settings';
 
 /** Turns one page's records into pipeline items: the CloudTrailEvent string is the record. */
@@ -66,7 +66,7 @@ export function createLookupDeps(opts: LookupDepsOptions): Required<CloudTrailLo
  */
 export function createLookupDepsFromEnv(
   env: Record<string, string | undefined> = process.env,
-  overrides: { judge?: Judge } = {},
+  overrides: { judge?: Judge; onLag?: PipelineOptions['onLag'] } = {},
 ): Required<CloudTrailLookupDeps> {
   const config = loadIntakeConfig(env);
   // Reviews start over a client of our own (lazily connected from TEMPORAL_*): the activity context's client runs
@@ -79,6 +79,7 @@ export function createLookupDepsFromEnv(
   const pipeline = new IntakePipeline({
     judge: overrides.judge ?? policyJudge(policyFromConfig(config)),
     starter,
+    ...(overrides.onLag ? { onLag: overrides.onLag } : {}),
     deadLetters: new FolderDeadLetterStore(deadLetterDir(config)),
     review: reviewSettings(config),
     ...(config.VOUCH_INTAKE_MAX_RECORD_BYTES ? { maxRecordBytes: config.VOUCH_INTAKE_MAX_RECORD_BYTES } : {}),
