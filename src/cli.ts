@@ -27,6 +27,7 @@ commands:
   review FILE|-          start reviews for CloudTrail records ({"Records":[…]}, an array, one record, JSON lines)
                            --policy FILE                the policy that decides (default VOUCH_POLICY_FILE or the shipped one)
                            --tier notify|confirm|page|revert   force one tier for every record instead
+                           --dry-run                    rehearse: reverts only as EC2 DryRun or plans (VOUCH_DRY_RUN)
                            --deadline SECONDS           answer deadline (default VOUCH_DEADLINE_SECONDS or 900)
                            --score N                    risk score to record (default by tier)
   setup                  register vouch's search attributes on the Temporal server (idempotent)
@@ -118,12 +119,14 @@ async function reviewCommand(args: string[]): Promise<number> {
     options: {
       tier: { type: 'string' },
       policy: { type: 'string' },
+      'dry-run': { type: 'boolean' },
       deadline: { type: 'string' },
       score: { type: 'string' },
     },
   });
   if (positionals.length === 0) throw new Error('review: give a file of CloudTrail records, or - for stdin');
-  const config = loadConfig(intakeSchema);
+  const loaded = loadConfig(intakeSchema);
+  const config = values['dry-run'] ? { ...loaded, VOUCH_DRY_RUN: true } : loaded;
   const inputs = positionals.map((p) => ({ source: p === '-' ? 'stdin' : p, text: readInput(p) }));
   const prepared = prepareReviews(
     inputs,

@@ -126,6 +126,8 @@ export const intakeSchema = z.object({
   VOUCH_ACCOUNTS_FILE: z.string().min(1).optional(),
   /** Policy file; the shipped default when unset. */
   VOUCH_POLICY_FILE: z.string().min(1).optional(),
+  /** Rehearse a policy in production: reviews run, reverts are EC2 DryRun calls or plans only. */
+  VOUCH_DRY_RUN: bool.optional(),
   /** Slack channel told about notify-tier changes. */
   VOUCH_NOTIFY_CHANNEL: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD').optional(),
   /** Records over this many bytes are dead-lettered. Default 1 MiB. */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startDevServer } from './helpers/temporal';
 import { prepareReviews } from '../src/review-command';
+import { defaultPayloadConverter } from '@temporalio/common';
 
 const BIN = path.resolve(__dirname, '../src/bin/vouch.js');
 const SAMPLE = path.resolve(__dirname, '../src/fixtures/sample-events.json');
@@ -52,6 +53,20 @@ describe('vouch review', () => {
     assert.equal(again.code, 0, again.stderr);
     const statuses = again.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { status: string }).status);
     assert.deepEqual(statuses, ['existing', 'existing', 'existing']);
+  });
+
+  test('--dry-run starts reviews whose reverts are rehearsals only', async () => {
+    const doc = JSON.parse(fs.readFileSync(SAMPLE, 'utf8')) as { Records: Array<Record<string, unknown>> };
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vouch-')), 'dry.json');
+    fs.writeFileSync(file, JSON.stringify({ Records: [{ ...doc.Records[0], eventID: `dry-${process.pid}` }] }));
+    const res = await vouch(['review', file, '--dry-run']);
+    assert.equal(res.code, 0, res.stderr);
+    const { workflowId } = JSON.parse(res.stdout.trim()) as { workflowId: string };
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    const input = defaultPayloadConverter.fromPayload(payload as never) as { dryRun?: boolean; verdict: { revertPlan: unknown } };
+    assert.equal(input.dryRun, true);
+    assert.ok(input.verdict.revertPlan, 'the plan is still there, to be rehearsed');
   });
 
   test('a record missing eventID is named, and nothing starts', async () => {

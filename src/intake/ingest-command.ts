@@ -31,6 +31,7 @@ sources:
 
 options:
   --policy FILE              policy (default VOUCH_POLICY_FILE, else the shipped default)
+  --dry-run                  rehearse a policy: reviews run, reverts are EC2 DryRun calls or plans (VOUCH_DRY_RUN)
   --dead-letter DIR          where unusable records are kept (default VOUCH_DEAD_LETTER_DIR or .data/dead-letter)
   --concurrency N            records in flight at once (default 8)
   --rate N                   at most N records per second (backfills that must not flood Temporal)
@@ -92,6 +93,7 @@ export async function ingestCommand(argv: string[], deps: IngestDeps = {}): Prom
         'poll-interval': { type: 'string' },
         overlap: { type: 'string' },
         lookback: { type: 'string' },
+        'dry-run': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -121,6 +123,7 @@ type Values = {
   concurrency?: string;
   rate?: string;
   'until-empty'?: boolean;
+  'dry-run'?: boolean;
   wait?: string;
   'visibility-timeout'?: string;
   accounts?: string;
@@ -139,7 +142,8 @@ async function run(values: Values, deps: IngestDeps, stdout: Out, stderr: Out): 
   const wait = values.wait === undefined ? undefined : Number(values.wait);
   if (wait !== undefined && !(Number.isInteger(wait) && wait >= 0 && wait <= 20)) throw new UsageError(`--wait must be 0–20 seconds, got "${values.wait}"`);
   const visibility = values['visibility-timeout'] === undefined ? undefined : positiveInt('visibility-timeout', values['visibility-timeout'], 43_200);
-  const config = deps.config ?? loadIntakeConfig();
+  const loaded = deps.config ?? loadIntakeConfig();
+  const config = values['dry-run'] ? { ...loaded, VOUCH_DRY_RUN: true } : loaded;
 
   let connection: { close(): Promise<void> } | undefined;
   let metricsEndpoint: { close(): Promise<void> } | undefined;

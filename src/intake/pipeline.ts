@@ -26,6 +26,8 @@ export type Starter = (input: Omit<ReviewInput, 'reviewUrl'>) => Promise<{ workf
 /** What every review started by intake carries besides the change and the verdict (from config). */
 export interface ReviewSettings {
   securityResponders: string[];
+  /** Rehearse: reviews run, reverts only as EC2 DryRun or plans (VOUCH_DRY_RUN, --dry-run). */
+  dryRun?: boolean;
   maxDuoPushes?: number;
   notifyChannel?: string;
 }
@@ -248,6 +250,7 @@ export class IntakePipeline {
         securityResponders: this.opts.review.securityResponders,
         ...(this.opts.review.maxDuoPushes ? { maxDuoPushes: this.opts.review.maxDuoPushes } : {}),
         ...(this.opts.review.notifyChannel ? { notifyChannel: this.opts.review.notifyChannel } : {}),
+        ...(this.opts.review.dryRun ? { dryRun: true } : {}),
       });
     } catch (err) {
       if (isPermanentStartError(err)) {

@@ -117,6 +117,14 @@ describe('review workflow on a real Temporal server', () => {
     assert.equal(fake.callsFor(k, 'sendDuoPush').length, 0);
   });
 
+  test('a dry-run review rehearses its revert instead of making it', async () => {
+    const k = key();
+    const h = await startReview(client, { ...input(k, 'revert', { plan: true }), dryRun: true }, { taskQueue, uiBaseUrl: 'http://ui' });
+    await h.handle.result();
+    const call = fake.callsFor(k, 'revertChange')[0]?.args as { dryRun?: boolean };
+    assert.equal(call.dryRun, true);
+  });
+
   test('Duo deny pages security', async () => {
     const k = key();
     fake.script(k, { duo: ['deny'] });
