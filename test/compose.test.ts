@@ -31,7 +31,7 @@ const PG_PASSWORD = 'pg-password-from-dotenv';
 const DOTENV: Readonly<Record<string, string>> = { POSTGRES_PASSWORD: PG_PASSWORD };
 /** Secrets that are not vouch's own config but still must never be literal in the compose file. */
 const OTHER_SECRETS = ['POSTGRES_PASSWORD', 'POSTGRES_PWD', 'SQL_PASSWORD'];
-const VOUCH_SERVICES = ['vouch-worker', 'vouch-handler'];
+const VOUCH_SERVICES = ['vouch-worker', 'vouch-intake', 'vouch-handler'];
 
 type Dict = Record<string, unknown>;
 type Env = Readonly<Record<string, string | undefined>>;
@@ -350,6 +350,8 @@ describe('docker-compose.yml', () => {
       assert.deepEqual(dependsOn(service(model, name)), {
         temporal: 'service_healthy',
         'temporal-namespace': 'service_completed_successfully',
+        // The intake's pollers run in the worker: start it once the worker is up.
+        ...(name === 'vouch-intake' ? { 'vouch-worker': 'service_healthy' } : {}),
       });
     }
   });
@@ -357,7 +359,10 @@ describe('docker-compose.yml', () => {
   test('long-running services restart on their own and one-shots never do', () => {
     for (const [name, svc] of Object.entries(services(model))) {
       const oneShot = name === 'temporal-schema' || name === 'temporal-namespace';
-      assert.equal(svc.restart, oneShot ? 'no' : 'unless-stopped', `${name} restart policy`);
+      // The intake is either a one-shot (`--from lookup` ensures the pollers and exits 0) or long-running (sqs://):
+      // restarted only when it fails.
+      const expected = oneShot ? 'no' : name === 'vouch-intake' ? 'on-failure' : 'unless-stopped';
+      assert.equal(svc.restart, expected, `${name} restart policy`);
     }
   });
 
