@@ -1,6 +1,7 @@
-// Lint: typescript-eslint's recommended rules, plus the workflow sandbox boundary (as Temporal's samples do):
-// workflows/ may not import Node builtins, Temporal's non-workflow packages, anything from src/, or activities
-// except as types.
+// Lint: typescript-eslint's recommended rules, plus the room boundaries (README "Architecture"):
+// - src/core/ is the domain model: it imports nothing outside itself and no Node builtins, so workflows may use it;
+// - workflows/ runs in Temporal's deterministic sandbox (as Temporal's samples enforce it): no Node builtins, no
+//   Temporal non-workflow packages, nothing from src/ but src/core/, and activities only as types.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
@@ -34,13 +35,28 @@ export default tseslint.config(
               group: ['@temporalio/activity', '@temporalio/client', '@temporalio/worker', '@temporalio/testing'],
               message: 'workflows/ may only use @temporalio/workflow and @temporalio/common.',
             },
-            { group: ['**/src/**', '../src', '../src/*'], message: 'workflows/ must not import from src/.' },
+            {
+              regex: '(^|/)src(/(?!core(/|$)).*)?$',
+              message: 'workflows/ may import from src/ only the domain model in src/core/.',
+            },
             {
               group: ['**/activities', '**/activities/**'],
               allowTypeImports: true,
               message: 'workflows/ may import activities only as types (import type).',
             },
           ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'src/core/ is pure: no Node builtins.' })),
+          patterns: [{ regex: '^\\.\\./(?!core(/|$))|^\\.\\./\\.\\.', message: 'src/core/ imports nothing outside itself.' }],
         },
       ],
     },

@@ -14,7 +14,7 @@
 // handler.ts (the Handler contract, shared helpers, the generic flow), one file per service's handlers, and
 // catalogue.ts (the handler table). This file is the entry: the activity itself, and every name it always exported.
 import { ApplicationFailure } from '@temporalio/activity';
-import { FailureTypes, type AwsService, type RevertInput, type RevertResult } from '../workflows/types';
+import { FailureTypes, type AwsService, type RevertInput, type RevertResult } from '../src/core/types';
 import { revertSessionName, type AwsClients, type AwsDeps } from './aws/clients';
 import { forbidden, isRecord, toFailure } from './aws/failures';
 import { runHandler, type RunContext } from './aws/handler';

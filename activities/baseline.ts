@@ -1,7 +1,7 @@
 // Baseline activities: a confirmed change becomes the trusted state of its resource (acceptTrustedChange), and the
 // scheduled refresh reads the watched configuration into the store (refreshBaseline). Reads only: never a revert.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Change } from '../workflows/types';
+import type { Change } from '../src/core/types';
 import { toFailure, type AwsClientFor } from './aws-revert';
 import { acceptIntoStore, captureIntoStore, type ScopeSummary } from '../src/baseline/index';
 import { BaselineStoreError, type BaselineStore } from '../src/baseline/store';

@@ -8,7 +8,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { LookupEventsCommand, type CloudTrailClient, type LookupAttributeKey } from '@aws-sdk/client-cloudtrail';
-import { FailureTypes } from '../workflows/types';
+import { FailureTypes } from '../src/core/types';
 
 /** One account and Region to read, and how to get in (the role is assumed through STS when given). */
 export interface LookupTarget {

@@ -3,15 +3,15 @@
 // Facts and pitfalls: shared/docs/vendors.md §2.
 import { createRequire } from 'node:module';
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
-import { redact } from '../workflows/redact';
-import { isRecord, truncate } from '../workflows/text';
+import { redact } from '../src/core/redact';
+import { isRecord, truncate } from '../src/core/text';
 import {
   FailureTypes,
   type DuoPushInput,
   type DuoPushStarted,
   type DuoResult,
   type DuoStatus,
-} from '../workflows/types';
+} from '../src/core/types';
 
 export type DuoParams = Record<string, string>;
 

@@ -21,9 +21,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { api } from '@pagerduty/pdjs';
 import type { APIParameters, APIResponse } from '@pagerduty/pdjs/build/src/api';
 import { ErrorCode, type WebAPIPlatformError, type WebClient } from '@slack/web-api';
-import { FailureTypes, type Change } from '../workflows/types';
+import { FailureTypes, type Change } from '../src/core/types';
 import { RATE_LIMIT_RETRY_MS } from './pagerduty';
-import { truncate } from '../workflows/text';
+import { truncate } from '../src/core/text';
 import { abortSignal, isRecord, scrub, statusFailure } from './pagerduty-http';
 import { toActivityFailure } from './slack';
 

@@ -1,9 +1,9 @@
 // What both PagerDuty APIs vouch calls (Events v2 and REST) share: turning an HTTP status into an activity failure
 // (Temporal owns the backoff), Retry-After, timeouts tied to activity cancellation, and keeping keys out of messages.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { REDACTED } from '../workflows/redact';
-import { FailureTypes } from '../workflows/types';
-import { isRecord } from '../workflows/text';
+import { REDACTED } from '../src/core/redact';
+import { FailureTypes } from '../src/core/types';
+import { isRecord } from '../src/core/text';
 
 export { isRecord };
 

@@ -15,10 +15,10 @@
 import type https from 'node:https';
 import { ApplicationFailure } from '@temporalio/activity';
 import { event } from '@pagerduty/pdjs';
-import { redact } from '../workflows/redact';
-import { FailureTypes, type IncidentInput } from '../workflows/types';
+import { redact } from '../src/core/redact';
+import { FailureTypes, type IncidentInput } from '../src/core/types';
 import { abortSignal, isRecord, retryAfterSeconds, scrub, statusFailure } from './pagerduty-http';
-import { truncate } from '../workflows/text';
+import { truncate } from '../src/core/text';
 
 export { retryAfterSeconds, truncate };
 

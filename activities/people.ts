@@ -3,7 +3,7 @@
 // glob wins), IAM user / role session name, e-mail. With no mapping, the actor's own e-mail is used, then its name
 // when that looks like an e-mail (IAM Identity Center session names usually are).
 import { z } from 'zod';
-import type { Actor } from '../workflows/types';
+import type { Actor } from '../src/core/types';
 
 export interface DirectoryEntry {
   email: string;

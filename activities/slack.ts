@@ -14,7 +14,7 @@ import {
   type WebAPIRateLimitedError,
   type WebAPIRequestError,
 } from '@slack/web-api';
-import { FailureTypes } from '../workflows/types';
+import { FailureTypes } from '../src/core/types';
 import type {
   Actor,
   Person,
@@ -22,7 +22,7 @@ import type {
   ReminderInput,
   SlackMessageRef,
   UpdateMessageInput,
-} from '../workflows/types';
+} from '../src/core/types';
 import type { PeopleDirectory } from './people';
 import { renderReviewMessage, truncate } from './slack-blocks';
 

@@ -13,7 +13,7 @@ import { awsSchema, loadConfig } from './config';
 import * as cloudtrail from './cloudtrail';
 import { RecordError, type RecordHeader } from './cloudtrail';
 import { classifier, loadPolicy, PolicyError, type Assessment, type Policy, type QuickIgnore } from './policy';
-import type { Actor, Change } from '../workflows/types';
+import type { Actor, Change } from './core/types';
 
 export interface Io {
   stdout: NodeJS.WritableStream;

@@ -22,7 +22,7 @@ import { PROJECT_ROOT } from './tools/resolve';
 import { assess, loadPolicy, toVerdict, type Policy } from './policy';
 import { IntakePipeline } from './intake/pipeline';
 import { FolderDeadLetterStore } from './intake/dead-letter';
-import type { ReviewOutcome, Verdict } from '../workflows/types';
+import type { ReviewOutcome, Verdict } from './core/types';
 import {
   DEMO_PEOPLE_FILE,
   DEMO_SECURITY_RESPONDERS,

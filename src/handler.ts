@@ -20,7 +20,7 @@ import {
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { createSlackClient } from '../activities/slack';
 import { decisionUpdate, duoRetryUpdate } from '../workflows/messages';
-import type { UpdateResult } from '../workflows/types';
+import type { UpdateResult } from './core/types';
 import type { VouchMetrics } from './metrics';
 import { ClickPayloadError, interpretClick, isIgnored, type ClickCommand } from './slack-clicks';
 

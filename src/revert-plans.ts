@@ -15,7 +15,7 @@
 //
 // The planners live in src/revert-plans/, one file per room; this file holds the catalogue and the dispatch, and
 // re-exports everything the planner has always exported, so importers keep using './revert-plans'.
-import type { Change } from '../workflows/types';
+import type { Change } from './core/types';
 import {
   canonicalEventName,
   isRecord,

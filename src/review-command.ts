@@ -7,7 +7,7 @@ import { intakeSchema, loadConfig, type IntakeConfig } from './config';
 import { reviewSettings } from './intake/settings';
 import { connectClient } from './temporal-client';
 import { startReview } from './review-starter';
-import type { Change, ReviewInput, Verdict } from '../workflows/types';
+import type { Change, ReviewInput, Verdict } from './core/types';
 
 export interface PreparedReview {
   source: string;

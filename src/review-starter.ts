@@ -6,7 +6,7 @@ import {
   type Client, type WorkflowHandle } from '@temporalio/client';
 import { reviewWorkflowId, TASK_QUEUE, WORKFLOW_TYPE } from '../workflows/messages';
 import { reviewSearchAttributes } from '../workflows/search-attributes';
-import type { Change, ReviewInput, ReviewOutcome } from '../workflows/types';
+import type { Change, ReviewInput, ReviewOutcome } from './core/types';
 import type { reviewChangeWorkflow } from '../workflows/review-change';
 
 export interface StartResult {

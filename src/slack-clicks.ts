@@ -3,7 +3,7 @@
 // whose 'interactive' event carries the same JSON as the HTTP `payload` field (vendors.md §1.3, §1.7).
 import { z } from 'zod';
 import { ActionIds } from '../activities/slack-blocks';
-import type { DecisionRequest, DuoRetryRequest } from '../workflows/types';
+import type { DecisionRequest, DuoRetryRequest } from './core/types';
 
 /** Action ids rendered by activities/slack-blocks.ts; each button's `value` is the review's workflow id. */
 export const ACTION_IDS = ActionIds;

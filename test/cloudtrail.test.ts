@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { normalise, parseRecords, RecordError, actorOf, redactShared } from '../src/cloudtrail';
 import { baseEventName, parsePolicyDoc, securityGroupRules } from '../src/policy/conditions';
-import { redact } from '../workflows/redact';
-import type { Change } from '../workflows/types';
+import { redact } from '../src/core/redact';
+import type { Change } from '../src/core/types';
 
 const SAMPLE = path.resolve(__dirname, '../src/fixtures/sample-events.json');
 

@@ -24,7 +24,7 @@ import {
 } from '../src/sandbox/slack-interactions';
 import { reviewWorkflowId, statusQuery, WORKFLOW_TYPE } from '../workflows/messages';
 import type { reviewChangeWorkflow } from '../workflows/review-change';
-import type { ReviewInput, ReviewStatus } from '../workflows/types';
+import type { ReviewInput, ReviewStatus } from '../src/core/types';
 import { FakeVendors } from './helpers/fake-vendors';
 import { createMetrics } from '../src/metrics';
 import { eventually, startReviewStack, type ReviewStack } from './helpers/temporal';

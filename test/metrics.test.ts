@@ -23,7 +23,7 @@ import { startReview } from '../src/review-starter';
 import { resolveTemporalCli } from '../src/tools/resolve';
 import { decisionUpdate, statusQuery } from '../workflows/messages';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import type { ReviewInput, ReviewStatus } from '../workflows/types';
+import type { ReviewInput, ReviewStatus } from '../src/core/types';
 import { FakeVendors } from './helpers/fake-vendors';
 import { eventually } from './helpers/temporal';
 

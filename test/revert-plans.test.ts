@@ -13,7 +13,7 @@ import {
 } from '../src/revert-plans';
 import { revertCatalogue } from '../activities/aws-revert';
 import { BASELINE_FORMAT, lookupFromDocs, type BaselineDoc } from '../src/baseline/types';
-import type { Change, RevertPlan } from '../workflows/types';
+import type { Change, RevertPlan } from '../src/core/types';
 
 /** The smallest CloudTrail record → Change mapping these tests need (the real normaliser lives elsewhere). */
 function changeFrom(record: Record<string, unknown>): Change {

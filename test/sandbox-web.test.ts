@@ -10,7 +10,7 @@ import { prepareReviews } from '../src/review-command';
 import { reviewUrlFor } from '../src/review-starter';
 import { SandboxWeb, type SandboxState } from '../src/sandbox/web';
 import { statusQuery } from '../workflows/messages';
-import type { ReviewOutcome } from '../workflows/types';
+import type { ReviewOutcome } from '../src/core/types';
 import { launchBrowser, screenshot, type Browser } from './helpers/browser';
 import { eventually } from './helpers/temporal';
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ClickPayloadError, clickUpdateId, interpretClick, isIgnored, type ClickCommand } from '../src/slack-clicks';
 import { buildBlockActionsPayload, type ClickSpec } from '../src/sandbox/slack-interactions';
 import { ActionIds, renderReviewMessage } from '../activities/slack-blocks';
-import type { PostMessageInput } from '../workflows/types';
+import type { PostMessageInput } from '../src/core/types';
 
 const WF = 'vouch-111122223333-evt-abc';
 

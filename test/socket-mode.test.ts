@@ -21,7 +21,7 @@ import { SlackSocketStandIn } from '../src/sandbox/slack-socket';
 import { startSocketMode, type RunningSocketMode } from '../src/socket-mode';
 import { statusQuery } from '../workflows/messages';
 import type { reviewChangeWorkflow } from '../workflows/review-change';
-import type { ReviewInput, ReviewStatus } from '../workflows/types';
+import type { ReviewInput, ReviewStatus } from '../src/core/types';
 import { FakeVendors } from './helpers/fake-vendors';
 import { eventually, startReviewStack, type ReviewStack } from './helpers/temporal';
 

@@ -9,7 +9,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { fixtureScenarios, startDemoStack, type DemoStack } from '../src/demo';
 import { prepareReviews } from '../src/review-command';
 import { reviewSummary } from '../src/review-starter';
-import type { ReviewOutcome } from '../workflows/types';
+import type { ReviewOutcome } from '../src/core/types';
 import { launchBrowser, screenshot, type Browser } from './helpers/browser';
 import { eventually } from './helpers/temporal';
 

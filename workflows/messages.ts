@@ -6,7 +6,7 @@ import type {
   ReviewStatus,
   SecurityDecisionRequest,
   UpdateResult,
-} from './types';
+} from '../src/core/types';
 
 /** The engineer's answer from the Slack buttons. Only the actor's Slack user may answer, once, before the deadline. */
 export const decisionUpdate = defineUpdate<UpdateResult, [DecisionRequest]>('decision');

@@ -14,7 +14,7 @@ import {
   type WorkflowInterceptorsFactory,
 } from '@temporalio/workflow';
 import { WORKFLOW_TYPE } from './messages';
-import type { ReviewInput, ReviewOutcome } from './types';
+import type { ReviewInput, ReviewOutcome } from '../src/core/types';
 
 /** Metric names, as scraped (counters get `_total` from the exporter's countersTotalSuffix). */
 export const REVIEW_METRICS = {

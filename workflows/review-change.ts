@@ -38,7 +38,7 @@ import {
   type Severity,
   type SlackMessageRef,
   type TimelineEntry,
-} from './types';
+} from '../src/core/types';
 
 const NON_RETRYABLE = [
   FailureTypes.UnknownPerson,

@@ -7,7 +7,7 @@ import {
   type RevertInput,
   type RevertPlan,
   type RevertResult,
-} from '../../workflows/types';
+} from '../../src/core/types';
 import { parsePolicyDocument } from '../../src/baseline/types';
 import { type AwsClients } from './clients';
 import { awsError, forbidden, Gone } from './failures';

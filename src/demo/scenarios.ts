@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { parseRecords } from '../cloudtrail';
 import { PROJECT_ROOT } from '../tools/resolve';
-import type { Outcome, Verdict } from '../../workflows/types';
+import type { Outcome, Verdict } from '../core/types';
 import { SAMPLE_EVENTS, SHARED_CLOUDTRAIL, type AutoMode } from './stack';
 
 // ---- changes made for real in moto ----

@@ -19,7 +19,7 @@ import { SlackStandIn, type SlackUser } from '../sandbox/slack';
 import { startMoto, type MotoServer } from '../sandbox/moto';
 import { SandboxWeb } from '../sandbox/web';
 import { resolveMotoServer, PROJECT_ROOT } from '../tools/resolve';
-import type { ReviewInput } from '../../workflows/types';
+import type { ReviewInput } from '../core/types';
 
 export type AutoMode = 'confirm' | 'deny' | 'silent';
 

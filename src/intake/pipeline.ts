@@ -13,7 +13,7 @@ import type { Client } from '@temporalio/client';
 import { normalise, RecordError } from '../cloudtrail';
 import { startReview } from '../review-starter';
 import { assess, loadPolicy, toVerdict, type Policy } from '../policy';
-import type { Change, ReviewInput, Verdict } from '../../workflows/types';
+import type { Change, ReviewInput, Verdict } from '../core/types';
 import type { DeadLetterStore } from './dead-letter';
 import { IntakeMetrics, type SourceKind } from './metrics';
 

@@ -9,7 +9,7 @@
 // list applies to each element, and a key missing on a CloudTrail `{items:[…]}` wrapper applies to its items, so
 // `request.ipPermissions.ipRanges.cidrIp` reads the nested shape; `[]` spells the iteration out. A missing field has no
 // values: every op is false on it except `exists: false`.
-import type { Change } from '../../workflows/types';
+import type { Change } from '../core/types';
 
 export interface Problem {
   path: (string | number)[];

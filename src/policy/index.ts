@@ -2,7 +2,7 @@
 // assessment into the review workflow's Verdict. See default-policy.yaml for the language.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Actor, Change, RevertPlan, Tier, Verdict } from '../../workflows/types';
+import type { Actor, Change, RevertPlan, Tier, Verdict } from '../core/types';
 import { Engine, ignore, type QuickFacts, type QuickIgnore } from './engine';
 import { PolicyError, compilePolicyText, type CompiledPolicy } from './schema';
 

@@ -1,7 +1,7 @@
 // The policy file: YAML that security edits without code. Read with line numbers, validated in one pass that collects
 // every mistake (path + line), and compiled into closures and an index for the engine. Pure apart from reading a file.
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
-import type { Tier } from '../../workflows/types';
+import type { Tier } from '../core/types';
 import { compileConditions, compileTemplate, globToRegExp, type Pred, type Problem, type Template } from './conditions';
 
 export const TIERS: readonly Tier[] = ['ignore', 'notify', 'confirm', 'page', 'revert'];

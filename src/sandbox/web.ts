@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { statusQuery } from '../../workflows/messages';
-import type { ReviewInput, ReviewOutcome, RevertPlan, TimelineEntry } from '../../workflows/types';
+import type { ReviewInput, ReviewOutcome, RevertPlan, TimelineEntry } from '../core/types';
 import type { DuoStandIn, DuoStandInEvent } from './duo';
 import type { PagerDutyIncident, PagerDutyStandIn, PagerDutyStandInEvent } from './pagerduty';
 import type { EphemeralMessage, SlackStandIn, SlackStandInEvent, SlackUser, StoredMessage } from './slack';

@@ -26,7 +26,7 @@ import {
   type AwsDeps,
   type RuleSummary,
 } from '../../activities/aws-revert';
-import type { Change, RevertInput, RevertPlan, RevertResult } from '../../workflows/types';
+import type { Change, RevertInput, RevertPlan, RevertResult } from '../../src/core/types';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012'; // moto's default account for plain (non-assumed) credentials

@@ -10,7 +10,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { buildPushInfo, createDuoActivities, createDuoClient } from '../../activities/duo';
 import { DuoStandIn, type DuoStandInAddress, type DuoStandInEvent } from '../../src/sandbox/duo';
 import { installDuoLoopbackRedirect } from '../../src/sandbox/duo-redirect';
-import type { Change, DuoPushInput, DuoStatus } from '../../workflows/types';
+import type { Change, DuoPushInput, DuoStatus } from '../../src/core/types';
 
 const IKEY = 'DIWJ8X6AEYOR5OMC6TQ1';
 const SKEY = 'Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep';

@@ -9,7 +9,7 @@ import { createOnCallActivities, OnCallFailureTypes, type OnCallDeps } from '../
 import { createSlackClient } from '../../activities/slack';
 import { PagerDutyStandIn } from '../../src/sandbox/pagerduty';
 import { SlackStandIn } from '../../src/sandbox/slack';
-import { FailureTypes, type Change } from '../../workflows/types';
+import { FailureTypes, type Change } from '../../src/core/types';
 
 const ROUTING_KEY = 'R0ut1ngK3yR0ut1ngK3yR0ut1ngK3y01';
 const REST_TOKEN = 'y_NbAkKc66ryYTWUXYEu';

@@ -9,7 +9,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { change as changeEvent, event } from '@pagerduty/pdjs';
 import { createPagerDutyActivities, type PagerDutyDeps } from '../../activities/pagerduty';
 import { PagerDutyStandIn } from '../../src/sandbox/pagerduty';
-import { FailureTypes, type Change, type IncidentInput, type Verdict } from '../../workflows/types';
+import { FailureTypes, type Change, type IncidentInput, type Verdict } from '../../src/core/types';
 
 const ROUTING_KEY = 'R0ut1ngK3yR0ut1ngK3yR0ut1ngK3y01'; // 32 characters
 const OTHER_KEY = 'WrongKeyWrongKeyWrongKeyWrongKey';

@@ -35,7 +35,7 @@ import { baselineCommand } from '../../src/baseline/command';
 import { createBaselineActivities } from '../../activities/baseline';
 import { createAwsClientFactory } from '../../activities/aws-revert';
 import { ACCOUNT, CREDS, REGION, changeOf, record, revertTwice, startAws, type Aws } from '../revert/helpers';
-import type { Change } from '../../workflows/types';
+import type { Change } from '../../src/core/types';
 
 let aws: Aws;
 let dir: string;

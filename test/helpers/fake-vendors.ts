@@ -2,7 +2,7 @@
 // (Vendor code itself is tested against loopback stand-ins in test/activities/.)
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
-import type { Actor, DuoStatus, Person } from '../../workflows/types';
+import type { Actor, DuoStatus, Person } from '../../src/core/types';
 
 export interface Script {
   person?: Person | 'unknown';

@@ -1,6 +1,6 @@
 // Hand-written CloudTrail records for the policy tests: one builder, overrides per test.
 import { normalise } from '../../src/cloudtrail';
-import type { Change } from '../../workflows/types';
+import type { Change } from '../../src/core/types';
 
 export const ACCOUNT = '111122223333';
 

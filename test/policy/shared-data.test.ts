@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { normalise, parseRecords } from '../../src/cloudtrail';
 import { assess, loadPolicy, type Assessment } from '../../src/policy';
-import type { Change, Tier } from '../../workflows/types';
+import type { Change, Tier } from '../../src/core/types';
 
 const DATA = path.resolve(__dirname, '../../../shared/data/cloudtrail');
 const STRATUS = path.join(DATA, 'stratus-detonations');

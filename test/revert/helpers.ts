@@ -7,7 +7,7 @@ import { startMoto, type MotoServer } from '../../src/sandbox/moto';
 import { normalise } from '../../src/cloudtrail';
 import { planRevert, type PlanContext } from '../../src/revert-plans';
 import { createAwsActivities, createAwsClientFactory, type AwsClients } from '../../activities/aws-revert';
-import type { AwsService, Change, RevertInput, RevertPlan, RevertResult } from '../../workflows/types';
+import type { AwsService, Change, RevertInput, RevertPlan, RevertResult } from '../../src/core/types';
 
 export const REGION = 'us-east-1';
 export const ACCOUNT = '123456789012'; // moto's default account for plain credentials

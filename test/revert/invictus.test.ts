@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { EC2Client, ModifyImageAttributeCommand, ModifySnapshotAttributeCommand } from '@aws-sdk/client-ec2';
 import { planRevert, REVERTIBLE_EVENTS, canonicalEventName } from '../../src/revert-plans';
 import { changeOf } from './helpers';
-import type { RevertPlan } from '../../workflows/types';
+import type { RevertPlan } from '../../src/core/types';
 
 const DATA = path.resolve(__dirname, '../../../shared/data/cloudtrail');
 const hasData = fs.existsSync(DATA);

@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startReview } from '../../src/review-starter';
 import { decisionUpdate, statusQuery } from '../../workflows/messages';
-import type { ReviewInput, Verdict } from '../../workflows/types';
+import type { ReviewInput, Verdict } from '../../src/core/types';
 import { FakeVendors } from '../helpers/fake-vendors';
 import { eventually, startReviewStack, type ReviewStack } from '../helpers/temporal';
 

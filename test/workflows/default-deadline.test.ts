@@ -9,7 +9,7 @@ import { registerSearchAttributes } from '../../src/setup';
 import { reviewWorkflowBundle } from '../helpers/temporal';
 import { FakeVendors } from '../helpers/fake-vendors';
 import { reviewChangeWorkflow } from '../../workflows/review-change';
-import type { ReviewInput } from '../../workflows/types';
+import type { ReviewInput } from '../../src/core/types';
 
 let env: TestWorkflowEnvironment;
 const fake = new FakeVendors();

@@ -8,7 +8,7 @@ import { startReviewStack, type ReviewStack, eventually } from '../helpers/tempo
 import { FakeVendors } from '../helpers/fake-vendors';
 import { startReview } from '../../src/review-starter';
 import { decisionUpdate, duoRetryUpdate, securityDecisionUpdate, statusQuery } from '../../workflows/messages';
-import type { ReviewInput, Tier, Verdict, ReviewStatus } from '../../workflows/types';
+import type { ReviewInput, Tier, Verdict, ReviewStatus } from '../../src/core/types';
 
 const ACCOUNT = '111122223333';
 const SECURITY = 'U-SEC1';

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
-import type { Verdict } from '../../../workflows/types';
+import type { Verdict } from '../../../src/core/types';
 import type { Judge } from '../../../src/intake/pipeline';
 import { normalise } from '../../../src/cloudtrail';
 
