@@ -10,7 +10,7 @@ import { setupFromEnv } from './setup';
 import { prepareReviews, startPrepared } from './review-command';
 import { policyFromConfig } from './intake/settings';
 import { connectClientFromEnv } from './temporal-client';
-import { runDemo } from './demo';
+import { runDemo } from './demo/command';
 import { reportCommand } from './report';
 import { classifyCommand, policyCheckCommand } from './classify';
 import { baselineCommand } from './baseline/command';

@@ -1,5 +1,5 @@
 // `vouch setup`: register vouch's search attributes on a Temporal server (idempotent). The dev server gets them
-// with --search-attribute flags instead (see src/dev-server.ts).
+// with --search-attribute flags instead (see src/demo/dev-server.ts).
 import { temporal } from '@temporalio/proto';
 import type { Connection } from '@temporalio/client';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';

@@ -7,7 +7,7 @@ import { baseEventName, parsePolicyDoc, securityGroupRules } from '../src/policy
 import { redact } from '../src/core/redact';
 import type { Change } from '../src/core/types';
 
-const SAMPLE = path.resolve(__dirname, '../src/fixtures/sample-events.json');
+const SAMPLE = path.resolve(__dirname, '../src/demo/fixtures/sample-events.json');
 
 describe('CloudTrail records', () => {
   test('a {"Records":[…]} file gives one change per record, with actor, place and summary', () => {

@@ -18,7 +18,7 @@ import { parseDocument } from 'yaml';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SECRET_VARS } from '../src/config';
-import { resolveTemporalCli } from '../src/tools/resolve';
+import { resolveTemporalCli } from '../src/demo/tools/resolve';
 import { ALL_SEARCH_ATTRIBUTES, devServerSearchAttributeArgs } from '../workflows/search-attributes';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -731,7 +731,7 @@ describe('src/deploy/temporal-setup.sh', () => {
 
     before(async () => {
       const cli = resolveTemporalCli({ install: true });
-      if (!cli) throw new Error('no Temporal CLI found or installable (see src/tools/resolve.ts)');
+      if (!cli) throw new Error('no Temporal CLI found or installable (see src/demo/tools/resolve.ts)');
       cliDir = path.dirname(cli);
       // The setup script calls `temporal` by name, as in the admin-tools image.
       if (path.basename(cli) !== 'temporal') {

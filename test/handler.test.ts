@@ -12,7 +12,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createSlackClient } from '../activities/slack';
 import { createHandler, startHandler, type HandlerOptions, type HandlerServer, type LogLevel } from '../src/handler';
 import { startReview } from '../src/review-starter';
-import { SlackStandIn } from '../src/sandbox/slack';
+import { SlackStandIn } from '../src/demo/sandbox/slack';
 import {
   buildBlockActionsPayload,
   encodeInteractionBody,
@@ -21,7 +21,7 @@ import {
   type ClickSpec,
   type PostClickOptions,
   type PostClickResult,
-} from '../src/sandbox/slack-interactions';
+} from '../src/demo/sandbox/slack-interactions';
 import { reviewWorkflowId, statusQuery, WORKFLOW_TYPE } from '../workflows/messages';
 import type { reviewChangeWorkflow } from '../workflows/review-change';
 import type { ReviewInput, ReviewStatus } from '../src/core/types';

@@ -20,7 +20,7 @@ import {
   type VouchMetrics,
 } from '../src/metrics';
 import { startReview } from '../src/review-starter';
-import { resolveTemporalCli } from '../src/tools/resolve';
+import { resolveTemporalCli } from '../src/demo/tools/resolve';
 import { decisionUpdate, statusQuery } from '../workflows/messages';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { ReviewInput, ReviewStatus } from '../src/core/types';

@@ -11,7 +11,7 @@ import { prepareReviews } from '../src/review-command';
 import { defaultPayloadConverter } from '@temporalio/common';
 
 const BIN = path.resolve(__dirname, '../src/bin/vouch.js');
-const SAMPLE = path.resolve(__dirname, '../src/fixtures/sample-events.json');
+const SAMPLE = path.resolve(__dirname, '../src/demo/fixtures/sample-events.json');
 let env: TestWorkflowEnvironment;
 let address: string;
 const taskQueue = `review-cli-${process.pid}`;

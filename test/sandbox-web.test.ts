@@ -5,10 +5,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { startDemoStack, enactInMoto, fixtureScenarios, ruleGone, type DemoStack } from '../src/demo';
+import { startDemoStack, enactInMoto, fixtureScenarios, ruleGone, type DemoStack } from '../src/demo/command';
 import { prepareReviews } from '../src/review-command';
 import { reviewUrlFor } from '../src/review-starter';
-import { SandboxWeb, type SandboxState } from '../src/sandbox/web';
+import { SandboxWeb, type SandboxState } from '../src/demo/sandbox/web';
 import { statusQuery } from '../workflows/messages';
 import type { ReviewOutcome } from '../src/core/types';
 import { launchBrowser, screenshot, type Browser } from './helpers/browser';

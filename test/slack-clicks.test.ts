@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClickPayloadError, clickUpdateId, interpretClick, isIgnored, type ClickCommand } from '../src/slack-clicks';
-import { buildBlockActionsPayload, type ClickSpec } from '../src/sandbox/slack-interactions';
+import { buildBlockActionsPayload, type ClickSpec } from '../src/demo/sandbox/slack-interactions';
 import { ActionIds, renderReviewMessage } from '../activities/slack-blocks';
 import type { PostMessageInput } from '../src/core/types';
 

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { fixtureScenarios, startDemoStack, type DemoStack } from '../src/demo';
+import { fixtureScenarios, startDemoStack, type DemoStack } from '../src/demo/command';
 import { prepareReviews } from '../src/review-command';
 import { reviewSummary } from '../src/review-starter';
 import type { ReviewOutcome } from '../src/core/types';

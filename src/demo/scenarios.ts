@@ -13,7 +13,7 @@ import {
   type IpPermission,
 } from '@aws-sdk/client-ec2';
 import { parseRecords } from '../cloudtrail';
-import { PROJECT_ROOT } from '../tools/resolve';
+import { PROJECT_ROOT } from './tools/resolve';
 import type { Outcome, Verdict } from '../core/types';
 import { SAMPLE_EVENTS, SHARED_CLOUDTRAIL, type AutoMode } from './stack';
 

@@ -8,17 +8,17 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { Client, Connection } from '@temporalio/client';
 import { createSlackClient } from '../../activities/slack';
 import { loadConfig, workerSchema, type WorkerConfig } from '../config';
-import { freePort, portFree, startDevServer, type DevServer } from '../dev-server';
+import { freePort, portFree, startDevServer, type DevServer } from './dev-server';
 import { createHandler, type HandlerServer } from '../handler';
 import { startReview, type StartResult } from '../review-starter';
 import { buildActivityDeps, createWorker } from '../worker';
-import { DuoStandIn, type DuoAutoAnswer } from '../sandbox/duo';
-import { installDuoLoopbackRedirect } from '../sandbox/duo-redirect';
-import { PagerDutyStandIn } from '../sandbox/pagerduty';
-import { SlackStandIn, type SlackUser } from '../sandbox/slack';
-import { startMoto, type MotoServer } from '../sandbox/moto';
-import { SandboxWeb } from '../sandbox/web';
-import { resolveMotoServer, PROJECT_ROOT } from '../tools/resolve';
+import { DuoStandIn, type DuoAutoAnswer } from './sandbox/duo';
+import { installDuoLoopbackRedirect } from './sandbox/duo-redirect';
+import { PagerDutyStandIn } from './sandbox/pagerduty';
+import { SlackStandIn, type SlackUser } from './sandbox/slack';
+import { startMoto, type MotoServer } from './sandbox/moto';
+import { SandboxWeb } from './sandbox/web';
+import { resolveMotoServer, PROJECT_ROOT } from './tools/resolve';
 import type { ReviewInput } from '../core/types';
 
 export type AutoMode = 'confirm' | 'deny' | 'silent';
@@ -31,8 +31,8 @@ export const DEMO_USERS: SlackUser[] = [
   { id: 'U0SECURITY', email: 'security@example.com', name: 'sec-oncall' },
 ];
 export const DEMO_SECURITY_RESPONDERS = ['U0SECURITY'];
-export const SAMPLE_EVENTS = path.join(__dirname, '..', 'fixtures', 'sample-events.json');
-export const DEMO_PEOPLE_FILE = path.join(__dirname, '..', 'fixtures', 'demo-people.json');
+export const SAMPLE_EVENTS = path.join(__dirname, 'fixtures', 'sample-events.json');
+export const DEMO_PEOPLE_FILE = path.join(__dirname, 'fixtures', 'demo-people.json');
 export const SHARED_CLOUDTRAIL = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'cloudtrail');
 const AWS_TEST_CREDS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 

@@ -17,7 +17,7 @@ import {
   type IpPermission,
   type SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
-import { startMoto, type MotoServer } from '../../src/sandbox/moto';
+import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
 import { planRevert } from '../../src/revert-plans';
 import {
   createAwsActivities,

@@ -8,8 +8,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { buildPushInfo, createDuoActivities, createDuoClient } from '../../activities/duo';
-import { DuoStandIn, type DuoStandInAddress, type DuoStandInEvent } from '../../src/sandbox/duo';
-import { installDuoLoopbackRedirect } from '../../src/sandbox/duo-redirect';
+import { DuoStandIn, type DuoStandInAddress, type DuoStandInEvent } from '../../src/demo/sandbox/duo';
+import { installDuoLoopbackRedirect } from '../../src/demo/sandbox/duo-redirect';
 import type { Change, DuoPushInput, DuoStatus } from '../../src/core/types';
 
 const IKEY = 'DIWJ8X6AEYOR5OMC6TQ1';

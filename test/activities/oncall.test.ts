@@ -7,8 +7,8 @@ import https from 'node:https';
 import { ApplicationFailure } from '@temporalio/activity';
 import { createOnCallActivities, OnCallFailureTypes, type OnCallDeps } from '../../activities/oncall';
 import { createSlackClient } from '../../activities/slack';
-import { PagerDutyStandIn } from '../../src/sandbox/pagerduty';
-import { SlackStandIn } from '../../src/sandbox/slack';
+import { PagerDutyStandIn } from '../../src/demo/sandbox/pagerduty';
+import { SlackStandIn } from '../../src/demo/sandbox/slack';
 import { FailureTypes, type Change } from '../../src/core/types';
 
 const ROUTING_KEY = 'R0ut1ngK3yR0ut1ngK3yR0ut1ngK3y01';

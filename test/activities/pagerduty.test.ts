@@ -8,7 +8,7 @@ import type { Logger } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { change as changeEvent, event } from '@pagerduty/pdjs';
 import { createPagerDutyActivities, type PagerDutyDeps } from '../../activities/pagerduty';
-import { PagerDutyStandIn } from '../../src/sandbox/pagerduty';
+import { PagerDutyStandIn } from '../../src/demo/sandbox/pagerduty';
 import { FailureTypes, type Change, type IncidentInput, type Verdict } from '../../src/core/types';
 
 const ROUTING_KEY = 'R0ut1ngK3yR0ut1ngK3yR0ut1ngK3y01'; // 32 characters

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ActionIds, BlockKitLimits, renderReviewMessage } from '../../activities/slack-blocks';
-import { validateBlocks } from '../../src/sandbox/slack';
+import { validateBlocks } from '../../src/demo/sandbox/slack';
 import type { Change, MessageState, PostMessageInput, Verdict } from '../../src/core/types';
 
 const USER_DATA_SECRET = 'c3VwZXItc2VjcmV0LXVzZXJkYXRh';

@@ -5,7 +5,7 @@ import { ErrorCode, LogLevel, type WebClient } from '@slack/web-api';
 import { createSlackActivities, createSlackClient } from '../../activities/slack';
 import { createPeopleDirectory, parsePeopleDirectory, type PeopleDirectory } from '../../activities/people';
 import { ActionIds } from '../../activities/slack-blocks';
-import { SlackStandIn, type SlackStandInEvent } from '../../src/sandbox/slack';
+import { SlackStandIn, type SlackStandInEvent } from '../../src/demo/sandbox/slack';
 import { FailureTypes, type Actor, type Change, type PostMessageInput } from '../../src/core/types';
 
 const TOKEN = 'xoxb-1111-2222-vouchtesttoken';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { startMoto, type MotoServer } from '../../src/sandbox/moto';
+import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
 import { BaselineStoreError, createBaselineStore, FolderStore, S3Store, type BaselineStore } from '../../src/baseline/store';
 import { BASELINE_FORMAT, lookupFromDocs } from '../../src/baseline/types';
 import { recordVersion } from '../../src/baseline/capture';

@@ -17,7 +17,7 @@ import { parseRecords } from '../../src/cloudtrail';
 import { loadPolicy } from '../../src/policy';
 
 const SHARED = path.resolve(__dirname, '../../../shared/data/cloudtrail');
-const FIXTURES = [path.resolve(__dirname, '../../src/fixtures/sample-events.json'), path.resolve(__dirname, '../policy/fixtures')];
+const FIXTURES = [path.resolve(__dirname, '../../src/demo/fixtures/sample-events.json'), path.resolve(__dirname, '../policy/fixtures')];
 
 function listJson(dir: string): string[] {
   const out: string[] = [];

@@ -2,7 +2,7 @@
 // vouch's search attributes registered, and the workflow bundle built once.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { resolveTemporalCli } from '../../src/tools/resolve';
+import { resolveTemporalCli } from '../../src/demo/tools/resolve';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
 let runtimeInstalled = false;
@@ -13,7 +13,7 @@ export async function startDevServer(): Promise<TestWorkflowEnvironment> {
     runtimeInstalled = true;
   }
   const cli = resolveTemporalCli({ install: true });
-  if (!cli) throw new Error('no Temporal CLI found or installable (see src/tools/resolve.ts)');
+  if (!cli) throw new Error('no Temporal CLI found or installable (see src/demo/tools/resolve.ts)');
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: cli },

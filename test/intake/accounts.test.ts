@@ -13,8 +13,8 @@ import { createCloudTrailLookupActivities, type LookupRecord } from '../../activ
 import { AccountsError, createCloudTrailClients, createCredentialCache, lookupTargets, parseAccounts } from '../../src/intake/accounts';
 import { ingestCommand } from '../../src/intake/ingest-command';
 import { loadIntakeConfig } from '../../src/intake/settings';
-import { startCloudTrailStandIn, type CloudTrailStandIn } from '../../src/sandbox/cloudtrail';
-import { startMoto, type MotoServer } from '../../src/sandbox/moto';
+import { startCloudTrailStandIn, type CloudTrailStandIn } from '../standins/cloudtrail';
+import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
 import { lookupPollerWorkflowId } from '../../workflows/lookup-poller';
 import { startDevServer } from '../helpers/temporal';
 import { loadRecords, retime, type Rec } from './helpers/records';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { startMoto, type MotoServer } from '../../src/sandbox/moto';
+import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
 import { FolderDeadLetterStore, rawOf } from '../../src/intake/dead-letter';
 import { ingestFiles, listS3, s3Client } from '../../src/intake/files';
 import { ingestCommand } from '../../src/intake/ingest-command';

@@ -14,7 +14,7 @@ import { createCloudTrailLookupActivities, type LookupPageResult, type LookupTar
 import { FolderDeadLetterStore } from '../../src/intake/dead-letter';
 import { createLookupDepsFromEnv, pageIngester } from '../../src/intake/lookup';
 import { IntakePipeline, temporalStarter } from '../../src/intake/pipeline';
-import { startCloudTrailStandIn, type CloudTrailStandIn, type LookupRequestLog } from '../../src/sandbox/cloudtrail';
+import { startCloudTrailStandIn, type CloudTrailStandIn, type LookupRequestLog } from '../standins/cloudtrail';
 import {
   lookupPollerStatusQuery,
   lookupPollerWorkflow,

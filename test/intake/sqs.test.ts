@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { startMoto, type MotoServer } from '../../src/sandbox/moto';
+import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
 import { FolderDeadLetterStore } from '../../src/intake/dead-letter';
 import { IntakePipeline, temporalStarter, type Starter } from '../../src/intake/pipeline';
 import { SqsIntake, sqsClientFor } from '../../src/intake/sqs';

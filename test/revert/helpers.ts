@@ -3,7 +3,7 @@
 // and a helper that runs a revert twice (the second run must find nothing to undo).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { startMoto, type MotoServer } from '../../src/sandbox/moto';
+import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
 import { normalise } from '../../src/cloudtrail';
 import { planRevert, type PlanContext } from '../../src/revert-plans';
 import { createAwsActivities, createAwsClientFactory, type AwsClients } from '../../activities/aws-revert';

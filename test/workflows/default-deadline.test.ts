@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { resolveTestServer } from '../../src/tools/resolve';
+import { resolveTestServer } from '../../src/demo/tools/resolve';
 import { registerSearchAttributes } from '../../src/setup';
 import { reviewWorkflowBundle } from '../helpers/temporal';
 import { FakeVendors } from '../helpers/fake-vendors';

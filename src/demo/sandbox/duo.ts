@@ -1,5 +1,5 @@
 // A loopback stand-in for the Duo Auth API v2, for tests and the local demo (vendors.md §2.6).
-// It speaks HTTPS (the Duo client only speaks TLS; point the client at it with src/sandbox/duo-redirect.ts) and checks
+// It speaks HTTPS (the Duo client only speaks TLS; point the client at it with src/demo/sandbox/duo-redirect.ts) and checks
 // every signed request the way Duo does: the v2 HMAC-SHA512 signature is recomputed with the package's own
 // `duo_sig.sign` from the same ikey/skey, the configured logical host, method, path, params and Date header.
 // Only signature v2 (form-encoded POST bodies) is supported, which is what vouch uses.

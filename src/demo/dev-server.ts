@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { devServerSearchAttributeArgs } from '../workflows/search-attributes';
+import { devServerSearchAttributeArgs } from '../../workflows/search-attributes';
 import { resolveTemporalCli } from './tools/resolve';
 
 export interface DevServer {

@@ -15,7 +15,7 @@ import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { loopbackCert } from './tls';
+import { loopbackCert } from '../../src/demo/sandbox/tls';
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'; // RFC 6455 §1.3
 const TICKET_TTL_MS = 30_000;

@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const TOOLS_DIR = process.env.VOUCH_TOOLS_DIR ?? path.join(PROJECT_ROOT, '.tools');
 export const VENV_BIN = path.join(TOOLS_DIR, 'bin');
 

@@ -1,7 +1,7 @@
 // `npm run demo`: vouch on an embedded default. It starts the official Temporal dev server (Web UI and vouch's search
 // attributes), loopback stand-ins for Slack, Duo and PagerDuty (the same ones the tests use; they check signatures,
 // tokens and required fields), moto_server for EC2 when it can be installed, the real worker, the real Slack
-// interactivity handler, and the local vendor sandbox page (src/sandbox/web.ts) that shows the DMs, Duo pushes,
+// interactivity handler, and the local vendor sandbox page (src/demo/sandbox/web.ts) that shows the DMs, Duo pushes,
 // incidents and reverts live, with working buttons. It makes the risky changes for real in moto, turns them into
 // CloudTrail records (the project's fixtures, plus a few risky records from ../shared/data when present), routes them
 // through the real intake pipeline and policy (src/intake/pipeline.ts, src/policy; `--tiers fixed` sets the tiers by
@@ -14,15 +14,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { ActionIds } from '../activities/slack-blocks';
-import { createPeopleDirectory, parsePeopleDirectory } from '../activities/people';
-import { normalise } from './cloudtrail';
-import { prepareReviews } from './review-command';
+import { ActionIds } from '../../activities/slack-blocks';
+import { createPeopleDirectory, parsePeopleDirectory } from '../../activities/people';
+import { normalise } from '../cloudtrail';
+import { prepareReviews } from '../review-command';
 import { PROJECT_ROOT } from './tools/resolve';
-import { assess, loadPolicy, toVerdict, type Policy } from './policy';
-import { IntakePipeline } from './intake/pipeline';
-import { FolderDeadLetterStore } from './intake/dead-letter';
-import type { ReviewOutcome, Verdict } from './core/types';
+import { assess, loadPolicy, toVerdict, type Policy } from '../policy';
+import { IntakePipeline } from '../intake/pipeline';
+import { FolderDeadLetterStore } from '../intake/dead-letter';
+import type { ReviewOutcome, Verdict } from '../core/types';
 import {
   DEMO_PEOPLE_FILE,
   DEMO_SECURITY_RESPONDERS,
@@ -30,7 +30,7 @@ import {
   startDemoStack,
   type AutoMode,
   type DemoStack,
-} from './demo/stack';
+} from './stack';
 import {
   confirmVariants,
   enactInMoto,
@@ -39,7 +39,7 @@ import {
   ruleGone,
   sharedScenarios,
   type Scenario,
-} from './demo/scenarios';
+} from './scenarios';
 
 // The stack and the sample records live in src/demo/; everything they exported from here before still is.
 export {
@@ -53,7 +53,7 @@ export {
   type AutoMode,
   type DemoStackOptions,
   type DemoStack,
-} from './demo/stack';
+} from './stack';
 export {
   enactInMoto,
   ruleGone,
@@ -63,7 +63,7 @@ export {
   sharedScenarios,
   expectedOutcomes,
   type Scenario,
-} from './demo/scenarios';
+} from './scenarios';
 
 // ---- routing: the real intake pipeline and policy, or fixed tiers ----
 
