@@ -10,8 +10,8 @@ import zlib from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { awsSchema, loadConfig } from './config';
-import * as cloudtrail from './cloudtrail';
-import { RecordError, type RecordHeader } from './cloudtrail';
+import * as cloudtrail from './intake/normalise';
+import { RecordError, type RecordHeader } from './intake/normalise';
 import { classifier, loadPolicy, PolicyError, type Assessment, type Policy, type QuickIgnore } from './policy';
 import type { Actor, Change } from './core/types';
 

@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { normalise, parseRecords, RecordError, actorOf, redactShared } from '../src/cloudtrail';
+import { normalise, parseRecords, RecordError, actorOf, redactShared } from '../src/intake/normalise';
 import { baseEventName, parsePolicyDoc, securityGroupRules } from '../src/policy/conditions';
 import { redact } from '../src/core/redact';
 import type { Change } from '../src/core/types';

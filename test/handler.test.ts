@@ -11,7 +11,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createSlackClient } from '../activities/slack';
 import { createHandler, startHandler, type HandlerOptions, type HandlerServer, type LogLevel } from '../src/handler';
-import { startReview } from '../src/review-starter';
+import { startReview } from '../src/intake/starter';
 import { SlackStandIn } from '../src/demo/sandbox/slack';
 import {
   buildBlockActionsPayload,

@@ -19,7 +19,7 @@ import {
   type MetricsServer,
   type VouchMetrics,
 } from '../src/metrics';
-import { startReview } from '../src/review-starter';
+import { startReview } from '../src/intake/starter';
 import { resolveTemporalCli } from '../src/demo/tools/resolve';
 import { decisionUpdate, statusQuery } from '../workflows/messages';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';

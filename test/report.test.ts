@@ -18,7 +18,7 @@ import {
   type Report,
   type ReviewRecord,
 } from '../src/report';
-import { startReview } from '../src/review-starter';
+import { startReview } from '../src/intake/starter';
 import { decisionUpdate, statusQuery } from '../workflows/messages';
 import type { ReviewInput, Verdict } from '../src/core/types';
 import { FakeVendors } from './helpers/fake-vendors';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startDemoStack, enactInMoto, fixtureScenarios, ruleGone, type DemoStack } from '../src/demo/command';
 import { prepareReviews } from '../src/review-command';
-import { reviewUrlFor } from '../src/review-starter';
+import { reviewUrlFor } from '../src/intake/starter';
 import { SandboxWeb, type SandboxState } from '../src/demo/sandbox/web';
 import { statusQuery } from '../workflows/messages';
 import type { ReviewOutcome } from '../src/core/types';

@@ -14,7 +14,7 @@ import YAML from 'yaml';
 import { createSlackClient } from '../activities/slack';
 import type { LogLevel } from '../src/handler';
 import { createMetrics } from '../src/metrics';
-import { startReview } from '../src/review-starter';
+import { startReview } from '../src/intake/starter';
 import { SlackStandIn } from '../src/demo/sandbox/slack';
 import { buildBlockActionsPayload, type ClickSpec } from '../src/demo/sandbox/slack-interactions';
 import { SlackSocketStandIn } from './standins/slack-socket';

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ActionIds } from '../../activities/slack-blocks';
 import { createPeopleDirectory, parsePeopleDirectory } from '../../activities/people';
-import { normalise } from '../cloudtrail';
+import { normalise } from '../intake/normalise';
 import { prepareReviews } from '../review-command';
 import { PROJECT_ROOT } from './tools/resolve';
 import { assess, loadPolicy, toVerdict, type Policy } from '../policy';

@@ -12,7 +12,7 @@ import {
   type EC2Client,
   type IpPermission,
 } from '@aws-sdk/client-ec2';
-import { parseRecords } from '../cloudtrail';
+import { parseRecords } from '../intake/normalise';
 import { PROJECT_ROOT } from './tools/resolve';
 import type { Outcome, Verdict } from '../core/types';
 import { SAMPLE_EVENTS, SHARED_CLOUDTRAIL, type AutoMode } from './stack';

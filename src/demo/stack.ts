@@ -10,7 +10,7 @@ import { createSlackClient } from '../../activities/slack';
 import { loadConfig, workerSchema, type WorkerConfig } from '../config';
 import { freePort, portFree, startDevServer, type DevServer } from './dev-server';
 import { createHandler, type HandlerServer } from '../handler';
-import { startReview, type StartResult } from '../review-starter';
+import { startReview, type StartResult } from '../intake/starter';
 import { buildActivityDeps, createWorker } from '../worker';
 import { DuoStandIn, type DuoAutoAnswer } from './sandbox/duo';
 import { installDuoLoopbackRedirect } from './sandbox/duo-redirect';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { RecordError } from '../cloudtrail';
+import { RecordError } from './normalise';
 import type { IntakeItem, IntakePipeline, RecordResult } from './pipeline';
 
 const gunzip = promisify(zlib.gunzip);

@@ -4,7 +4,7 @@
 // `ensurePollers` (`vouch ingest --from lookup`), which starts one poller per configured account and Region.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { CloudTrailLookupDeps, LookupRecord, LookupTarget, PageCounts } from '../../activities/cloudtrail-lookup';
-import { RecordError } from '../cloudtrail';
+import { RecordError } from './normalise';
 import { connectClient } from '../temporal-client';
 import {
   LOOKUP_POLLER_WORKFLOW_TYPE,

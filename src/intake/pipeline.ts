@@ -1,6 +1,6 @@
 // The intake pipeline every source shares (SQS, LookupEvents, S3 and folder backfills):
 //
-//   record (unknown) → size check → normalise (src/cloudtrail.ts) → judge (the policy, injected)
+//   record (unknown) → size check → normalise (normalise.ts) → judge (the policy, injected)
 //     → ignore: done
 //     → otherwise: start the review (workflow id from account + eventID, USE_EXISTING: every path dedups, so the
 //       fast path and a backfill can overlap)
@@ -10,8 +10,8 @@
 // dropped. A transient failure (Temporal unreachable) is thrown as TransientIntakeError, and the caller leaves its
 // input unacknowledged (SQS message not deleted, activity retried, backfill stopped with a non-zero exit).
 import type { Client } from '@temporalio/client';
-import { normalise, RecordError } from '../cloudtrail';
-import { startReview } from '../review-starter';
+import { normalise, RecordError } from './normalise';
+import { startReview } from './starter';
 import { assess, loadPolicy, toVerdict, type Policy } from '../policy';
 import type { Change, ReviewInput, Verdict } from '../core/types';
 import type { DeadLetterStore } from './dead-letter';

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { classifyText, newTally } from '../../src/classify';
-import { parseRecords } from '../../src/cloudtrail';
+import { parseRecords } from '../../src/intake/normalise';
 import { loadPolicy } from '../../src/policy';
 
 const SHARED = path.resolve(__dirname, '../../../shared/data/cloudtrail');

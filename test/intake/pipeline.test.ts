@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RecordError } from '../../src/cloudtrail';
+import { RecordError } from '../../src/intake/normalise';
 import { FolderDeadLetterStore, rawOf } from '../../src/intake/dead-letter';
 import { splitRecords } from '../../src/intake/files';
 import { IntakePipeline, TransientIntakeError, type Starter } from '../../src/intake/pipeline';

@@ -12,7 +12,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand,
 import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
 import { policyJudge } from '../../src/intake/pipeline';
 import { loadPolicy } from '../../src/policy';
-import { normalise } from '../../src/cloudtrail';
+import { normalise } from '../../src/intake/normalise';
 import { eventually, startDevServer } from '../helpers/temporal';
 import { eventIdsOf, reviewsByWorkflowId } from './helpers/temporal';
 import { envelope, expectedReviewed, inAccount, loadRecords, randomAccount, type Rec } from './helpers/records';

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { normalise, parseRecords } from '../../src/cloudtrail';
+import { normalise, parseRecords } from '../../src/intake/normalise';
 import { assess, DEFAULT_POLICY_FILE, loadPolicy, toVerdict } from '../../src/policy';
 import { ACCOUNT, assumedRole, change } from './records';
 

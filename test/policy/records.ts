@@ -1,5 +1,5 @@
 // Hand-written CloudTrail records for the policy tests: one builder, overrides per test.
-import { normalise } from '../../src/cloudtrail';
+import { normalise } from '../../src/intake/normalise';
 import type { Change } from '../../src/core/types';
 
 export const ACCOUNT = '111122223333';

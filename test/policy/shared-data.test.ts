@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { normalise, parseRecords } from '../../src/cloudtrail';
+import { normalise, parseRecords } from '../../src/intake/normalise';
 import { assess, loadPolicy, type Assessment } from '../../src/policy';
 import type { Change, Tier } from '../../src/core/types';
 

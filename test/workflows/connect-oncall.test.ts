@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startReview } from '../../src/review-starter';
+import { startReview } from '../../src/intake/starter';
 import { decisionUpdate, statusQuery } from '../../workflows/messages';
 import type { ReviewInput, Verdict } from '../../src/core/types';
 import { FakeVendors } from '../helpers/fake-vendors';

@@ -6,7 +6,7 @@ import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startReviewStack, type ReviewStack, eventually } from '../helpers/temporal';
 import { FakeVendors } from '../helpers/fake-vendors';
-import { startReview } from '../../src/review-starter';
+import { startReview } from '../../src/intake/starter';
 import { decisionUpdate, duoRetryUpdate, securityDecisionUpdate, statusQuery } from '../../workflows/messages';
 import type { ReviewInput, Tier, Verdict, ReviewStatus } from '../../src/core/types';
 

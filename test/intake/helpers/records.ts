@@ -6,7 +6,7 @@ import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import type { Verdict } from '../../../src/core/types';
 import type { Judge } from '../../../src/intake/pipeline';
-import { normalise } from '../../../src/cloudtrail';
+import { normalise } from '../../../src/intake/normalise';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
 export const SHARED_CLOUDTRAIL = path.resolve(REPO_ROOT, '../shared/data/cloudtrail');

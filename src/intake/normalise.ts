@@ -1,7 +1,7 @@
 // Reading CloudTrail records and normalising each into one `Change`, whatever its variant.
 // Bad input gets an error that names the source, the record index and the field.
-import { isSensitiveKey, REDACTED } from './core/redact';
-import type { Actor, ActorType, Change } from './core/types';
+import { isSensitiveKey, REDACTED } from '../core/redact';
+import type { Actor, ActorType, Change } from '../core/types';
 
 export type CloudTrailRecord = Record<string, unknown>;
 

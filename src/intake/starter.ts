@@ -4,10 +4,10 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   type Client, type WorkflowHandle } from '@temporalio/client';
-import { reviewWorkflowId, TASK_QUEUE, WORKFLOW_TYPE } from '../workflows/messages';
-import { reviewSearchAttributes } from '../workflows/search-attributes';
-import type { Change, ReviewInput, ReviewOutcome } from './core/types';
-import type { reviewChangeWorkflow } from '../workflows/review-change';
+import { reviewWorkflowId, TASK_QUEUE, WORKFLOW_TYPE } from '../../workflows/messages';
+import { reviewSearchAttributes } from '../../workflows/search-attributes';
+import type { Change, ReviewInput, ReviewOutcome } from '../core/types';
+import type { reviewChangeWorkflow } from '../../workflows/review-change';
 
 export interface StartResult {
   workflowId: string;
