@@ -8,7 +8,7 @@
 //   5. reads the resource again (after) and fails with RevertNotVerified when the change is still there.
 // "Not found" answers for the thing being removed count as already reverted. Reverts run under the role session
 // `vouch-revert-<eventId>`, so vouch can recognise its own calls in CloudTrail. The handler table is also the source
-// of the least-privilege IAM policy (src/iam-policy.ts).
+// of the least-privilege IAM policy (src/cli/iam-policy.ts).
 //
 // The rooms live in activities/aws/: clients.ts (SDK clients), failures.ts (AWS error → ApplicationFailure),
 // handler.ts (the Handler contract, shared helpers, the generic flow), one file per service's handlers, and

@@ -1,5 +1,5 @@
 // createActivities(deps): every side effect of a review, over injected vendor clients.
-// Production (src/worker.ts), the demo sandbox and the tests hand in different clients; activity code is the same.
+// Production (src/cli/worker.ts), the demo sandbox and the tests hand in different clients; activity code is the same.
 import { createSlackActivities, type SlackDeps } from './slack';
 import { createDuoActivities, type DuoDeps } from './duo';
 import { createPagerDutyActivities, type PagerDutyDeps } from './pagerduty';

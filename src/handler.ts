@@ -21,7 +21,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { createSlackClient } from '../activities/slack';
 import { decisionUpdate, duoRetryUpdate } from '../workflows/messages';
 import type { UpdateResult } from './core/types';
-import type { VouchMetrics } from './metrics';
+import type { VouchMetrics } from './cli/metrics';
 import { ClickPayloadError, interpretClick, isIgnored, type ClickCommand } from './slack-clicks';
 
 export const INTERACTIONS_PATH = '/slack/interactions';
@@ -54,7 +54,7 @@ export interface HandlerOptions {
   /** Tell the clicker the workflow's own "accepted" text (UpdateResult.message) too. Default true. */
   confirmToClicker?: boolean;
   log?: HandlerLog;
-  /** Clicks by outcome and time to acknowledge (src/metrics.ts), when the process serves /metrics. */
+  /** Clicks by outcome and time to acknowledge (src/cli/metrics.ts), when the process serves /metrics. */
   metrics?: Pick<VouchMetrics, 'clicks' | 'clickAck'>;
 }
 

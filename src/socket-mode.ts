@@ -13,8 +13,8 @@ import { SocketModeClient, type SocketModeDispatcher } from '@slack/socket-mode'
 import type { WebClient } from '@slack/web-api';
 import { LogLevel as SlackLogLevel } from '@slack/web-api';
 import { createRedactingLogger, createSlackClient } from '../activities/slack';
-import { loadConfig, metricsSchema, socketModeSchema } from './config';
-import { connectClient } from './temporal-client';
+import { loadConfig, metricsSchema, socketModeSchema } from './cli/config';
+import { connectClient } from './cli/temporal-client';
 
 export { socketModeSchema };
 import {
@@ -25,7 +25,7 @@ import {
   type HandlerLog,
   type UpdateOutcome,
 } from './handler';
-import { startProcessMetrics, type VouchMetrics, type ClickOutcome } from './metrics';
+import { startProcessMetrics, type VouchMetrics, type ClickOutcome } from './cli/metrics';
 import { ClickPayloadError, interpretClick, isIgnored, type ClickCommand } from './slack-clicks';
 
 export { replyToClicker, runClickUpdate, type ClickDeliveryDeps };

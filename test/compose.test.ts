@@ -17,7 +17,7 @@ import Ajv, { type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { SECRET_VARS } from '../src/config';
+import { SECRET_VARS } from '../src/cli/config';
 import { resolveTemporalCli } from '../src/demo/tools/resolve';
 import { ALL_SEARCH_ATTRIBUTES, devServerSearchAttributeArgs } from '../workflows/search-attributes';
 
@@ -540,7 +540,7 @@ describe('docker-compose.yml', () => {
         if (!runtimeDeps.has(name)) missing.push(`${path.relative(ROOT, file)} → ${name}`);
       }
     }
-    assert.ok(seen.has(path.join(ROOT, 'src/cli.ts')), 'the walk reached src/cli.ts');
+    assert.ok(seen.has(path.join(ROOT, 'src/cli/index.ts')), 'the walk reached src/cli/index.ts');
     assert.deepEqual(missing, [], 'packages loaded at run time must be in "dependencies", not devDependencies');
   });
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { workerSchema, handlerProcessSchema, starterSchema, oncallSchema, metricsSchema } from '../src/config';
+import { workerSchema, handlerProcessSchema, starterSchema, oncallSchema, metricsSchema } from '../src/cli/config';
 import { intakeSchema } from '../src/intake/settings';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -21,7 +21,7 @@ test('the README configuration table documents every variable', () => {
 });
 
 test('the IAM policy in the README is the one vouch generates from its revert plans', async () => {
-  const { revertRolePolicy } = await import('../src/iam-policy');
+  const { revertRolePolicy } = await import('../src/cli/iam-policy');
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## Reverting to a trusted state'));
   const block = /```json\n([\s\S]*?)\n```/.exec(section)?.[1];

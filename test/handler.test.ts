@@ -26,7 +26,7 @@ import { reviewWorkflowId, statusQuery, WORKFLOW_TYPE } from '../workflows/messa
 import type { reviewChangeWorkflow } from '../workflows/review-change';
 import type { ReviewInput, ReviewStatus } from '../src/core/types';
 import { FakeVendors } from './helpers/fake-vendors';
-import { createMetrics } from '../src/metrics';
+import { createMetrics } from '../src/cli/metrics';
 import { eventually, startReviewStack, type ReviewStack } from './helpers/temporal';
 
 const ACCOUNT = '111122223333';

@@ -12,7 +12,7 @@ test('lint refuses forbidden imports in workflows/', async () => {
   const source = [
     "import fs from 'node:fs';",
     "import { Client } from '@temporalio/client';",
-    "import { log } from '../src/log';",
+    "import { log } from '../src/cli/log';",
     "import { createActivities } from '../activities';",
     "import type { Activities } from '../activities';",
     'export const x = [fs, Client, log, createActivities] as unknown as Activities;',

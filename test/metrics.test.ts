@@ -18,7 +18,7 @@ import {
   startMetricsServer,
   type MetricsServer,
   type VouchMetrics,
-} from '../src/metrics';
+} from '../src/cli/metrics';
 import { startReview } from '../src/intake/starter';
 import { resolveTemporalCli } from '../src/demo/tools/resolve';
 import { decisionUpdate, statusQuery } from '../workflows/messages';

@@ -17,7 +17,7 @@ import {
   weekOf,
   type Report,
   type ReviewRecord,
-} from '../src/report';
+} from '../src/cli/report';
 import { startReview } from '../src/intake/starter';
 import { decisionUpdate, statusQuery } from '../workflows/messages';
 import type { ReviewInput, Verdict } from '../src/core/types';

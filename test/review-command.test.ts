@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startDevServer } from './helpers/temporal';
-import { prepareReviews } from '../src/review-command';
+import { prepareReviews } from '../src/cli/review';
 import { defaultPayloadConverter } from '@temporalio/common';
 
 const BIN = path.resolve(__dirname, '../src/bin/vouch.js');

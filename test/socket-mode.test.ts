@@ -13,7 +13,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import YAML from 'yaml';
 import { createSlackClient } from '../activities/slack';
 import type { LogLevel } from '../src/handler';
-import { createMetrics } from '../src/metrics';
+import { createMetrics } from '../src/cli/metrics';
 import { startReview } from '../src/intake/starter';
 import { SlackStandIn } from '../src/demo/sandbox/slack';
 import { buildBlockActionsPayload, type ClickSpec } from '../src/demo/sandbox/slack-interactions';

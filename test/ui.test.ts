@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { fixtureScenarios, startDemoStack, type DemoStack } from '../src/demo/command';
-import { prepareReviews } from '../src/review-command';
+import { prepareReviews } from '../src/cli/review';
 import { reviewSummary } from '../src/intake/starter';
 import type { ReviewOutcome } from '../src/core/types';
 import { launchBrowser, screenshot, type Browser } from './helpers/browser';

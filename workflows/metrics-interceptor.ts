@@ -3,7 +3,7 @@
 // It counts each review when it starts (by tier and rule), each outcome (by tier and outcome) and, for confirmed
 // reviews, the time from the review's start to the confirmation. Emission goes through the SDK's `metricMeter`,
 // which drops every emission while the workflow is replaying, so a replay (cache eviction, worker restart) never
-// counts a review twice; the values land in the worker Runtime's metrics exporter (src/metrics.ts serves them).
+// counts a review twice; the values land in the worker Runtime's metrics exporter (src/cli/metrics.ts serves them).
 // Deterministic: only workflow time (Date.now() inside a workflow is the activation's time) and workflowInfo().
 import {
   metricMeter,

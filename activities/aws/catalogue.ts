@@ -1,5 +1,5 @@
 // The handler table: what vouch runs as a revert, and the source of the least-privilege IAM policy
-// (src/iam-policy.ts).
+// (src/cli/iam-policy.ts).
 import { type AwsService, type RevertPlan, type RevertStep } from '../../src/core/types';
 import { canonicalJson } from '../../src/baseline/types';
 import { forbidden } from './failures';

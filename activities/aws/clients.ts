@@ -51,7 +51,7 @@ export interface AwsClientFactoryOptions {
   /** Static credentials (the caller of AssumeRole when a template is set); the SDK's default chain otherwise. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
-/** @deprecated name kept for src/worker.ts and src/demo.ts; same options as AwsClientFactoryOptions. */
+/** @deprecated name kept for src/cli/worker.ts and src/demo/command.ts; same options as AwsClientFactoryOptions. */
 export type Ec2ClientFactoryOptions = AwsClientFactoryOptions;
 
 /** A compact, stable view of one security-group rule, for `RevertResult.before` / `after`. */
@@ -162,5 +162,5 @@ export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): Requ
   };
 }
 
-/** The same factory under its original name (src/worker.ts, src/demo.ts): now covers every service. */
+/** The same factory under its original name (src/cli/worker.ts, src/demo/command.ts): now covers every service. */
 export const createEc2ClientFactory = createAwsClientFactory;

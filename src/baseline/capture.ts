@@ -48,7 +48,7 @@ export interface Clients {
 
 export const REGIONAL_KINDS: ResourceKind[] = ['cloudtrail-trail'];
 
-/** The IAM actions the reads below need (src/iam-policy.ts puts them in the revert role's policy). */
+/** The IAM actions the reads below need (src/cli/iam-policy.ts puts them in the revert role's policy). */
 export const CAPTURE_IAM_ACTIONS: readonly string[] = [
   'cloudtrail:DescribeTrails',
   'cloudtrail:GetTrail',

@@ -17,7 +17,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ActionIds } from '../../activities/slack-blocks';
 import { createPeopleDirectory, parsePeopleDirectory } from '../../activities/people';
 import { normalise } from '../intake/normalise';
-import { prepareReviews } from '../review-command';
+import { prepareReviews } from '../cli/review';
 import { PROJECT_ROOT } from './tools/resolve';
 import { assess, loadPolicy, toVerdict, type Policy } from '../policy';
 import { IntakePipeline } from '../intake/pipeline';

@@ -5,7 +5,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { CloudTrailLookupDeps, LookupRecord, LookupTarget, PageCounts } from '../../activities/cloudtrail-lookup';
 import { RecordError } from './normalise';
-import { connectClient } from '../temporal-client';
+import { connectClient } from '../cli/temporal-client';
 import {
   LOOKUP_POLLER_WORKFLOW_TYPE,
   lookupPollerWorkflowId,

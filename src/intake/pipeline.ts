@@ -74,7 +74,7 @@ export interface PipelineOptions {
   maxPerSecond?: number;
   /** Called after each record (tests, logs). */
   onResult?: (item: IntakeItem, result: RecordResult) => void;
-  /** Called when a review is started, with its lag (e.g. src/metrics.ts's observeIntakeLag). */
+  /** Called when a review is started, with its lag (e.g. src/cli/metrics.ts's observeIntakeLag). */
   onLag?: (kind: SourceKind, eventTime: string, seconds: number) => void;
   now?: () => number;
 }

@@ -1,5 +1,5 @@
-// Helpers over intake's part of the environment (the schema, `intakeSchema`, lives in src/config.ts with the rest).
-import { intakeSchema, loadConfig, type IntakeConfig } from '../config';
+// Helpers over intake's part of the environment (the schema, `intakeSchema`, lives in src/cli/config.ts with the rest).
+import { intakeSchema, loadConfig, type IntakeConfig } from '../cli/config';
 
 export { intakeSchema };
 import { loadPolicy, type Policy } from '../policy';

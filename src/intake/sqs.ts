@@ -20,7 +20,7 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { log } from '../log';
+import { log } from '../cli/log';
 import { TransientIntakeError, type IntakePipeline, type RecordResult } from './pipeline';
 
 export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';

@@ -31,7 +31,7 @@ import { planRevert, revertVerdictFields } from '../../src/revert-plans';
 import { captureIntoStore, createBaselinePlanner, loadBaselineLookup, planWithBaseline } from '../../src/baseline/index';
 import { createBaselineStore, type BaselineStore } from '../../src/baseline/store';
 import { parsePolicyDocument } from '../../src/baseline/types';
-import { baselineCommand } from '../../src/baseline/command';
+import { baselineCommand } from '../../src/cli/baseline';
 import { createBaselineActivities } from '../../activities/baseline';
 import { createAwsClientFactory } from '../../activities/aws-revert';
 import { ACCOUNT, CREDS, REGION, changeOf, record, revertTwice, startAws, type Aws } from '../revert/helpers';

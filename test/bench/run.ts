@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { classifyText, newTally } from '../../src/classify';
+import { classifyText, newTally } from '../../src/cli/classify';
 import { parseRecords } from '../../src/intake/normalise';
 import { loadPolicy } from '../../src/policy';
 

@@ -12,7 +12,7 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
 import { FolderDeadLetterStore, rawOf } from '../../src/intake/dead-letter';
 import { ingestFiles, listS3, s3Client } from '../../src/intake/files';
-import { ingestCommand } from '../../src/intake/ingest-command';
+import { ingestCommand } from '../../src/cli/ingest';
 import { IntakePipeline, policyJudge, temporalStarter, type Judge } from '../../src/intake/pipeline';
 import { loadIntakeConfig } from '../../src/intake/settings';
 import { loadPolicy } from '../../src/policy';

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { policyCheckCommand, type Io } from '../../src/classify';
+import { policyCheckCommand, type Io } from '../../src/cli/classify';
 import { DEFAULT_POLICY_FILE, parsePolicy, PolicyError } from '../../src/policy';
 
 function capture(): { io: Io; out: () => string; err: () => string } {

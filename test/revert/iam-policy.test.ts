@@ -2,7 +2,7 @@
 // the handler table, the baseline reads, nothing else; every operation the planner can produce is covered.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { revertRolePolicy, baselineStorePolicy, iamPolicyCommand } from '../../src/iam-policy';
+import { revertRolePolicy, baselineStorePolicy, iamPolicyCommand } from '../../src/cli/iam-policy';
 import { revertCatalogue } from '../../activities/aws-revert';
 import { REVERTIBLE_EVENTS } from '../../src/revert-plans';
 import { CAPTURE_IAM_ACTIONS } from '../../src/baseline/capture';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { resolveTestServer } from '../../src/demo/tools/resolve';
-import { registerSearchAttributes } from '../../src/setup';
+import { registerSearchAttributes } from '../../src/cli/setup';
 import { reviewWorkflowBundle } from '../helpers/temporal';
 import { FakeVendors } from '../helpers/fake-vendors';
 import { reviewChangeWorkflow } from '../../workflows/review-change';

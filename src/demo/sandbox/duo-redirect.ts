@@ -1,7 +1,7 @@
 // ============================================================================================================
 //  TESTS AND THE LOCAL DEMO ONLY. PRODUCTION NEVER CALLS THIS.
 //  The worker talks to the real Duo API host with the Duo client's own pinned CA bundle; nothing here is wired
-//  into src/worker.ts or any production entry point, and nothing here must ever be.
+//  into src/cli/worker.ts or any production entry point, and nothing here must ever be.
 // ============================================================================================================
 //
 // Why it exists: `@duosecurity/duo_api` 1.5.0 calls `https.request({ host, method, path, headers, ca })` with no

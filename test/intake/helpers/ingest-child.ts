@@ -1,5 +1,5 @@
 // `vouch ingest …` as its own process (the kill-and-restart test SIGKILLs it): the real ingestCommand, real policy.
-import { ingestCommand } from '../../../src/intake/ingest-command';
+import { ingestCommand } from '../../../src/cli/ingest';
 
 ingestCommand(process.argv.slice(2)).then(
   (code) => process.exit(code),

@@ -12,19 +12,19 @@
 import { parseArgs } from 'node:util';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Duration } from '@temporalio/common';
-import { awsSchema, baselineSchema, loadConfig, temporalSchema } from '../config';
+import { awsSchema, baselineSchema, loadConfig, temporalSchema } from './config';
 
 export { baselineSchema };
 import { createAwsClientFactory } from '../../activities/aws-revert';
-import { captureScope, GLOBAL_KINDS, REGIONAL_KINDS } from './capture';
-import { diffBaseline } from './diff';
-import { createBaselineStore, type BaselineStore } from './store';
-import { captureIntoStore } from './index';
-import { GLOBAL_SCOPE, RESOURCE_KINDS, resourceKey, type ResourceKind } from './types';
-import { ensureBaselineSchedule } from './schedule';
-import { connectClient } from '../temporal-client';
+import { captureScope, GLOBAL_KINDS, REGIONAL_KINDS } from '../baseline/capture';
+import { diffBaseline } from '../baseline/diff';
+import { createBaselineStore, type BaselineStore } from '../baseline/store';
+import { captureIntoStore } from '../baseline/index';
+import { GLOBAL_SCOPE, RESOURCE_KINDS, resourceKey, type ResourceKind } from '../baseline/types';
+import { ensureBaselineSchedule } from '../baseline/schedule';
+import { connectClient } from './temporal-client';
 
-/** Environment of the baseline commands (the lead may merge it into src/config.ts's worker schema). */
+/** Environment of the baseline commands (the lead may merge it into src/cli/config.ts's worker schema). */
 
 const USAGE = `usage: vouch baseline <capture|show|diff|schedule> [options]
 

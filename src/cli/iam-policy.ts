@@ -3,8 +3,8 @@
 // capture (src/baseline/capture.ts). `vouch iam-policy` prints it; `--store s3://bucket/prefix` prints instead the
 // policy vouch's own principal needs for an S3 baseline store.
 import { parseArgs } from 'node:util';
-import { revertCatalogue } from '../activities/aws-revert';
-import { CAPTURE_IAM_ACTIONS } from './baseline/capture';
+import { revertCatalogue } from '../../activities/aws-revert';
+import { CAPTURE_IAM_ACTIONS } from '../baseline/capture';
 
 export interface PolicyDocument {
   Version: '2012-10-17';

@@ -2,13 +2,13 @@
 import fs from 'node:fs';
 import type https from 'node:https';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../activities';
-import { createSlackClient } from '../activities/slack';
-import { createPeopleDirectory, parsePeopleDirectory } from '../activities/people';
-import { createDuoClient } from '../activities/duo';
-import { createEc2ClientFactory } from '../activities/aws-revert';
-import { createBaselineStore } from './baseline/store';
-import { createLookupDepsFromEnv } from './intake/lookup';
+import { createActivities, type ActivityDeps } from '../../activities';
+import { createSlackClient } from '../../activities/slack';
+import { createPeopleDirectory, parsePeopleDirectory } from '../../activities/people';
+import { createDuoClient } from '../../activities/duo';
+import { createEc2ClientFactory } from '../../activities/aws-revert';
+import { createBaselineStore } from '../baseline/store';
+import { createLookupDepsFromEnv } from '../intake/lookup';
 import { ConfigError, loadConfig, workerSchema, describeConfig, type WorkerConfig } from './config';
 import { log } from './log';
 import {
@@ -91,7 +91,7 @@ export async function createWorker(
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     // The SDK bundles workflows/ (and the metrics interceptor) at start-up.
-    workflowsPath: require.resolve('../workflows'),
+    workflowsPath: require.resolve('../../workflows'),
     activities: createActivities(deps),
     interceptors: {
       // Review metrics (started, outcomes, time to confirm) from inside the workflow, replay-safe.

@@ -1,13 +1,13 @@
 // `vouch review FILE|-`: CloudTrail records in, reviews started. Every record is checked first; if any is
 // unusable, the errors name the file, record and field, and nothing starts.
-import { normalise, parseRecords, RecordError } from './intake/normalise';
-import { planRevert } from './revert-plans';
-import { assess, loadPolicy, toVerdict, type Policy } from './policy';
+import { normalise, parseRecords, RecordError } from '../intake/normalise';
+import { planRevert } from '../revert-plans';
+import { assess, loadPolicy, toVerdict, type Policy } from '../policy';
 import { intakeSchema, loadConfig, type IntakeConfig } from './config';
-import { reviewSettings } from './intake/settings';
+import { reviewSettings } from '../intake/settings';
 import { connectClient } from './temporal-client';
-import { startReview } from './intake/starter';
-import type { Change, ReviewInput, Verdict } from './core/types';
+import { startReview } from '../intake/starter';
+import type { Change, ReviewInput, Verdict } from '../core/types';
 
 export interface PreparedReview {
   source: string;

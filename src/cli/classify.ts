@@ -10,10 +10,10 @@ import zlib from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { awsSchema, loadConfig } from './config';
-import * as cloudtrail from './intake/normalise';
-import { RecordError, type RecordHeader } from './intake/normalise';
-import { classifier, loadPolicy, PolicyError, type Assessment, type Policy, type QuickIgnore } from './policy';
-import type { Actor, Change } from './core/types';
+import * as cloudtrail from '../intake/normalise';
+import { RecordError, type RecordHeader } from '../intake/normalise';
+import { classifier, loadPolicy, PolicyError, type Assessment, type Policy, type QuickIgnore } from '../policy';
+import type { Actor, Change } from '../core/types';
 
 export interface Io {
   stdout: NodeJS.WritableStream;

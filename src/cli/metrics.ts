@@ -10,7 +10,7 @@
 //     which is silent during replay, so a replayed review is never counted twice.
 //
 // Logs. createJsonLogger is a Temporal Runtime logger writing one JSON object per line on stderr (the format of
-// src/log.ts), with `reviewId` on every line that belongs to a review: workflow logs and activity logs carry
+// src/cli/log.ts), with `reviewId` on every line that belongs to a review: workflow logs and activity logs carry
 // workflowId/runId from the SDK, and activityTelemetryInterceptors adds reviewId to every activity log line.
 // Core's own (native) log lines are forwarded to it as well.
 import http from 'node:http';
@@ -18,12 +18,12 @@ import type { AddressInfo } from 'node:net';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory, RuntimeOptions } from '@temporalio/worker';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { REVIEW_METRICS } from '../workflows/metrics-interceptor';
+import { REVIEW_METRICS } from '../../workflows/metrics-interceptor';
 
 export { REVIEW_METRICS };
 
 /** The workflow interceptor module that emits the review metrics; pass it in WorkerOptions.interceptors.workflowModules. */
-export const REVIEW_METRICS_INTERCEPTOR_MODULE = require.resolve('../workflows/metrics-interceptor');
+export const REVIEW_METRICS_INTERCEPTOR_MODULE = require.resolve('../../workflows/metrics-interceptor');
 
 export type Vendor = 'slack' | 'duo' | 'pagerduty' | 'aws' | 'other';
 export type ClickTransport = 'http' | 'socket';

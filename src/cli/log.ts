@@ -2,7 +2,7 @@
 // the SDK, workflows and activities: every line about a review carries reviewId. Values of secret-looking keys are
 // masked. The level is VOUCH_LOG_LEVEL (debug, info, warn, error; default info).
 import type { LogLevel as TemporalLogLevel, LogMetadata, Logger } from '@temporalio/common';
-import { isSensitiveKey } from './core/redact';
+import { isSensitiveKey } from '../core/redact';
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { trace: 0, debug: 10, info: 20, warn: 30, error: 40 };

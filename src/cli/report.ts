@@ -18,9 +18,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { z } from 'zod';
-import { WORKFLOW_TYPE } from '../workflows/messages';
-import { VouchAccount, VouchActor, VouchOutcome, VouchRules, VouchTier } from '../workflows/search-attributes';
-import type { ReviewOutcome, TimelineEntry } from './core/types';
+import { WORKFLOW_TYPE } from '../../workflows/messages';
+import { VouchAccount, VouchActor, VouchOutcome, VouchRules, VouchTier } from '../../workflows/search-attributes';
+import type { ReviewOutcome, TimelineEntry } from '../core/types';
 import { connectClientFromEnv } from './temporal-client';
 import { renderHtml } from './report-html';
 

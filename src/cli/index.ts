@@ -5,19 +5,19 @@ import { parseArgs } from 'node:util';
 import { ConfigError, intakeSchema, loadConfig } from './config';
 import { log } from './log';
 import { runWorkerFromEnv } from './worker';
-import { runHandlerFromEnv } from './handler-main';
+import { runHandlerFromEnv } from './handler';
 import { setupFromEnv } from './setup';
-import { prepareReviews, startPrepared } from './review-command';
-import { policyFromConfig } from './intake/settings';
+import { prepareReviews, startPrepared } from './review';
+import { policyFromConfig } from '../intake/settings';
 import { connectClientFromEnv } from './temporal-client';
-import { runDemo } from './demo/command';
+import { runDemo } from '../demo/command';
 import { reportCommand } from './report';
 import { classifyCommand, policyCheckCommand } from './classify';
-import { baselineCommand } from './baseline/command';
+import { baselineCommand } from './baseline';
 import { iamPolicyCommand } from './iam-policy';
-import { ingestCommand } from './intake/ingest-command';
-import { socketModeCommand } from './socket-mode';
-import { securityDecisionUpdate, statusQuery } from '../workflows/messages';
+import { ingestCommand } from './ingest';
+import { socketModeCommand } from '../socket-mode';
+import { securityDecisionUpdate, statusQuery } from '../../workflows/messages';
 
 const USAGE = `usage: vouch <command> [options]
 

@@ -8,17 +8,17 @@
 // Every path dedups on (account, eventID) through the review workflow id, so they can overlap freely.
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { connectClient } from '../temporal-client';
-import { log } from '../log';
-import { loadAccounts, lookupTargets } from './accounts';
-import { FolderDeadLetterStore } from './dead-letter';
-import { ingestFiles, listDir, listS3, s3Client } from './files';
-import { ensurePollers, orphanPollers, type PollerSettings } from './lookup';
-import { IntakePipeline, policyJudge, temporalStarter, type Judge } from './pipeline';
-import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings, type IntakeConfig } from './settings';
-import { loadConfig, metricsSchema } from '../config';
-import { startProcessMetrics } from '../metrics';
-import { SqsIntake, sqsClientFor } from './sqs';
+import { connectClient } from './temporal-client';
+import { log } from './log';
+import { loadAccounts, lookupTargets } from '../intake/accounts';
+import { FolderDeadLetterStore } from '../intake/dead-letter';
+import { ingestFiles, listDir, listS3, s3Client } from '../intake/files';
+import { ensurePollers, orphanPollers, type PollerSettings } from '../intake/lookup';
+import { IntakePipeline, policyJudge, temporalStarter, type Judge } from '../intake/pipeline';
+import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings, type IntakeConfig } from '../intake/settings';
+import { loadConfig, metricsSchema } from './config';
+import { startProcessMetrics } from './metrics';
+import { SqsIntake, sqsClientFor } from '../intake/sqs';
 
 export const INGEST_USAGE = `usage: vouch ingest --from SOURCE [options]
 

@@ -2,7 +2,7 @@
 // with --search-attribute flags instead (see src/demo/dev-server.ts).
 import { temporal } from '@temporalio/proto';
 import type { Connection } from '@temporalio/client';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { connectClientFromEnv } from './temporal-client';
 import { log } from './log';
 
