@@ -24,7 +24,7 @@ import type {
   UpdateMessageInput,
 } from '../src/core/types';
 import type { PeopleDirectory } from './people';
-import { renderReviewMessage, truncate } from './slack-blocks';
+import { renderReviewMessage, truncate } from '../src/slack/blocks';
 
 export interface SlackDeps {
   slack: WebClient;

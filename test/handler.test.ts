@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createSlackClient } from '../activities/slack';
-import { createHandler, startHandler, type HandlerOptions, type HandlerServer, type LogLevel } from '../src/handler';
+import { createHandler, startHandler, type HandlerOptions, type HandlerServer, type LogLevel } from '../src/slack/http-receiver';
 import { startReview } from '../src/intake/starter';
 import { SlackStandIn } from '../src/demo/sandbox/slack';
 import {
@@ -468,7 +468,7 @@ describe('startHandler', () => {
 
   test('a handler process exits 0 on SIGTERM', async () => {
     const script = `
-      const { startHandler } = require(${JSON.stringify(path.resolve(__dirname, '../src/handler.ts'))});
+      const { startHandler } = require(${JSON.stringify(path.resolve(__dirname, '../src/slack/http-receiver.ts'))});
       startHandler({
         signingSecret: 's', temporal: { address: process.env.TEMPORAL_ADDRESS }, port: 0,
         log: (level, msg, fields) => process.stdout.write(JSON.stringify({ level, msg, ...fields }) + '\\n'),

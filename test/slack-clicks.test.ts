@@ -1,9 +1,9 @@
 // interpretClick: a Slack block_actions payload in, the workflow Update it stands for out.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClickPayloadError, clickUpdateId, interpretClick, isIgnored, type ClickCommand } from '../src/slack-clicks';
+import { ClickPayloadError, clickUpdateId, interpretClick, isIgnored, type ClickCommand } from '../src/slack/clicks';
 import { buildBlockActionsPayload, type ClickSpec } from '../src/demo/sandbox/slack-interactions';
-import { ActionIds, renderReviewMessage } from '../activities/slack-blocks';
+import { ActionIds, renderReviewMessage } from '../src/slack/blocks';
 import type { PostMessageInput } from '../src/core/types';
 
 const WF = 'vouch-111122223333-evt-abc';
@@ -108,7 +108,7 @@ describe('interpretClick', () => {
     assert.deepEqual(cmd.clicker, { id: 'U123ENG', teamId: 'T0VOUCH' });
   });
 
-  test('buttons rendered by activities/slack-blocks.ts are understood', () => {
+  test('buttons rendered by src/slack/blocks.ts are understood', () => {
     const input: PostMessageInput = {
       reviewId: WF,
       slackUserId: 'U123ENG',

@@ -1,7 +1,7 @@
 // `vouch handler`: the Slack interactivity endpoint from validated config.
 import { handlerProcessSchema, loadConfig, metricsSchema } from './config';
 import { startProcessMetrics } from './metrics';
-import { startHandler } from '../handler';
+import { startHandler } from '../slack/http-receiver';
 
 export async function runHandlerFromEnv(): Promise<void> {
   const config = loadConfig(handlerProcessSchema);

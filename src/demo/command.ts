@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { ActionIds } from '../../activities/slack-blocks';
+import { ActionIds } from '../slack/blocks';
 import { createPeopleDirectory, parsePeopleDirectory } from '../../activities/people';
 import { normalise } from '../intake/normalise';
 import { prepareReviews } from '../cli/review';

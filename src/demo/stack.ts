@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createSlackClient } from '../../activities/slack';
 import { loadConfig, workerSchema, type WorkerConfig } from '../cli/config';
 import { freePort, portFree, startDevServer, type DevServer } from './dev-server';
-import { createHandler, type HandlerServer } from '../handler';
+import { createHandler, type HandlerServer } from '../slack/http-receiver';
 import { startReview, type StartResult } from '../intake/starter';
 import { buildActivityDeps, createWorker } from '../cli/worker';
 import { DuoStandIn, type DuoAutoAnswer } from './sandbox/duo';

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ActionIds, BlockKitLimits, renderReviewMessage } from '../../activities/slack-blocks';
+import { ActionIds, BlockKitLimits, renderReviewMessage } from '../../src/slack/blocks';
 import { validateBlocks } from '../../src/demo/sandbox/slack';
 import type { Change, MessageState, PostMessageInput, Verdict } from '../../src/core/types';
 

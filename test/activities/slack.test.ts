@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { ErrorCode, LogLevel, type WebClient } from '@slack/web-api';
 import { createSlackActivities, createSlackClient } from '../../activities/slack';
 import { createPeopleDirectory, parsePeopleDirectory, type PeopleDirectory } from '../../activities/people';
-import { ActionIds } from '../../activities/slack-blocks';
+import { ActionIds } from '../../src/slack/blocks';
 import { SlackStandIn, type SlackStandInEvent } from '../../src/demo/sandbox/slack';
 import { FailureTypes, type Actor, type Change, type PostMessageInput } from '../../src/core/types';
 

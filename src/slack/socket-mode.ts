@@ -2,7 +2,7 @@
 // (@slack/socket-mode: apps.connections.open with the app-level token, then the wss URL it returns) and receives
 // button clicks over it, so no inbound port, TLS certificate or signing secret is needed.
 //
-// Click handling is the HTTP handler's (src/handler.ts): the same `interpretClick` (src/slack-clicks.ts) turns the
+// Click handling is the HTTP handler's (http-receiver.ts): the same `interpretClick` (clicks.ts) turns the
 // `interactive` envelope's payload — the same JSON as the HTTP `payload` field — into a workflow Update; the same
 // `describeUpdateError` turns a refusal into words for the clicker; the Update is raced against the ack deadline
 // (2.5 s of Slack's 3) and the envelope is acknowledged then; the clicker learns the result by an ephemeral message.
@@ -12,9 +12,9 @@ import type { Client } from '@temporalio/client';
 import { SocketModeClient, type SocketModeDispatcher } from '@slack/socket-mode';
 import type { WebClient } from '@slack/web-api';
 import { LogLevel as SlackLogLevel } from '@slack/web-api';
-import { createRedactingLogger, createSlackClient } from '../activities/slack';
-import { loadConfig, metricsSchema, socketModeSchema } from './cli/config';
-import { connectClient } from './cli/temporal-client';
+import { createRedactingLogger, createSlackClient } from '../../activities/slack';
+import { loadConfig, metricsSchema, socketModeSchema } from '../cli/config';
+import { connectClient } from '../cli/temporal-client';
 
 export { socketModeSchema };
 import {
@@ -24,9 +24,9 @@ import {
   type ClickDeliveryDeps,
   type HandlerLog,
   type UpdateOutcome,
-} from './handler';
-import { startProcessMetrics, type VouchMetrics, type ClickOutcome } from './cli/metrics';
-import { ClickPayloadError, interpretClick, isIgnored, type ClickCommand } from './slack-clicks';
+} from './http-receiver';
+import { startProcessMetrics, type VouchMetrics, type ClickOutcome } from '../cli/metrics';
+import { ClickPayloadError, interpretClick, isIgnored, type ClickCommand } from './clicks';
 
 export { replyToClicker, runClickUpdate, type ClickDeliveryDeps };
 

@@ -1,11 +1,11 @@
 // Turns a Slack `block_actions` payload (a button click) into the workflow Update it stands for.
-// Pure: no I/O, no clock. Shared by the HTTP interactivity endpoint (src/handler.ts) and, later, Socket Mode,
+// Pure: no I/O, no clock. Shared by the HTTP interactivity endpoint (http-receiver.ts) and, later, Socket Mode,
 // whose 'interactive' event carries the same JSON as the HTTP `payload` field (vendors.md §1.3, §1.7).
 import { z } from 'zod';
-import { ActionIds } from '../activities/slack-blocks';
-import type { DecisionRequest, DuoRetryRequest } from './core/types';
+import { ActionIds } from './blocks';
+import type { DecisionRequest, DuoRetryRequest } from '../core/types';
 
-/** Action ids rendered by activities/slack-blocks.ts; each button's `value` is the review's workflow id. */
+/** Action ids rendered by blocks.ts; each button's `value` is the review's workflow id. */
 export const ACTION_IDS = ActionIds;
 
 export type ClickUpdate = 'decision' | 'duoRetry';

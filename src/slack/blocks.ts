@@ -3,9 +3,9 @@
 // and metadata (never raw request parameters), is mrkdwn-escaped (no injected links or @channel mentions), and has
 // any value the change holds under a sensitive key scrubbed out, as defence in depth behind the normaliser.
 import { randomUUID } from 'node:crypto';
-import { isSensitiveKey, redact, REDACTED } from '../src/core/redact';
-import { truncate } from '../src/core/text';
-import type { Change, MessageState, Outcome, PostMessageInput, Verdict } from '../src/core/types';
+import { isSensitiveKey, redact, REDACTED } from '../core/redact';
+import { truncate } from '../core/text';
+import type { Change, MessageState, Outcome, PostMessageInput, Verdict } from '../core/types';
 
 /** action_id of each button; the Slack interaction handler dispatches on these. The button value is the review id. */
 export const ActionIds = { yes: 'vouch_yes', no: 'vouch_no', duoRetry: 'vouch_duo_retry' } as const;

@@ -1,5 +1,5 @@
 // Slack interactivity endpoint: verifies a button click, turns it into a workflow Update and acknowledges Slack
-// within 3 seconds (vendors.md §1.3–1.5). Plain node:http; the click logic itself is in src/slack-clicks.ts.
+// within 3 seconds (vendors.md §1.3–1.5). Plain node:http; the click logic itself is in clicks.ts.
 //
 //   POST /slack/interactions  signed `payload=<json>` → executeUpdate (raced against the ack deadline) → 200 ""
 //   GET  /healthz             200 {"ok":true}
@@ -18,11 +18,11 @@ import {
   type ConnectionOptions,
 } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { createSlackClient } from '../activities/slack';
-import { decisionUpdate, duoRetryUpdate } from '../workflows/messages';
-import type { UpdateResult } from './core/types';
-import type { VouchMetrics } from './cli/metrics';
-import { ClickPayloadError, interpretClick, isIgnored, type ClickCommand } from './slack-clicks';
+import { createSlackClient } from '../../activities/slack';
+import { decisionUpdate, duoRetryUpdate } from '../../workflows/messages';
+import type { UpdateResult } from '../core/types';
+import type { VouchMetrics } from '../cli/metrics';
+import { ClickPayloadError, interpretClick, isIgnored, type ClickCommand } from './clicks';
 
 export const INTERACTIONS_PATH = '/slack/interactions';
 export const HEALTH_PATH = '/healthz';
