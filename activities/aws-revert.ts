@@ -1,4 +1,4 @@
-// AWS revert activity: runs a revert plan (src/revert-plans.ts) with the SDK v3 client of its service, then proves it.
+// AWS revert activity: runs a revert plan (src/revert/plan.ts) with the SDK v3 client of its service, then proves it.
 //
 // vendors.md §4.4–4.6, risky-changes.md §3. Every plan kind vouch can run has a handler below that
 //   1. checks the plan (only known calls, only in the safe direction: remove, revoke, detach, deactivate, enable …),
@@ -15,10 +15,10 @@
 // catalogue.ts (the handler table). This file is the entry: the activity itself, and every name it always exported.
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureTypes, type AwsService, type RevertInput, type RevertResult } from '../src/core/types';
-import { revertSessionName, type AwsClients, type AwsDeps } from './aws/clients';
-import { forbidden, isRecord, toFailure } from './aws/failures';
-import { runHandler, type RunContext } from './aws/handler';
-import { handlerFor } from './aws/catalogue';
+import { revertSessionName, type AwsClients, type AwsDeps } from '../src/revert/run/clients';
+import { forbidden, isRecord, toFailure } from '../src/revert/run/failures';
+import { runHandler, type RunContext } from '../src/revert/run/handler';
+import { handlerFor } from '../src/revert/run/catalogue';
 
 export {
   createAwsClientFactory,
@@ -30,9 +30,9 @@ export {
   type AwsDeps,
   type Ec2ClientFactoryOptions,
   type RuleSummary,
-} from './aws/clients';
-export { toFailure } from './aws/failures';
-export { revertCatalogue, type CatalogueEntry } from './aws/catalogue';
+} from '../src/revert/run/clients';
+export { toFailure } from '../src/revert/run/failures';
+export { revertCatalogue, type CatalogueEntry } from '../src/revert/run/catalogue';
 
 /** AWS region names: us-east-1, eu-central-2, us-gov-west-1, us-isob-east-1, ap-southeast-5, … */
 const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;

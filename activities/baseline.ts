@@ -3,12 +3,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Change } from '../src/core/types';
 import { toFailure, type AwsClientFor } from './aws-revert';
-import { acceptIntoStore, captureIntoStore, type ScopeSummary } from '../src/baseline/index';
-import { BaselineStoreError, type BaselineStore } from '../src/baseline/store';
-import { RESOURCE_KINDS, type ResourceKind } from '../src/baseline/types';
+import { acceptIntoStore, captureIntoStore, type ScopeSummary } from '../src/revert/baseline/index';
+import { BaselineStoreError, type BaselineStore } from '../src/revert/baseline/store';
+import { RESOURCE_KINDS, type ResourceKind } from '../src/revert/baseline/types';
 
 export interface BaselineDeps {
-  /** Where the trusted baseline lives (src/baseline/store.ts: a folder, or s3://bucket/prefix). */
+  /** Where the trusted baseline lives (src/revert/baseline/store.ts: a folder, or s3://bucket/prefix). */
   baselineStore: BaselineStore;
   /** Per-service AWS clients in the target account (createAwsClientFactory / createEc2ClientFactory). */
   clientFor: AwsClientFor;

@@ -10,9 +10,9 @@ import {
   revertRoleNameFrom,
   REVERTIBLE_EVENTS,
   type IpPermissionInput,
-} from '../src/revert-plans';
+} from '../src/revert/plan';
 import { revertCatalogue } from '../activities/aws-revert';
-import { BASELINE_FORMAT, lookupFromDocs, type BaselineDoc } from '../src/baseline/types';
+import { BASELINE_FORMAT, lookupFromDocs, type BaselineDoc } from '../src/revert/baseline/types';
 import type { Change, RevertPlan } from '../src/core/types';
 
 /** The smallest CloudTrail record → Change mapping these tests need (the real normaliser lives elsewhere). */

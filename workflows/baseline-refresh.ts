@@ -1,5 +1,5 @@
 // The scheduled refresh of the trusted baseline: one pass over the configured accounts, started by the Temporal
-// schedule `vouch-baseline-refresh` (src/baseline/schedule.ts, `vouch baseline schedule`). Each account is one
+// schedule `vouch-baseline-refresh` (src/revert/baseline/schedule.ts, `vouch baseline schedule`). Each account is one
 // activity (retried on its own); an account that still fails does not stop the others, and the run then fails
 // naming it, so the failure shows in the Temporal UI while the other accounts' baselines are saved.
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';

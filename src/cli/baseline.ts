@@ -16,12 +16,12 @@ import { awsSchema, baselineSchema, loadConfig, temporalSchema } from './config'
 
 export { baselineSchema };
 import { createAwsClientFactory } from '../../activities/aws-revert';
-import { captureScope, GLOBAL_KINDS, REGIONAL_KINDS } from '../baseline/capture';
-import { diffBaseline } from '../baseline/diff';
-import { createBaselineStore, type BaselineStore } from '../baseline/store';
-import { captureIntoStore } from '../baseline/index';
-import { GLOBAL_SCOPE, RESOURCE_KINDS, resourceKey, type ResourceKind } from '../baseline/types';
-import { ensureBaselineSchedule } from '../baseline/schedule';
+import { captureScope, GLOBAL_KINDS, REGIONAL_KINDS } from '../revert/baseline/capture';
+import { diffBaseline } from '../revert/baseline/diff';
+import { createBaselineStore, type BaselineStore } from '../revert/baseline/store';
+import { captureIntoStore } from '../revert/baseline/index';
+import { GLOBAL_SCOPE, RESOURCE_KINDS, resourceKey, type ResourceKind } from '../revert/baseline/types';
+import { ensureBaselineSchedule } from '../revert/baseline/schedule';
 import { connectClient } from './temporal-client';
 
 /** Environment of the baseline commands (the lead may merge it into src/cli/config.ts's worker schema). */

@@ -7,7 +7,7 @@ import { createSlackClient } from '../../activities/slack';
 import { createPeopleDirectory, parsePeopleDirectory } from '../../activities/people';
 import { createDuoClient } from '../../activities/duo';
 import { createEc2ClientFactory } from '../../activities/aws-revert';
-import { createBaselineStore } from '../baseline/store';
+import { createBaselineStore } from '../revert/baseline/store';
 import { createLookupDepsFromEnv } from '../intake/lookup';
 import { ConfigError, loadConfig, workerSchema, describeConfig, type WorkerConfig } from './config';
 import { log } from './log';

@@ -1,7 +1,7 @@
 // The engine: one change + a compiled policy → an assessment. Pure and fast: candidate rules come from an index by
 // (eventSource, eventName), memoised, and conditions were compiled to closures when the policy was loaded.
 import type { Actor, Change, RevertPlan, Tier } from '../core/types';
-import { planRevert } from '../revert-plans';
+import { planRevert } from '../revert/plan';
 import { Facts, baseEventName } from './conditions';
 import { TIER_RANK, type CompiledPolicy, type CompiledRule, type Matcher } from './schema';
 

@@ -18,7 +18,7 @@ import {
   type SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
 import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
-import { planRevert } from '../../src/revert-plans';
+import { planRevert } from '../../src/revert/plan';
 import {
   createAwsActivities,
   createEc2ClientFactory,

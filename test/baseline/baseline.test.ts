@@ -27,10 +27,10 @@ import {
   PutUserPolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { planRevert, revertVerdictFields } from '../../src/revert-plans';
-import { captureIntoStore, createBaselinePlanner, loadBaselineLookup, planWithBaseline } from '../../src/baseline/index';
-import { createBaselineStore, type BaselineStore } from '../../src/baseline/store';
-import { parsePolicyDocument } from '../../src/baseline/types';
+import { planRevert, revertVerdictFields } from '../../src/revert/plan';
+import { captureIntoStore, createBaselinePlanner, loadBaselineLookup, planWithBaseline } from '../../src/revert/baseline/index';
+import { createBaselineStore, type BaselineStore } from '../../src/revert/baseline/store';
+import { parsePolicyDocument } from '../../src/revert/baseline/types';
 import { baselineCommand } from '../../src/cli/baseline';
 import { createBaselineActivities } from '../../activities/baseline';
 import { createAwsClientFactory } from '../../activities/aws-revert';

@@ -14,8 +14,8 @@ import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import { startDevServer, eventually } from '../helpers/temporal';
 import { createBaselineActivities } from '../../activities/baseline';
 import { createAwsClientFactory } from '../../activities/aws-revert';
-import { createBaselineStore } from '../../src/baseline/store';
-import { BASELINE_SCHEDULE_ID, ensureBaselineSchedule } from '../../src/baseline/schedule';
+import { createBaselineStore } from '../../src/revert/baseline/store';
+import { BASELINE_SCHEDULE_ID, ensureBaselineSchedule } from '../../src/revert/baseline/schedule';
 import { ACCOUNT, CREDS, REGION, startAws, type Aws } from '../revert/helpers';
 
 const TASK_QUEUE = 'vouch-baseline-test';

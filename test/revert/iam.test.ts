@@ -17,7 +17,7 @@ import {
   ListAttachedUserPoliciesCommand,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { planRevert } from '../../src/revert-plans';
+import { planRevert } from '../../src/revert/plan';
 import { createAwsActivities, createAwsClientFactory, revertSessionName } from '../../activities/aws-revert';
 import { CREDS, REGION, changeOf, inputFor, planOf, record, revertTwice, startAws, type Aws } from './helpers';
 

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-config-service';
 import { CreateKeyCommand, DescribeKeyCommand, DisableKeyCommand, ScheduleKeyDeletionCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { ApplicationFailure } from '@temporalio/common';
-import { planRevert } from '../../src/revert-plans';
+import { planRevert } from '../../src/revert/plan';
 import { createAwsActivities, createAwsClientFactory, type AwsClientFor } from '../../activities/aws-revert';
 import { ACCOUNT, CREDS, REGION, changeOf, inputFor, planOf, record, revertTwice, startAws, type Aws } from './helpers';
 

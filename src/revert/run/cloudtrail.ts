@@ -6,8 +6,8 @@ import {
   StartLoggingCommand,
   UpdateTrailCommand,
 } from '@aws-sdk/client-cloudtrail';
-import { canonicalJson } from '../../src/baseline/types';
-import { TRAIL_READBACK } from '../../src/revert-plans';
+import { canonicalJson } from '../baseline/types';
+import { TRAIL_READBACK } from '../plan';
 import { forbidden, orGone } from './failures';
 import { need, onlyKeys, sdkInput, type Handler } from './handler';
 

@@ -9,7 +9,7 @@ import {
   GetPublicAccessBlockCommand as GetAccountPublicAccessBlockCommand,
   PutPublicAccessBlockCommand as PutAccountPublicAccessBlockCommand,
 } from '@aws-sdk/client-s3-control';
-import { parsePolicyDocument, samePolicy } from '../../src/baseline/types';
+import { parsePolicyDocument, samePolicy } from '../baseline/types';
 import { forbidden, isRecord, orGone, unless } from './failures';
 import { checkPolicyDocument, need, onlyKeys, sdkInput, type Handler, type RunContext } from './handler';
 

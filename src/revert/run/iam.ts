@@ -21,7 +21,7 @@ import {
   UpdateAccessKeyCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { parsePolicyDocument, samePolicy } from '../../src/baseline/types';
+import { parsePolicyDocument, samePolicy } from '../baseline/types';
 import { forbidden, Gone, orGone, unless } from './failures';
 import { checkPolicyDocument, need, onlyKeys, pages, type Handler, type RunContext } from './handler';
 

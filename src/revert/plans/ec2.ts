@@ -1,4 +1,4 @@
-import type { AwsService } from '../core/types';
+import type { AwsService } from '../../core/types';
 import { bool, eventPlan, int, isRecord, none, str, type PlanArgs, type PlanDecision } from './common';
 
 // ---- network ACL entries, routes, internet gateways (rows 4–5) ----

@@ -1,7 +1,7 @@
 // The Temporal schedule that refreshes the trusted baseline (`vouch baseline schedule`): created or updated in place.
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import type { BaselineRefreshInput } from '../../workflows/baseline-refresh';
+import type { BaselineRefreshInput } from '../../../workflows/baseline-refresh';
 
 export const BASELINE_SCHEDULE_ID = 'vouch-baseline-refresh';
 export const BASELINE_WORKFLOW_TYPE = 'baselineRefreshWorkflow';

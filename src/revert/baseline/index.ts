@@ -1,7 +1,7 @@
 // The trusted baseline: capture into a store, accept a confirmed change, and load the lookup the planner needs.
-import type { AwsClientFor } from '../../activities/aws-revert';
-import { baselineTarget, planRevert, type PlanContext, type PlanDecision } from '../revert-plans';
-import type { Change } from '../core/types';
+import type { AwsClientFor } from '../../../activities/aws-revert';
+import { baselineTarget, planRevert, type PlanContext, type PlanDecision } from '../plan';
+import type { Change } from '../../core/types';
 import { captureResource, captureScope, GLOBAL_KINDS, mergeCapture, recordVersion, REGIONAL_KINDS, type MergeSummary } from './capture';
 import { loadDocs, type BaselineStore } from './store';
 import { GLOBAL_SCOPE, lookupFromDocs, RESOURCE_KINDS, type BaselineLookup, type ResourceKind } from './types';

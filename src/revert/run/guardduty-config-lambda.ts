@@ -1,7 +1,7 @@
 import { GetDetectorCommand, UpdateDetectorCommand } from '@aws-sdk/client-guardduty';
 import { DescribeConfigurationRecorderStatusCommand, StartConfigurationRecorderCommand } from '@aws-sdk/client-config-service';
 import { GetPolicyCommand, RemovePermissionCommand } from '@aws-sdk/client-lambda';
-import { parsePolicyDocument } from '../../src/baseline/types';
+import { parsePolicyDocument } from '../baseline/types';
 import { forbidden, isRecord, orGone, unless } from './failures';
 import { need, onlyKeys, sdkInput, type Handler } from './handler';
 

@@ -7,7 +7,7 @@ import {
   type IpPermission,
   type SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
-import { FailureTypes } from '../../src/core/types';
+import { FailureTypes } from '../../core/types';
 import { type RuleSummary } from './clients';
 import { awsError, forbidden, isRecord } from './failures';
 import { ec2DryRun, pages, type Handler } from './handler';

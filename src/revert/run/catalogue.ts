@@ -1,7 +1,7 @@
 // The handler table: what vouch runs as a revert, and the source of the least-privilege IAM policy
 // (src/cli/iam-policy.ts).
-import { type AwsService, type RevertPlan, type RevertStep } from '../../src/core/types';
-import { canonicalJson } from '../../src/baseline/types';
+import { type AwsService, type RevertPlan, type RevertStep } from '../../core/types';
+import { canonicalJson } from '../baseline/types';
 import { forbidden } from './failures';
 import { type Handler } from './handler';
 import { securityGroupHandler } from './ec2-security-groups';

@@ -1,4 +1,4 @@
-import type { Change } from '../core/types';
+import type { Change } from '../../core/types';
 import {
   canonicalJson,
   parsePolicyDocument,

@@ -15,7 +15,7 @@
 //
 // The planners live in src/revert-plans/, one file per room; this file holds the catalogue and the dispatch, and
 // re-exports everything the planner has always exported, so importers keep using './revert-plans'.
-import type { Change } from './core/types';
+import type { Change } from '../core/types';
 import {
   canonicalEventName,
   isRecord,
@@ -24,21 +24,21 @@ import {
   type PlanContext,
   type PlanDecision,
   type Planner,
-} from './revert-plans/common';
-import { planSecurityGroup } from './revert-plans/security-groups';
-import { planFixed, planIgwAttach, planNaclEntry, planRoute } from './revert-plans/ec2';
-import { planImageShare, planRdsShare, planSnapshotShare } from './revert-plans/sharing';
-import { planConfigRecorder, planGuardDuty, planStartLogging } from './revert-plans/logging';
-import { planKmsDeletion, planKmsDisable } from './revert-plans/kms';
-import { planAccessKey, planDetach } from './revert-plans/iam';
-import { planAccountPab, planBucketPab, planLambdaPermission } from './revert-plans/s3-lambda';
+} from './plans/common';
+import { planSecurityGroup } from './plans/security-groups';
+import { planFixed, planIgwAttach, planNaclEntry, planRoute } from './plans/ec2';
+import { planImageShare, planRdsShare, planSnapshotShare } from './plans/sharing';
+import { planConfigRecorder, planGuardDuty, planStartLogging } from './plans/logging';
+import { planKmsDeletion, planKmsDisable } from './plans/kms';
+import { planAccessKey, planDetach } from './plans/iam';
+import { planAccountPab, planBucketPab, planLambdaPermission } from './plans/s3-lambda';
 import {
   planAssumeRolePolicy,
   planBucketPolicy,
   planEventSelectors,
   planInlinePolicy,
   planUpdateTrail,
-} from './revert-plans/baseline';
+} from './plans/baseline';
 
 export {
   REVERT_SESSION_PREFIX,
@@ -47,10 +47,10 @@ export {
   revertVerdictFields,
   type PlanContext,
   type PlanDecision,
-} from './revert-plans/common';
-export { ipPermissionsFromRequest, normalizeProtocol, type IpPermissionInput } from './revert-plans/security-groups';
-export { FULL_PUBLIC_ACCESS_BLOCK } from './revert-plans/s3-lambda';
-export { TRAIL_READBACK, baselineTarget, type BaselineTarget } from './revert-plans/baseline';
+} from './plans/common';
+export { ipPermissionsFromRequest, normalizeProtocol, type IpPermissionInput } from './plans/security-groups';
+export { FULL_PUBLIC_ACCESS_BLOCK } from './plans/s3-lambda';
+export { TRAIL_READBACK, baselineTarget, type BaselineTarget } from './plans/baseline';
 
 // ---- the catalogue ----
 
