@@ -33,7 +33,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { createAwsActivities, createAwsClientFactory } from '../../activities/aws-revert';
 import { ACCOUNT, CREDS, REGION, changeOf, inputFor, items, planOf, record, revertTwice, startAws, type Aws } from './helpers';
-import { startEc2StandIn, type Ec2StandIn } from './ec2-standin';
+import { startEc2StandIn, type Ec2StandIn } from '../standins/ec2';
 
 let aws: Aws;
 let ec2: EC2Client;

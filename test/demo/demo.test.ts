@@ -7,8 +7,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const BIN = path.resolve(__dirname, '../src/bin/vouch.js');
-const SHARED = path.resolve(__dirname, '../../shared/data/cloudtrail');
+const BIN = path.resolve(__dirname, '../../src/bin/vouch.js');
+const SHARED = path.resolve(__dirname, '../../../shared/data/cloudtrail');
 
 test('vouch demo --auto deny: every denied change is paged and reverted for real, end to end', async () => {
   const res = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {

@@ -10,10 +10,10 @@ import {
   revertRoleNameFrom,
   REVERTIBLE_EVENTS,
   type IpPermissionInput,
-} from '../src/revert/plan';
-import { revertCatalogue } from '../activities/aws-revert';
-import { BASELINE_FORMAT, lookupFromDocs, type BaselineDoc } from '../src/revert/baseline/types';
-import type { Change, RevertPlan } from '../src/core/types';
+} from '../../src/revert/plan';
+import { revertCatalogue } from '../../activities/aws-revert';
+import { BASELINE_FORMAT, lookupFromDocs, type BaselineDoc } from '../../src/revert/baseline/types';
+import type { Change, RevertPlan } from '../../src/core/types';
 
 /** The smallest CloudTrail record → Change mapping these tests need (the real normaliser lives elsewhere). */
 function changeFrom(record: Record<string, unknown>): Change {
@@ -292,7 +292,7 @@ describe('planRevert: no plan', () => {
 
 // ---- real records from /work/shared/data (read in place, never copied into the repo) ----
 
-const DATA = path.resolve(__dirname, '../../shared/data/cloudtrail');
+const DATA = path.resolve(__dirname, '../../../shared/data/cloudtrail');
 const hasData = fs.existsSync(DATA);
 const skipReal = !hasData && process.env.CI !== 'true' ? `no shared data at ${DATA}` : false;
 

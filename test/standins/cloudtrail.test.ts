@@ -4,8 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { CloudTrailClient, LookupEventsCommand, paginateLookupEvents } from '@aws-sdk/client-cloudtrail';
-import { startCloudTrailStandIn, type CloudTrailStandIn } from '../standins/cloudtrail';
-import { inAccount, loadRecords, randomAccount, retime, type Rec } from './helpers/records';
+import { startCloudTrailStandIn, type CloudTrailStandIn } from './cloudtrail';
+import { inAccount, loadRecords, randomAccount, retime, type Rec } from '../intake/helpers/records';
 
 const ACCOUNT = randomAccount();
 const { records: loaded } = loadRecords();

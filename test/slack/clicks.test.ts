@@ -1,10 +1,10 @@
 // interpretClick: a Slack block_actions payload in, the workflow Update it stands for out.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClickPayloadError, clickUpdateId, interpretClick, isIgnored, type ClickCommand } from '../src/slack/clicks';
-import { buildBlockActionsPayload, type ClickSpec } from '../src/demo/sandbox/slack-interactions';
-import { ActionIds, renderReviewMessage } from '../src/slack/blocks';
-import type { PostMessageInput } from '../src/core/types';
+import { ClickPayloadError, clickUpdateId, interpretClick, isIgnored, type ClickCommand } from '../../src/slack/clicks';
+import { buildBlockActionsPayload, type ClickSpec } from '../../src/demo/sandbox/slack-interactions';
+import { ActionIds, renderReviewMessage } from '../../src/slack/blocks';
+import type { PostMessageInput } from '../../src/core/types';
 
 const WF = 'vouch-111122223333-evt-abc';
 

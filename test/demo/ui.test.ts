@@ -6,12 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { fixtureScenarios, startDemoStack, type DemoStack } from '../src/demo/command';
-import { prepareReviews } from '../src/cli/review';
-import { reviewSummary } from '../src/intake/starter';
-import type { ReviewOutcome } from '../src/core/types';
-import { launchBrowser, screenshot, type Browser } from './helpers/browser';
-import { eventually } from './helpers/temporal';
+import { fixtureScenarios, startDemoStack, type DemoStack } from '../../src/demo/command';
+import { prepareReviews } from '../../src/cli/review';
+import { reviewSummary } from '../../src/intake/starter';
+import type { ReviewOutcome } from '../../src/core/types';
+import { launchBrowser, screenshot, type Browser } from '../helpers/browser';
+import { eventually } from '../helpers/temporal';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 

@@ -8,8 +8,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { classifyCommand, type Io } from '../src/cli/classify';
-import { record } from './policy/records';
+import { classifyCommand, type Io } from '../../src/cli/classify';
+import { record } from '../policy/records';
 
 interface Line {
   eventID?: string;

@@ -17,14 +17,14 @@ import {
   weekOf,
   type Report,
   type ReviewRecord,
-} from '../src/cli/report';
-import { startReview } from '../src/intake/starter';
-import { decisionUpdate, statusQuery } from '../workflows/messages';
-import type { ReviewInput, Verdict } from '../src/core/types';
-import { FakeVendors } from './helpers/fake-vendors';
-import { eventually, startReviewStack, type ReviewStack } from './helpers/temporal';
+} from '../../src/cli/report';
+import { startReview } from '../../src/intake/starter';
+import { decisionUpdate, statusQuery } from '../../workflows/messages';
+import type { ReviewInput, Verdict } from '../../src/core/types';
+import { FakeVendors } from '../helpers/fake-vendors';
+import { eventually, startReviewStack, type ReviewStack } from '../helpers/temporal';
 
-const ARTIFACTS = path.resolve(__dirname, '../test-artifacts');
+const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
 const taskQueue = `report-test-${randomUUID()}`;
 const fake = new FakeVendors();
 let env: TestWorkflowEnvironment;

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
-import { BaselineStoreError, createBaselineStore, FolderStore, S3Store, type BaselineStore } from '../../src/revert/baseline/store';
-import { BASELINE_FORMAT, lookupFromDocs } from '../../src/revert/baseline/types';
-import { recordVersion } from '../../src/revert/baseline/capture';
+import { startMoto, type MotoServer } from '../../../src/demo/sandbox/moto';
+import { BaselineStoreError, createBaselineStore, FolderStore, S3Store, type BaselineStore } from '../../../src/revert/baseline/store';
+import { BASELINE_FORMAT, lookupFromDocs } from '../../../src/revert/baseline/types';
+import { recordVersion } from '../../../src/revert/baseline/capture';
 
 const ACCOUNT = '123456789012';
 const CREDS = { accessKeyId: 'test', secretAccessKey: 'test' };

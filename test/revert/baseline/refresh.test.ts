@@ -11,12 +11,12 @@ import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
-import { startDevServer, eventually } from '../helpers/temporal';
-import { createBaselineActivities } from '../../activities/baseline';
-import { createAwsClientFactory } from '../../activities/aws-revert';
-import { createBaselineStore } from '../../src/revert/baseline/store';
-import { BASELINE_SCHEDULE_ID, ensureBaselineSchedule } from '../../src/revert/baseline/schedule';
-import { ACCOUNT, CREDS, REGION, startAws, type Aws } from '../revert/helpers';
+import { startDevServer, eventually } from '../../helpers/temporal';
+import { createBaselineActivities } from '../../../activities/baseline';
+import { createAwsClientFactory } from '../../../activities/aws-revert';
+import { createBaselineStore } from '../../../src/revert/baseline/store';
+import { BASELINE_SCHEDULE_ID, ensureBaselineSchedule } from '../../../src/revert/baseline/schedule';
+import { ACCOUNT, CREDS, REGION, startAws, type Aws } from '../helpers';
 
 const TASK_QUEUE = 'vouch-baseline-test';
 let env: TestWorkflowEnvironment;
@@ -38,7 +38,7 @@ before(async () => {
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows/baseline-refresh'), logger: new DefaultLogger('WARN') }),
+    workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../../../workflows/baseline-refresh'), logger: new DefaultLogger('WARN') }),
     activities: createBaselineActivities({ baselineStore: createBaselineStore(dir), clientFor: factory.clientFor }),
   });
   running = worker.run();

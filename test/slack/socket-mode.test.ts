@@ -11,19 +11,19 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import ts from 'typescript';
 import { Agent, fetch as undiciFetch } from 'undici';
 import YAML from 'yaml';
-import { createSlackClient } from '../activities/slack';
-import type { LogLevel } from '../src/slack/http-receiver';
-import { createMetrics } from '../src/cli/metrics';
-import { startReview } from '../src/intake/starter';
-import { SlackStandIn } from '../src/demo/sandbox/slack';
-import { buildBlockActionsPayload, type ClickSpec } from '../src/demo/sandbox/slack-interactions';
-import { SlackSocketStandIn } from './standins/slack-socket';
-import { startSocketMode, type RunningSocketMode } from '../src/slack/socket-mode';
-import { statusQuery } from '../workflows/messages';
-import type { reviewChangeWorkflow } from '../workflows/review-change';
-import type { ReviewInput, ReviewStatus } from '../src/core/types';
-import { FakeVendors } from './helpers/fake-vendors';
-import { eventually, startReviewStack, type ReviewStack } from './helpers/temporal';
+import { createSlackClient } from '../../activities/slack';
+import type { LogLevel } from '../../src/slack/http-receiver';
+import { createMetrics } from '../../src/cli/metrics';
+import { startReview } from '../../src/intake/starter';
+import { SlackStandIn } from '../../src/demo/sandbox/slack';
+import { buildBlockActionsPayload, type ClickSpec } from '../../src/demo/sandbox/slack-interactions';
+import { SlackSocketStandIn } from '../standins/slack-socket';
+import { startSocketMode, type RunningSocketMode } from '../../src/slack/socket-mode';
+import { statusQuery } from '../../workflows/messages';
+import type { reviewChangeWorkflow } from '../../workflows/review-change';
+import type { ReviewInput, ReviewStatus } from '../../src/core/types';
+import { FakeVendors } from '../helpers/fake-vendors';
+import { eventually, startReviewStack, type ReviewStack } from '../helpers/temporal';
 
 const ACCOUNT = '111122223333';
 const APP_TOKEN = `xapp-1-A0VOUCHAPP-${randomUUID().replace(/-/g, '')}`;
@@ -243,7 +243,7 @@ describe('Socket Mode with a real Temporal server', () => {
 
 // ---- the Slack app manifest ----
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '..', '..');
 const MANIFEST = path.join(ROOT, 'src/deploy/slack-app-manifest.yaml');
 
 /** Type-checks a manifest against @slack/web-api's own `Manifest` type (object literals: unknown keys are errors). */

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig, workerSchema, starterSchema, describeConfig, ConfigError } from '../src/cli/config';
+import { loadConfig, workerSchema, starterSchema, describeConfig, ConfigError } from '../../src/cli/config';
 
 const GOOD = {
   SLACK_BOT_TOKEN: 'xoxb-1111-2222-abcdef',

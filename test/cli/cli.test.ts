@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 
-const BIN = path.resolve(__dirname, '../src/bin/vouch.js');
-const SAMPLE = path.resolve(__dirname, '../src/demo/fixtures/sample-events.json');
+const BIN = path.resolve(__dirname, '../../src/bin/vouch.js');
+const SAMPLE = path.resolve(__dirname, '../../src/demo/fixtures/sample-events.json');
 
 function vouch(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

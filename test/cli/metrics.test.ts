@@ -18,14 +18,14 @@ import {
   startMetricsServer,
   type MetricsServer,
   type VouchMetrics,
-} from '../src/cli/metrics';
-import { startReview } from '../src/intake/starter';
-import { resolveTemporalCli } from '../src/demo/tools/resolve';
-import { decisionUpdate, statusQuery } from '../workflows/messages';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import type { ReviewInput, ReviewStatus } from '../src/core/types';
-import { FakeVendors } from './helpers/fake-vendors';
-import { eventually } from './helpers/temporal';
+} from '../../src/cli/metrics';
+import { startReview } from '../../src/intake/starter';
+import { resolveTemporalCli } from '../../src/demo/tools/resolve';
+import { decisionUpdate, statusQuery } from '../../workflows/messages';
+import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import type { ReviewInput, ReviewStatus } from '../../src/core/types';
+import { FakeVendors } from '../helpers/fake-vendors';
+import { eventually } from '../helpers/temporal';
 
 const ACCOUNT = '111122223333';
 const RULE = `rule-${randomUUID().slice(0, 6)}`;
@@ -115,7 +115,7 @@ before(async () => {
   metrics = createMetrics({ defaultLabels: { process: 'worker' } });
   server = await startMetricsServer({ registry: metrics.registry, host: '127.0.0.1', port: 0, sdkMetricsUrl: sdkUrl });
   const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
+    workflowsPath: require.resolve('../../workflows'),
     workflowInterceptorModules: [REVIEW_METRICS_INTERCEPTOR_MODULE],
     logger: new DefaultLogger('WARN'),
   });

@@ -6,12 +6,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startDevServer } from './helpers/temporal';
-import { prepareReviews } from '../src/cli/review';
+import { startDevServer } from '../helpers/temporal';
+import { prepareReviews } from '../../src/cli/review';
 import { defaultPayloadConverter } from '@temporalio/common';
 
-const BIN = path.resolve(__dirname, '../src/bin/vouch.js');
-const SAMPLE = path.resolve(__dirname, '../src/demo/fixtures/sample-events.json');
+const BIN = path.resolve(__dirname, '../../src/bin/vouch.js');
+const SAMPLE = path.resolve(__dirname, '../../src/demo/fixtures/sample-events.json');
 let env: TestWorkflowEnvironment;
 let address: string;
 const taskQueue = `review-cli-${process.pid}`;

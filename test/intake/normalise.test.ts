@@ -2,12 +2,12 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { normalise, parseRecords, RecordError, actorOf, redactShared } from '../src/intake/normalise';
-import { baseEventName, parsePolicyDoc, securityGroupRules } from '../src/policy/conditions';
-import { redact } from '../src/core/redact';
-import type { Change } from '../src/core/types';
+import { normalise, parseRecords, RecordError, actorOf, redactShared } from '../../src/intake/normalise';
+import { baseEventName, parsePolicyDoc, securityGroupRules } from '../../src/policy/conditions';
+import { redact } from '../../src/core/redact';
+import type { Change } from '../../src/core/types';
 
-const SAMPLE = path.resolve(__dirname, '../src/demo/fixtures/sample-events.json');
+const SAMPLE = path.resolve(__dirname, '../../src/demo/fixtures/sample-events.json');
 
 describe('CloudTrail records', () => {
   test('a {"Records":[…]} file gives one change per record, with actor, place and summary', () => {

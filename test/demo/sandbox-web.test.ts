@@ -5,14 +5,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { startDemoStack, enactInMoto, fixtureScenarios, ruleGone, type DemoStack } from '../src/demo/command';
-import { prepareReviews } from '../src/cli/review';
-import { reviewUrlFor } from '../src/intake/starter';
-import { SandboxWeb, type SandboxState } from '../src/demo/sandbox/web';
-import { statusQuery } from '../workflows/messages';
-import type { ReviewOutcome } from '../src/core/types';
-import { launchBrowser, screenshot, type Browser } from './helpers/browser';
-import { eventually } from './helpers/temporal';
+import { startDemoStack, enactInMoto, fixtureScenarios, ruleGone, type DemoStack } from '../../src/demo/command';
+import { prepareReviews } from '../../src/cli/review';
+import { reviewUrlFor } from '../../src/intake/starter';
+import { SandboxWeb, type SandboxState } from '../../src/demo/sandbox/web';
+import { statusQuery } from '../../workflows/messages';
+import type { ReviewOutcome } from '../../src/core/types';
+import { launchBrowser, screenshot, type Browser } from '../helpers/browser';
+import { eventually } from '../helpers/temporal';
 
 let stack: DemoStack;
 let browser: Browser;

@@ -9,10 +9,10 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createSlackClient } from '../activities/slack';
-import { createHandler, startHandler, type HandlerOptions, type HandlerServer, type LogLevel } from '../src/slack/http-receiver';
-import { startReview } from '../src/intake/starter';
-import { SlackStandIn } from '../src/demo/sandbox/slack';
+import { createSlackClient } from '../../activities/slack';
+import { createHandler, startHandler, type HandlerOptions, type HandlerServer, type LogLevel } from '../../src/slack/http-receiver';
+import { startReview } from '../../src/intake/starter';
+import { SlackStandIn } from '../../src/demo/sandbox/slack';
 import {
   buildBlockActionsPayload,
   encodeInteractionBody,
@@ -21,13 +21,13 @@ import {
   type ClickSpec,
   type PostClickOptions,
   type PostClickResult,
-} from '../src/demo/sandbox/slack-interactions';
-import { reviewWorkflowId, statusQuery, WORKFLOW_TYPE } from '../workflows/messages';
-import type { reviewChangeWorkflow } from '../workflows/review-change';
-import type { ReviewInput, ReviewStatus } from '../src/core/types';
-import { FakeVendors } from './helpers/fake-vendors';
-import { createMetrics } from '../src/cli/metrics';
-import { eventually, startReviewStack, type ReviewStack } from './helpers/temporal';
+} from '../../src/demo/sandbox/slack-interactions';
+import { reviewWorkflowId, statusQuery, WORKFLOW_TYPE } from '../../workflows/messages';
+import type { reviewChangeWorkflow } from '../../workflows/review-change';
+import type { ReviewInput, ReviewStatus } from '../../src/core/types';
+import { FakeVendors } from '../helpers/fake-vendors';
+import { createMetrics } from '../../src/cli/metrics';
+import { eventually, startReviewStack, type ReviewStack } from '../helpers/temporal';
 
 const ACCOUNT = '111122223333';
 const SIGNING_SECRET = `signing-secret-${randomUUID()}`;
@@ -468,7 +468,7 @@ describe('startHandler', () => {
 
   test('a handler process exits 0 on SIGTERM', async () => {
     const script = `
-      const { startHandler } = require(${JSON.stringify(path.resolve(__dirname, '../src/slack/http-receiver.ts'))});
+      const { startHandler } = require(${JSON.stringify(path.resolve(__dirname, '../../src/slack/http-receiver.ts'))});
       startHandler({
         signingSecret: 's', temporal: { address: process.env.TEMPORAL_ADDRESS }, port: 0,
         log: (level, msg, fields) => process.stdout.write(JSON.stringify({ level, msg, ...fields }) + '\\n'),
