@@ -9,9 +9,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { parse } from 'yaml';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { composePins } from '../../src/demo/tools/production-tools';
 import { startProdTopology, type ProdTopology } from '../helpers/prod-topology';
+import { composeEnvironment, composeHostPath } from '../helpers/compose-env';
 import { startVouchOnProd, type VouchOnProd } from '../helpers/prod-vouch';
 import { checkReadmeQueries, runReviewLoop, writeTestPolicy, type RanReview } from '../helpers/prod-reviews';
 
@@ -34,7 +37,7 @@ describe('the production topology (compose without containers)', { timeout: 240_
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('the server is the version compose pins, on PostgreSQL, with SQL visibility and the production dynamic config', async () => {
+  test('the server is the version compose pins, on PostgreSQL (both databases made by the schema step), SQL visibility', async () => {
     const pins = composePins();
     assert.equal(topo.versions.server, pins.server);
     const info = await vouch.client.workflowService.getSystemInfo({});
@@ -52,6 +55,21 @@ describe('the production topology (compose without containers)', { timeout: 240_
     for (const name of ['VouchTier', 'VouchOutcome', 'VouchAccount', 'VouchActor', 'VouchEventName', 'VouchRules', 'VouchScore']) {
       assert.ok(name in attrs.customAttributes, `${name} registered`);
     }
+  });
+
+  test("the server runs on compose's dynamic config: limit.maxIDLength from src/deploy/dynamicconfig/production.yaml", async () => {
+    const limit = (parse(fs.readFileSync(composeHostPath('temporal', composeEnvironment('temporal', { POSTGRES_PWD: 'x' }).DYNAMIC_CONFIG_FILE_PATH as string), 'utf8')) as Record<string, Array<{ value: number }>>)['limit.maxIDLength']?.[0]?.value;
+    assert.ok(limit && limit < 1000, 'production.yaml sets limit.maxIDLength below the server default (1000)');
+    const start = (id: string) =>
+      vouch.client.workflow.start('noSuchWorkflowType', { taskQueue: `idlen-${randomUUID()}`, workflowId: id, workflowExecutionTimeout: '1 minute' });
+    const ok = await start(`idlen-${'x'.repeat(limit - 6)}`);
+    assert.equal(ok.workflowId.length, limit);
+    await ok.terminate('length probe');
+    const chain = (e: unknown): string => (e instanceof Error ? `${e.message} <- ${chain(e.cause)}` : String(e ?? ''));
+    await assert.rejects(start(`idlen-${'y'.repeat(limit - 5)}`), (err) => {
+      assert.match(chain(err), /WorkflowId.*(length|exceeds|too long)/i, `a ${limit + 1}-character workflow id is refused for its length`);
+      return true;
+    });
   });
 
   let ran: RanReview[] = [];

@@ -61,7 +61,7 @@ export function postgresTools(): PostgresTools {
   return { binDir, initdb, pgCtl, version, runAs: root ? 'postgres' : null, owner, runuser };
 }
 
-/** Every missing part, with its fix, in one error. Builds the Go tools when Go is there and they are not. */
+/** Every missing part, with its fix, in one error. */
 export function checkPrerequisites(opts: { ui: boolean }): void {
   const problems: string[] = [];
   try {
@@ -73,7 +73,7 @@ export function checkPrerequisites(opts: { ui: boolean }): void {
   if (!onPath('nc')) problems.push('nc not found on PATH: src/deploy/temporal-setup.sh needs it (apt-get install netcat-openbsd)');
   if (!isExecutable('/bin/sh')) problems.push('/bin/sh is missing');
   try {
-    if (!resolveTemporalCli({ install: true })) problems.push('no Temporal CLI (npm run tools)');
+    if (!resolveTemporalCli()) problems.push('no Temporal CLI: run `npm run tools`');
   } catch (err) {
     problems.push((err as Error).message);
   }
@@ -81,9 +81,10 @@ export function checkPrerequisites(opts: { ui: boolean }): void {
   if (!goBinary()) {
     problems.push(`no Go toolchain to build the Temporal server ${pins.server}${opts.ui ? ` and UI server ${pins.ui}` : ''} (install Go: https://go.dev/doc/install)`);
   } else {
+    // Built by `npm run tools` (the pretest hook), not here: a first build takes minutes, longer than a test's timeout.
     try {
-      resolveTemporalServer({ install: true });
-      if (opts.ui) resolveTemporalUiServer({ install: true });
+      if (!resolveTemporalServer()) problems.push(`temporal-server-${pins.server} and temporal-sql-tool-${pins.server} are not built: run \`npm run tools\``);
+      if (opts.ui && !resolveTemporalUiServer()) problems.push(`temporal-ui-server-${pins.ui} is not built: run \`npm run tools\``);
     } catch (err) {
       problems.push((err as Error).message);
     }

@@ -93,9 +93,9 @@ export async function startProdTopology(opts: ProdTopologyOptions = {}): Promise
   const stepMs = opts.stepTimeoutMs ?? 90_000;
   checkPrerequisites({ ui: opts.ui ?? false });
   const pg = postgresTools();
-  const tools = resolveTemporalServer({ install: true }) as TemporalServerTools;
-  const ui = opts.ui ? resolveTemporalUiServer({ install: true }) : null;
-  const cli = resolveTemporalCli({ install: true }) as string;
+  const tools = resolveTemporalServer() as TemporalServerTools;
+  const ui = opts.ui ? resolveTemporalUiServer() : null;
+  const cli = resolveTemporalCli() as string;
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vouch-prod-'));
   fs.chmodSync(dir, 0o755);
@@ -174,6 +174,9 @@ export async function startProdTopology(opts: ProdTopologyOptions = {}): Promise
   // ---- the server's config: the module's development-postgres12.yaml, on our ports ----
   // The server's own variables in compose (for the image's config template): the same names, our values.
   const temporalEnv = composeEnvironment('temporal', { POSTGRES_SEEDS: '127.0.0.1', DB_PORT: String(pgPort), POSTGRES_PWD: password });
+  if (temporalEnv.DBNAME !== schemaEnv.TEMPORAL_DBNAME || temporalEnv.VISIBILITY_DBNAME !== schemaEnv.VISIBILITY_DBNAME) {
+    throw new Error('docker-compose.yml: the temporal service and the temporal-schema step name different databases');
+  }
   if (temporalEnv.DB !== 'postgres12' || temporalEnv.POSTGRES_USER !== user) {
     throw new Error(`docker-compose.yml: the temporal service must use DB=postgres12 as ${user} (has ${temporalEnv.DB} as ${temporalEnv.POSTGRES_USER})`);
   }
