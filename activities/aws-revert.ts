@@ -15,10 +15,10 @@
 // catalogue.ts (the handler table). This file is the entry: the activity itself, and every name it always exported.
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureTypes, type AwsService, type RevertInput, type RevertResult } from '../src/core/types';
-import { revertSessionName, type AwsClients, type AwsDeps } from '../src/revert/run/clients';
-import { forbidden, isRecord, toFailure } from '../src/revert/run/failures';
-import { runHandler, type RunContext } from '../src/revert/run/handler';
-import { handlerFor } from '../src/revert/run/catalogue';
+import { revertSessionName, type AwsClients, type AwsDeps } from '../src/revert/clients';
+import { forbidden, isRecord, toFailure } from '../src/revert/failures';
+import { runHandler, type RunContext } from '../src/revert/handler';
+import { handlerFor } from '../src/revert/catalogue';
 
 export {
   createAwsClientFactory,
@@ -30,9 +30,9 @@ export {
   type AwsDeps,
   type Ec2ClientFactoryOptions,
   type RuleSummary,
-} from '../src/revert/run/clients';
-export { toFailure } from '../src/revert/run/failures';
-export { revertCatalogue, type CatalogueEntry } from '../src/revert/run/catalogue';
+} from '../src/revert/clients';
+export { toFailure } from '../src/revert/failures';
+export { revertCatalogue, type CatalogueEntry } from '../src/revert/catalogue';
 
 /** AWS region names: us-east-1, eu-central-2, us-gov-west-1, us-isob-east-1, ap-southeast-5, … */
 const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;

@@ -24,7 +24,7 @@ import {
   type PlanContext,
   type PlanDecision,
   type Planner,
-} from './plans/common';
+} from './plan-common';
 import { planSecurityGroup } from './plans/security-groups';
 import { planFixed, planIgwAttach, planNaclEntry, planRoute } from './plans/ec2';
 import { planImageShare, planRdsShare, planSnapshotShare } from './plans/sharing';
@@ -47,7 +47,7 @@ export {
   revertVerdictFields,
   type PlanContext,
   type PlanDecision,
-} from './plans/common';
+} from './plan-common';
 export { ipPermissionsFromRequest, normalizeProtocol, type IpPermissionInput } from './plans/security-groups';
 export { FULL_PUBLIC_ACCESS_BLOCK } from './plans/s3-lambda';
 export { TRAIL_READBACK, baselineTarget, type BaselineTarget } from './plans/baseline';

@@ -10,7 +10,7 @@ import {
   type ResourceKind,
   type TrailConfig,
 } from '../baseline/types';
-import { baselinePlan, bool, canonicalEventName, isRecord, none, str, type PlanArgs, type PlanDecision } from './common';
+import { baselinePlan, bool, canonicalEventName, isRecord, none, str, type PlanArgs, type PlanDecision } from '../plan-common';
 import { PRINCIPAL_KEYS, type PrincipalType } from './iam';
 
 // ---- from the trusted baseline (rows 8, 9, 23, 25, 32) ----

@@ -1,5 +1,5 @@
 import type { AwsService } from '../../core/types';
-import { bool, eventPlan, int, isRecord, none, str, type PlanArgs, type PlanDecision } from './common';
+import { bool, eventPlan, int, isRecord, none, str, type PlanArgs, type PlanDecision } from '../plan-common';
 
 // ---- network ACL entries, routes, internet gateways (rows 4–5) ----
 

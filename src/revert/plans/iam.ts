@@ -1,4 +1,4 @@
-import { eventPlan, isRecord, none, str, type PlanArgs, type PlanDecision } from './common';
+import { eventPlan, isRecord, none, str, type PlanArgs, type PlanDecision } from '../plan-common';
 
 // ---- IAM (rows 20, 22) ----
 

@@ -1,4 +1,4 @@
-import { eventPlan, none, str, type PlanArgs, type PlanDecision } from './common';
+import { eventPlan, none, str, type PlanArgs, type PlanDecision } from '../plan-common';
 
 // ---- KMS (rows 17–18) ----
 

@@ -1,4 +1,4 @@
-import { bool, eventPlan, none, str, type PlanArgs, type PlanDecision } from './common';
+import { bool, eventPlan, none, str, type PlanArgs, type PlanDecision } from '../plan-common';
 
 // ---- logging and detection (rows 6, 10, 13) ----
 

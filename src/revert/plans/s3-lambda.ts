@@ -1,4 +1,4 @@
-import { bool, eventPlan, isRecord, none, str, type PlanArgs, type PlanDecision } from './common';
+import { bool, eventPlan, isRecord, none, str, type PlanArgs, type PlanDecision } from '../plan-common';
 
 // ---- Lambda (row 42) ----
 

@@ -1,4 +1,4 @@
-import { eventPlan, int, isRecord, items, none, str, type PlanArgs, type PlanDecision } from './common';
+import { eventPlan, int, isRecord, items, none, str, type PlanArgs, type PlanDecision } from '../plan-common';
 
 /** The `IpPermissions` shape of `@aws-sdk/client-ec2` (only the fields a revoke needs). */
 export interface IpPermissionInput {

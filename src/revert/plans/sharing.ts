@@ -1,4 +1,4 @@
-import { eventPlan, isRecord, items, none, str, strings, type PlanArgs, type PlanDecision } from './common';
+import { eventPlan, isRecord, items, none, str, strings, type PlanArgs, type PlanDecision } from '../plan-common';
 
 // ---- snapshot, AMI and RDS snapshot sharing (rows 36–38) ----
 

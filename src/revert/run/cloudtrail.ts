@@ -8,8 +8,8 @@ import {
 } from '@aws-sdk/client-cloudtrail';
 import { canonicalJson } from '../baseline/types';
 import { TRAIL_READBACK } from '../plan';
-import { forbidden, orGone } from './failures';
-import { need, onlyKeys, sdkInput, type Handler } from './handler';
+import { forbidden, orGone } from '../failures';
+import { need, onlyKeys, sdkInput, type Handler } from '../handler';
 
 // Logging and detection (rows 6, 10, 13). GuardDuty (10) and Config (13): guardduty-config-lambda.ts.
 

@@ -8,9 +8,9 @@ import {
   type SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
 import { FailureTypes } from '../../core/types';
-import { type RuleSummary } from './clients';
-import { awsError, forbidden, isRecord } from './failures';
-import { ec2DryRun, pages, type Handler } from './handler';
+import { type RuleSummary } from '../clients';
+import { awsError, forbidden, isRecord } from '../failures';
+import { ec2DryRun, pages, type Handler } from '../handler';
 
 // Security groups: describe, revoke the still-present rules, describe again (rows 1–2).
 

@@ -14,8 +14,8 @@ import {
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
 } from '@aws-sdk/client-ec2';
-import { forbidden, Gone, isRecord, orGone, unless } from './failures';
-import { ec2DryRun, need, onlyKeys, sdkInput, type Handler } from './handler';
+import { forbidden, Gone, isRecord, orGone, unless } from '../failures';
+import { ec2DryRun, need, onlyKeys, sdkInput, type Handler } from '../handler';
 
 type Grantee = Record<string, string>;
 

@@ -2,8 +2,8 @@ import { GetDetectorCommand, UpdateDetectorCommand } from '@aws-sdk/client-guard
 import { DescribeConfigurationRecorderStatusCommand, StartConfigurationRecorderCommand } from '@aws-sdk/client-config-service';
 import { GetPolicyCommand, RemovePermissionCommand } from '@aws-sdk/client-lambda';
 import { parsePolicyDocument } from '../baseline/types';
-import { forbidden, isRecord, orGone, unless } from './failures';
-import { need, onlyKeys, sdkInput, type Handler } from './handler';
+import { forbidden, isRecord, orGone, unless } from '../failures';
+import { need, onlyKeys, sdkInput, type Handler } from '../handler';
 
 // Logging and detection (rows 6, 10, 13). CloudTrail StartLogging (6): cloudtrail.ts.
 

@@ -22,8 +22,8 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { parsePolicyDocument, samePolicy } from '../baseline/types';
-import { forbidden, Gone, orGone, unless } from './failures';
-import { checkPolicyDocument, need, onlyKeys, pages, type Handler, type RunContext } from './handler';
+import { forbidden, Gone, orGone, unless } from '../failures';
+import { checkPolicyDocument, need, onlyKeys, pages, type Handler, type RunContext } from '../handler';
 
 // IAM (rows 20, 22, and the baseline rows 23, 25).
 

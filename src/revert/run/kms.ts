@@ -1,6 +1,6 @@
 import { CancelKeyDeletionCommand, DescribeKeyCommand, EnableKeyCommand } from '@aws-sdk/client-kms';
-import { orGone } from './failures';
-import { need, onlyKeys, type Handler, type RunContext } from './handler';
+import { orGone } from '../failures';
+import { need, onlyKeys, type Handler, type RunContext } from '../handler';
 
 // KMS (rows 17–18): cancel a scheduled deletion, then enable; or enable a disabled key.
 

@@ -4,8 +4,8 @@ import {
   ModifyDBClusterSnapshotAttributeCommand,
   ModifyDBSnapshotAttributeCommand,
 } from '@aws-sdk/client-rds';
-import { forbidden, orGone } from './failures';
-import { need, onlyKeys, sdkInput, type Handler } from './handler';
+import { forbidden, orGone } from '../failures';
+import { need, onlyKeys, sdkInput, type Handler } from '../handler';
 
 // RDS snapshot sharing (row 38): only ever ValuesToRemove.
 

@@ -10,8 +10,8 @@ import {
   PutPublicAccessBlockCommand as PutAccountPublicAccessBlockCommand,
 } from '@aws-sdk/client-s3-control';
 import { parsePolicyDocument, samePolicy } from '../baseline/types';
-import { forbidden, isRecord, orGone, unless } from './failures';
-import { checkPolicyDocument, need, onlyKeys, sdkInput, type Handler, type RunContext } from './handler';
+import { forbidden, isRecord, orGone, unless } from '../failures';
+import { checkPolicyDocument, need, onlyKeys, sdkInput, type Handler, type RunContext } from '../handler';
 
 // S3 (row 34 from the event; row 32 from the baseline).
 const PAB_FLAGS = ['BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets'] as const;

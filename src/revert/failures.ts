@@ -1,8 +1,8 @@
 // AWS errors (any service, or STS) → the ApplicationFailure the workflow branches on, and the small helpers that
 // turn "not found" answers into "already reverted" / "gone".
 import { ApplicationFailure } from '@temporalio/activity';
-import { isRecord } from '../../core/text';
-import { FailureTypes } from '../../core/types';
+import { isRecord } from '../core/text';
+import { FailureTypes } from '../core/types';
 
 // ---- failures ----
 

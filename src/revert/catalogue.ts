@@ -1,17 +1,17 @@
 // The handler table: what vouch runs as a revert, and the source of the least-privilege IAM policy
 // (src/cli/iam-policy.ts).
-import { type AwsService, type RevertPlan, type RevertStep } from '../../core/types';
-import { canonicalJson } from '../baseline/types';
+import { type AwsService, type RevertPlan, type RevertStep } from '../core/types';
+import { canonicalJson } from './baseline/types';
 import { forbidden } from './failures';
 import { type Handler } from './handler';
-import { securityGroupHandler } from './ec2-security-groups';
-import { ebsEncryption, igw, imageShare, naclEntry, route, serialConsole, snapshotShare } from './ec2';
-import { rdsShare } from './rds';
-import { eventSelectors, startLogging, updateTrail } from './cloudtrail';
-import { configRecorder, guardDuty, lambdaPermission } from './guardduty-config-lambda';
-import { kmsCancelDeletion, kmsEnable } from './kms';
-import { accessKey, assumeRolePolicy, deleteInlinePolicy, detachPolicy, putInlinePolicy } from './iam';
-import { accountPab, bucketPab, deleteBucketPolicy, putBucketPolicy } from './s3';
+import { securityGroupHandler } from './run/ec2-security-groups';
+import { ebsEncryption, igw, imageShare, naclEntry, route, serialConsole, snapshotShare } from './run/ec2';
+import { rdsShare } from './run/rds';
+import { eventSelectors, startLogging, updateTrail } from './run/cloudtrail';
+import { configRecorder, guardDuty, lambdaPermission } from './run/guardduty-config-lambda';
+import { kmsCancelDeletion, kmsEnable } from './run/kms';
+import { accessKey, assumeRolePolicy, deleteInlinePolicy, detachPolicy, putInlinePolicy } from './run/iam';
+import { accountPab, bucketPab, deleteBucketPolicy, putBucketPolicy } from './run/s3';
 
 export const HANDLERS: Handler[] = [
   securityGroupHandler('RevokeSecurityGroupIngress'),

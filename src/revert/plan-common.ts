@@ -1,7 +1,7 @@
 // Shared by every room of the revert planner: the decision/context types, safety checks and small record readers.
-import type { Actor, AwsService, Change, RevertPlan, RevertStep, Verdict } from '../../core/types';
-import { isRecord } from '../../core/text';
-import type { BaselineLookup } from '../baseline/types';
+import type { Actor, AwsService, Change, RevertPlan, RevertStep, Verdict } from '../core/types';
+import { isRecord } from '../core/text';
+import type { BaselineLookup } from './baseline/types';
 
 export interface PlanDecision {
   plan: RevertPlan | null;

@@ -11,7 +11,7 @@ import { ConfigServiceClient } from '@aws-sdk/client-config-service';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import { type AwsService } from '../../core/types';
+import { type AwsService } from '../core/types';
 
 // ---- clients ----
 

@@ -7,8 +7,8 @@ import {
   type RevertInput,
   type RevertPlan,
   type RevertResult,
-} from '../../core/types';
-import { parsePolicyDocument } from '../baseline/types';
+} from '../core/types';
+import { parsePolicyDocument } from './baseline/types';
 import { type AwsClients } from './clients';
 import { awsError, forbidden, Gone } from './failures';
 
