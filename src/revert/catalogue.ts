@@ -4,6 +4,21 @@ import { type AwsService, type RevertPlan, type RevertStep } from '../core/types
 import { canonicalJson } from './baseline/types';
 import { forbidden } from './failures';
 import { type Handler } from './handler';
+import { type Planner } from './plan-common';
+import { planSecurityGroup } from './plans/security-groups';
+import { planFixed, planIgwAttach, planNaclEntry, planRoute } from './plans/ec2';
+import { planImageShare, planRdsShare, planSnapshotShare } from './plans/sharing';
+import { planConfigRecorder, planGuardDuty, planStartLogging } from './plans/logging';
+import { planKmsDeletion, planKmsDisable } from './plans/kms';
+import { planAccessKey, planDetach } from './plans/iam';
+import { planAccountPab, planBucketPab, planLambdaPermission } from './plans/s3-lambda';
+import {
+  planAssumeRolePolicy,
+  planBucketPolicy,
+  planEventSelectors,
+  planInlinePolicy,
+  planUpdateTrail,
+} from './plans/baseline';
 import { securityGroupHandler } from './run/ec2-security-groups';
 import { ebsEncryption, igw, imageShare, naclEntry, route, serialConsole, snapshotShare } from './run/ec2';
 import { rdsShare } from './run/rds';
@@ -84,3 +99,71 @@ export function handlerFor(plan: RevertPlan): Handler {
   }
   return h;
 }
+
+// ---- the planners: CloudTrail event → how to plan its undo ----
+
+const EC2 = ['ec2.amazonaws.com'];
+const S3 = ['s3.amazonaws.com'];
+const S3_ACCOUNT = ['s3.amazonaws.com', 's3-control.amazonaws.com', 's3control.amazonaws.com'];
+const IAM = ['iam.amazonaws.com'];
+
+export const PLANNERS: Record<string, Planner> = {
+  AuthorizeSecurityGroupIngress: { eventSources: EC2, from: 'event', produces: ['ec2:RevokeSecurityGroupIngress'], plan: (a) => planSecurityGroup(a, 'ingress') },
+  AuthorizeSecurityGroupEgress: { eventSources: EC2, from: 'event', produces: ['ec2:RevokeSecurityGroupEgress'], plan: (a) => planSecurityGroup(a, 'egress') },
+  CreateNetworkAclEntry: { eventSources: EC2, from: 'event', produces: ['ec2:DeleteNetworkAclEntry'], plan: planNaclEntry },
+  CreateRoute: { eventSources: EC2, from: 'event', produces: ['ec2:DeleteRoute'], plan: planRoute },
+  AttachInternetGateway: { eventSources: EC2, from: 'event', produces: ['ec2:DetachInternetGateway'], plan: planIgwAttach },
+  ModifySnapshotAttribute: { eventSources: EC2, from: 'event', produces: ['ec2:ModifySnapshotAttribute'], plan: planSnapshotShare },
+  ModifyImageAttribute: { eventSources: EC2, from: 'event', produces: ['ec2:ModifyImageAttribute'], plan: planImageShare },
+  DisableEbsEncryptionByDefault: {
+    eventSources: EC2,
+    from: 'event',
+    produces: ['ec2:EnableEbsEncryptionByDefault'],
+    plan: planFixed('ec2', 'EnableEbsEncryptionByDefault', 'enable EBS encryption by default again'),
+  },
+  EnableSerialConsoleAccess: {
+    eventSources: EC2,
+    from: 'event',
+    produces: ['ec2:DisableSerialConsoleAccess'],
+    plan: planFixed('ec2', 'DisableSerialConsoleAccess', 'disable EC2 serial console access again'),
+  },
+  ModifyDBSnapshotAttribute: { eventSources: ['rds.amazonaws.com'], from: 'event', produces: ['rds:ModifyDBSnapshotAttribute'], plan: planRdsShare(false) },
+  ModifyDBClusterSnapshotAttribute: {
+    eventSources: ['rds.amazonaws.com'],
+    from: 'event',
+    produces: ['rds:ModifyDBClusterSnapshotAttribute'],
+    plan: planRdsShare(true),
+  },
+  StopLogging: { eventSources: ['cloudtrail.amazonaws.com'], from: 'event', produces: ['cloudtrail:StartLogging'], plan: planStartLogging },
+  UpdateDetector: { eventSources: ['guardduty.amazonaws.com'], from: 'event', produces: ['guardduty:UpdateDetector'], plan: planGuardDuty },
+  StopConfigurationRecorder: {
+    eventSources: ['config.amazonaws.com'],
+    from: 'event',
+    produces: ['config:StartConfigurationRecorder'],
+    plan: planConfigRecorder,
+  },
+  ScheduleKeyDeletion: { eventSources: ['kms.amazonaws.com'], from: 'event', produces: ['kms:CancelKeyDeletion', 'kms:EnableKey'], plan: planKmsDeletion },
+  DisableKey: { eventSources: ['kms.amazonaws.com'], from: 'event', produces: ['kms:EnableKey'], plan: planKmsDisable },
+  AttachUserPolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachUserPolicy'], plan: planDetach('User') },
+  AttachRolePolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachRolePolicy'], plan: planDetach('Role') },
+  AttachGroupPolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachGroupPolicy'], plan: planDetach('Group') },
+  CreateAccessKey: { eventSources: IAM, from: 'event', produces: ['iam:UpdateAccessKey'], plan: planAccessKey },
+  AddPermission: { eventSources: ['lambda.amazonaws.com'], from: 'event', produces: ['lambda:RemovePermission'], plan: planLambdaPermission },
+  PutBucketPublicAccessBlock: { eventSources: S3, from: 'event', produces: ['s3:PutPublicAccessBlock'], plan: planBucketPab(false) },
+  DeleteBucketPublicAccessBlock: { eventSources: S3, from: 'event', produces: ['s3:PutPublicAccessBlock'], plan: planBucketPab(true) },
+  PutAccountPublicAccessBlock: { eventSources: S3_ACCOUNT, from: 'event', produces: ['s3control:PutPublicAccessBlock'], plan: planAccountPab(false) },
+  DeleteAccountPublicAccessBlock: { eventSources: S3_ACCOUNT, from: 'event', produces: ['s3control:PutPublicAccessBlock'], plan: planAccountPab(true) },
+
+  UpdateTrail: { eventSources: ['cloudtrail.amazonaws.com'], from: 'baseline', produces: ['cloudtrail:UpdateTrail'], plan: planUpdateTrail },
+  PutEventSelectors: { eventSources: ['cloudtrail.amazonaws.com'], from: 'baseline', produces: ['cloudtrail:PutEventSelectors'], plan: planEventSelectors },
+  PutBucketPolicy: { eventSources: S3, from: 'baseline', produces: ['s3:PutBucketPolicy', 's3:DeleteBucketPolicy'], plan: planBucketPolicy(false) },
+  DeleteBucketPolicy: { eventSources: S3, from: 'baseline', produces: ['s3:PutBucketPolicy'], plan: planBucketPolicy(true) },
+  UpdateAssumeRolePolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:UpdateAssumeRolePolicy'], plan: planAssumeRolePolicy },
+  PutRolePolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:PutRolePolicy', 'iam:DeleteRolePolicy'], plan: planInlinePolicy('Role') },
+  PutUserPolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:PutUserPolicy', 'iam:DeleteUserPolicy'], plan: planInlinePolicy('User') },
+  PutGroupPolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:PutGroupPolicy', 'iam:DeleteGroupPolicy'], plan: planInlinePolicy('Group') },
+};
+
+/** Every event vouch can plan a revert for: its source, whether it needs the baseline, and the calls it may make. */
+export const REVERTIBLE_EVENTS: readonly { eventName: string; eventSources: string[]; from: 'event' | 'baseline'; produces: string[] }[] =
+  Object.entries(PLANNERS).map(([eventName, p]) => ({ eventName, eventSources: p.eventSources, from: p.from, produces: p.produces }));

@@ -13,8 +13,8 @@
 // Safety (§3): never a failed call (errorCode), never vouch's own revert sessions (`vouch-revert-*`).
 // planRevert never throws and does no I/O: `vouch classify` and the policy engine call it for every record.
 //
-// The planners live in src/revert-plans/, one file per room; this file holds the catalogue and the dispatch, and
-// re-exports everything the planner has always exported, so importers keep using './revert-plans'.
+// The table of planners (event name → planner) is in catalogue.ts, beside the table of handlers; this file holds the
+// dispatch.
 import type { Change } from '../core/types';
 import {
   canonicalEventName,
@@ -23,22 +23,8 @@ import {
   none,
   type PlanContext,
   type PlanDecision,
-  type Planner,
 } from './plan-common';
-import { planSecurityGroup } from './plans/security-groups';
-import { planFixed, planIgwAttach, planNaclEntry, planRoute } from './plans/ec2';
-import { planImageShare, planRdsShare, planSnapshotShare } from './plans/sharing';
-import { planConfigRecorder, planGuardDuty, planStartLogging } from './plans/logging';
-import { planKmsDeletion, planKmsDisable } from './plans/kms';
-import { planAccessKey, planDetach } from './plans/iam';
-import { planAccountPab, planBucketPab, planLambdaPermission } from './plans/s3-lambda';
-import {
-  planAssumeRolePolicy,
-  planBucketPolicy,
-  planEventSelectors,
-  planInlinePolicy,
-  planUpdateTrail,
-} from './plans/baseline';
+import { PLANNERS } from './catalogue';
 
 export {
   REVERT_SESSION_PREFIX,
@@ -51,74 +37,7 @@ export {
 export { ipPermissionsFromRequest, normalizeProtocol, type IpPermissionInput } from './plans/security-groups';
 export { FULL_PUBLIC_ACCESS_BLOCK } from './plans/s3-lambda';
 export { TRAIL_READBACK, baselineTarget, type BaselineTarget } from './plans/baseline';
-
-// ---- the catalogue ----
-
-const EC2 = ['ec2.amazonaws.com'];
-const S3 = ['s3.amazonaws.com'];
-const S3_ACCOUNT = ['s3.amazonaws.com', 's3-control.amazonaws.com', 's3control.amazonaws.com'];
-const IAM = ['iam.amazonaws.com'];
-
-const PLANNERS: Record<string, Planner> = {
-  AuthorizeSecurityGroupIngress: { eventSources: EC2, from: 'event', produces: ['ec2:RevokeSecurityGroupIngress'], plan: (a) => planSecurityGroup(a, 'ingress') },
-  AuthorizeSecurityGroupEgress: { eventSources: EC2, from: 'event', produces: ['ec2:RevokeSecurityGroupEgress'], plan: (a) => planSecurityGroup(a, 'egress') },
-  CreateNetworkAclEntry: { eventSources: EC2, from: 'event', produces: ['ec2:DeleteNetworkAclEntry'], plan: planNaclEntry },
-  CreateRoute: { eventSources: EC2, from: 'event', produces: ['ec2:DeleteRoute'], plan: planRoute },
-  AttachInternetGateway: { eventSources: EC2, from: 'event', produces: ['ec2:DetachInternetGateway'], plan: planIgwAttach },
-  ModifySnapshotAttribute: { eventSources: EC2, from: 'event', produces: ['ec2:ModifySnapshotAttribute'], plan: planSnapshotShare },
-  ModifyImageAttribute: { eventSources: EC2, from: 'event', produces: ['ec2:ModifyImageAttribute'], plan: planImageShare },
-  DisableEbsEncryptionByDefault: {
-    eventSources: EC2,
-    from: 'event',
-    produces: ['ec2:EnableEbsEncryptionByDefault'],
-    plan: planFixed('ec2', 'EnableEbsEncryptionByDefault', 'enable EBS encryption by default again'),
-  },
-  EnableSerialConsoleAccess: {
-    eventSources: EC2,
-    from: 'event',
-    produces: ['ec2:DisableSerialConsoleAccess'],
-    plan: planFixed('ec2', 'DisableSerialConsoleAccess', 'disable EC2 serial console access again'),
-  },
-  ModifyDBSnapshotAttribute: { eventSources: ['rds.amazonaws.com'], from: 'event', produces: ['rds:ModifyDBSnapshotAttribute'], plan: planRdsShare(false) },
-  ModifyDBClusterSnapshotAttribute: {
-    eventSources: ['rds.amazonaws.com'],
-    from: 'event',
-    produces: ['rds:ModifyDBClusterSnapshotAttribute'],
-    plan: planRdsShare(true),
-  },
-  StopLogging: { eventSources: ['cloudtrail.amazonaws.com'], from: 'event', produces: ['cloudtrail:StartLogging'], plan: planStartLogging },
-  UpdateDetector: { eventSources: ['guardduty.amazonaws.com'], from: 'event', produces: ['guardduty:UpdateDetector'], plan: planGuardDuty },
-  StopConfigurationRecorder: {
-    eventSources: ['config.amazonaws.com'],
-    from: 'event',
-    produces: ['config:StartConfigurationRecorder'],
-    plan: planConfigRecorder,
-  },
-  ScheduleKeyDeletion: { eventSources: ['kms.amazonaws.com'], from: 'event', produces: ['kms:CancelKeyDeletion', 'kms:EnableKey'], plan: planKmsDeletion },
-  DisableKey: { eventSources: ['kms.amazonaws.com'], from: 'event', produces: ['kms:EnableKey'], plan: planKmsDisable },
-  AttachUserPolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachUserPolicy'], plan: planDetach('User') },
-  AttachRolePolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachRolePolicy'], plan: planDetach('Role') },
-  AttachGroupPolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachGroupPolicy'], plan: planDetach('Group') },
-  CreateAccessKey: { eventSources: IAM, from: 'event', produces: ['iam:UpdateAccessKey'], plan: planAccessKey },
-  AddPermission: { eventSources: ['lambda.amazonaws.com'], from: 'event', produces: ['lambda:RemovePermission'], plan: planLambdaPermission },
-  PutBucketPublicAccessBlock: { eventSources: S3, from: 'event', produces: ['s3:PutPublicAccessBlock'], plan: planBucketPab(false) },
-  DeleteBucketPublicAccessBlock: { eventSources: S3, from: 'event', produces: ['s3:PutPublicAccessBlock'], plan: planBucketPab(true) },
-  PutAccountPublicAccessBlock: { eventSources: S3_ACCOUNT, from: 'event', produces: ['s3control:PutPublicAccessBlock'], plan: planAccountPab(false) },
-  DeleteAccountPublicAccessBlock: { eventSources: S3_ACCOUNT, from: 'event', produces: ['s3control:PutPublicAccessBlock'], plan: planAccountPab(true) },
-
-  UpdateTrail: { eventSources: ['cloudtrail.amazonaws.com'], from: 'baseline', produces: ['cloudtrail:UpdateTrail'], plan: planUpdateTrail },
-  PutEventSelectors: { eventSources: ['cloudtrail.amazonaws.com'], from: 'baseline', produces: ['cloudtrail:PutEventSelectors'], plan: planEventSelectors },
-  PutBucketPolicy: { eventSources: S3, from: 'baseline', produces: ['s3:PutBucketPolicy', 's3:DeleteBucketPolicy'], plan: planBucketPolicy(false) },
-  DeleteBucketPolicy: { eventSources: S3, from: 'baseline', produces: ['s3:PutBucketPolicy'], plan: planBucketPolicy(true) },
-  UpdateAssumeRolePolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:UpdateAssumeRolePolicy'], plan: planAssumeRolePolicy },
-  PutRolePolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:PutRolePolicy', 'iam:DeleteRolePolicy'], plan: planInlinePolicy('Role') },
-  PutUserPolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:PutUserPolicy', 'iam:DeleteUserPolicy'], plan: planInlinePolicy('User') },
-  PutGroupPolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:PutGroupPolicy', 'iam:DeleteGroupPolicy'], plan: planInlinePolicy('Group') },
-};
-
-/** Every event vouch can plan a revert for: its source, whether it needs the baseline, and the calls it may make. */
-export const REVERTIBLE_EVENTS: readonly { eventName: string; eventSources: string[]; from: 'event' | 'baseline'; produces: string[] }[] =
-  Object.entries(PLANNERS).map(([eventName, p]) => ({ eventName, eventSources: p.eventSources, from: p.from, produces: p.produces }));
+export { REVERTIBLE_EVENTS } from './catalogue';
 
 /** Decides the revert for a change, or says why there is none. Never throws on odd input; no I/O. */
 export function planRevert(change: Change, ctx: PlanContext = {}): PlanDecision {

@@ -7,7 +7,7 @@ import {
   UpdateTrailCommand,
 } from '@aws-sdk/client-cloudtrail';
 import { canonicalJson } from '../baseline/types';
-import { TRAIL_READBACK } from '../plan';
+import { TRAIL_READBACK } from '../plans/baseline';
 import { forbidden, orGone } from '../failures';
 import { need, onlyKeys, sdkInput, type Handler } from '../handler';
 
