@@ -29,8 +29,8 @@ export {
   type AwsClients,
   type AwsDeps,
   type Ec2ClientFactoryOptions,
-  type RuleSummary,
 } from '../src/revert/clients';
+export { type RuleSummary } from '../src/revert/ec2-security-groups';
 export { toFailure } from '../src/revert/failures';
 export { revertCatalogue, type CatalogueEntry } from '../src/revert/catalogue';
 

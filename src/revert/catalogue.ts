@@ -5,7 +5,6 @@ import { canonicalJson } from './baseline/types';
 import { forbidden } from './failures';
 import { type Handler } from './handler';
 import { type Planner } from './plan-common';
-import { planSecurityGroup } from './plans/security-groups';
 import { planFixed, planIgwAttach, planNaclEntry, planRoute } from './plans/ec2';
 import { planImageShare, planRdsShare, planSnapshotShare } from './plans/sharing';
 import { planConfigRecorder, planGuardDuty, planStartLogging } from './plans/logging';
@@ -19,7 +18,7 @@ import {
   planInlinePolicy,
   planUpdateTrail,
 } from './plans/baseline';
-import { securityGroupHandler } from './run/ec2-security-groups';
+import { securityGroupReverts } from './ec2-security-groups';
 import { ebsEncryption, igw, imageShare, naclEntry, route, serialConsole, snapshotShare } from './run/ec2';
 import { rdsShare } from './run/rds';
 import { eventSelectors, startLogging, updateTrail } from './run/cloudtrail';
@@ -29,8 +28,7 @@ import { accessKey, assumeRolePolicy, deleteInlinePolicy, detachPolicy, putInlin
 import { accountPab, bucketPab, deleteBucketPolicy, putBucketPolicy } from './run/s3';
 
 export const HANDLERS: Handler[] = [
-  securityGroupHandler('RevokeSecurityGroupIngress'),
-  securityGroupHandler('RevokeSecurityGroupEgress'),
+  ...securityGroupReverts.handlers,
   naclEntry,
   route,
   igw,
@@ -108,8 +106,7 @@ const S3_ACCOUNT = ['s3.amazonaws.com', 's3-control.amazonaws.com', 's3control.a
 const IAM = ['iam.amazonaws.com'];
 
 export const PLANNERS: Record<string, Planner> = {
-  AuthorizeSecurityGroupIngress: { eventSources: EC2, from: 'event', produces: ['ec2:RevokeSecurityGroupIngress'], plan: (a) => planSecurityGroup(a, 'ingress') },
-  AuthorizeSecurityGroupEgress: { eventSources: EC2, from: 'event', produces: ['ec2:RevokeSecurityGroupEgress'], plan: (a) => planSecurityGroup(a, 'egress') },
+  ...securityGroupReverts.planners,
   CreateNetworkAclEntry: { eventSources: EC2, from: 'event', produces: ['ec2:DeleteNetworkAclEntry'], plan: planNaclEntry },
   CreateRoute: { eventSources: EC2, from: 'event', produces: ['ec2:DeleteRoute'], plan: planRoute },
   AttachInternetGateway: { eventSources: EC2, from: 'event', produces: ['ec2:DetachInternetGateway'], plan: planIgwAttach },

@@ -54,20 +54,6 @@ export interface AwsClientFactoryOptions {
 /** @deprecated name kept for src/cli/worker.ts and src/demo/command.ts; same options as AwsClientFactoryOptions. */
 export type Ec2ClientFactoryOptions = AwsClientFactoryOptions;
 
-/** A compact, stable view of one security-group rule, for `RevertResult.before` / `after`. */
-export interface RuleSummary {
-  id: string;
-  direction: 'ingress' | 'egress';
-  /** 'tcp' | 'udp' | 'icmp' | '-1' (all traffic) | a protocol number. */
-  protocol: string;
-  /** 'all', '22' or '1024-65535' (ICMP: 'type-code'). */
-  ports: string;
-  /** The IPv4 or IPv6 CIDR, when the rule has one. */
-  cidr?: string;
-  prefixListId?: string;
-  referencedGroupId?: string;
-}
-
 const SESSION_PREFIX = 'vouch-revert-';
 /** SDK retries are bounded to one extra attempt: Temporal's retry policy owns the backoff. */
 const SDK_MAX_ATTEMPTS = 2;

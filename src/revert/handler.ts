@@ -10,9 +10,18 @@ import {
 } from '../core/types';
 import { parsePolicyDocument } from './baseline/types';
 import { type AwsClients } from './clients';
+import { type Planner } from './plan-common';
 import { awsError, forbidden, Gone } from './failures';
 
 // ---- handlers ----
+
+/** One AWS service's part of the revert room: how to plan the undo of each event, and the handlers that carry it out. */
+export interface ServiceReverts {
+  /** CloudTrail event name → its planner. */
+  planners: Record<string, Planner>;
+  /** The plan kinds (service:Operation) this service runs. */
+  handlers: Handler[];
+}
 
 export interface RunContext {
   input: RevertInput;

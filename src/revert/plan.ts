@@ -34,7 +34,7 @@ export {
   type PlanContext,
   type PlanDecision,
 } from './plan-common';
-export { ipPermissionsFromRequest, normalizeProtocol, type IpPermissionInput } from './plans/security-groups';
+export { ipPermissionsFromRequest, normalizeProtocol, type IpPermissionInput } from './ec2-security-groups';
 export { FULL_PUBLIC_ACCESS_BLOCK } from './plans/s3-lambda';
 export { TRAIL_READBACK, baselineTarget, type BaselineTarget } from './plans/baseline';
 export { REVERTIBLE_EVENTS } from './catalogue';
