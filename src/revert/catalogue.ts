@@ -5,8 +5,7 @@ import { canonicalJson } from './baseline/types';
 import { forbidden } from './failures';
 import { type Handler } from './handler';
 import { type Planner } from './plan-common';
-import { planFixed, planIgwAttach, planNaclEntry, planRoute } from './plans/ec2';
-import { planImageShare, planRdsShare, planSnapshotShare } from './plans/sharing';
+import { planRdsShare } from './plans/sharing';
 import { planConfigRecorder, planGuardDuty, planStartLogging } from './plans/logging';
 import { planKmsDeletion, planKmsDisable } from './plans/kms';
 import { planAccessKey, planDetach } from './plans/iam';
@@ -19,7 +18,7 @@ import {
   planUpdateTrail,
 } from './plans/baseline';
 import { securityGroupReverts } from './ec2-security-groups';
-import { ebsEncryption, igw, imageShare, naclEntry, route, serialConsole, snapshotShare } from './run/ec2';
+import { ec2Reverts } from './ec2';
 import { rdsShare } from './run/rds';
 import { eventSelectors, startLogging, updateTrail } from './run/cloudtrail';
 import { configRecorder, guardDuty, lambdaPermission } from './run/guardduty-config-lambda';
@@ -29,13 +28,7 @@ import { accountPab, bucketPab, deleteBucketPolicy, putBucketPolicy } from './ru
 
 export const HANDLERS: Handler[] = [
   ...securityGroupReverts.handlers,
-  naclEntry,
-  route,
-  igw,
-  snapshotShare,
-  imageShare,
-  ebsEncryption,
-  serialConsole,
+  ...ec2Reverts.handlers,
   rdsShare(false),
   rdsShare(true),
   startLogging,
@@ -100,30 +93,13 @@ export function handlerFor(plan: RevertPlan): Handler {
 
 // ---- the planners: CloudTrail event → how to plan its undo ----
 
-const EC2 = ['ec2.amazonaws.com'];
 const S3 = ['s3.amazonaws.com'];
 const S3_ACCOUNT = ['s3.amazonaws.com', 's3-control.amazonaws.com', 's3control.amazonaws.com'];
 const IAM = ['iam.amazonaws.com'];
 
 export const PLANNERS: Record<string, Planner> = {
   ...securityGroupReverts.planners,
-  CreateNetworkAclEntry: { eventSources: EC2, from: 'event', produces: ['ec2:DeleteNetworkAclEntry'], plan: planNaclEntry },
-  CreateRoute: { eventSources: EC2, from: 'event', produces: ['ec2:DeleteRoute'], plan: planRoute },
-  AttachInternetGateway: { eventSources: EC2, from: 'event', produces: ['ec2:DetachInternetGateway'], plan: planIgwAttach },
-  ModifySnapshotAttribute: { eventSources: EC2, from: 'event', produces: ['ec2:ModifySnapshotAttribute'], plan: planSnapshotShare },
-  ModifyImageAttribute: { eventSources: EC2, from: 'event', produces: ['ec2:ModifyImageAttribute'], plan: planImageShare },
-  DisableEbsEncryptionByDefault: {
-    eventSources: EC2,
-    from: 'event',
-    produces: ['ec2:EnableEbsEncryptionByDefault'],
-    plan: planFixed('ec2', 'EnableEbsEncryptionByDefault', 'enable EBS encryption by default again'),
-  },
-  EnableSerialConsoleAccess: {
-    eventSources: EC2,
-    from: 'event',
-    produces: ['ec2:DisableSerialConsoleAccess'],
-    plan: planFixed('ec2', 'DisableSerialConsoleAccess', 'disable EC2 serial console access again'),
-  },
+  ...ec2Reverts.planners,
   ModifyDBSnapshotAttribute: { eventSources: ['rds.amazonaws.com'], from: 'event', produces: ['rds:ModifyDBSnapshotAttribute'], plan: planRdsShare(false) },
   ModifyDBClusterSnapshotAttribute: {
     eventSources: ['rds.amazonaws.com'],

@@ -1,3 +1,6 @@
+// EC2 beyond security groups: network ACL entries, routes, internet gateways, snapshot and AMI sharing, and the
+// account switches (EBS encryption by default, serial console access). Every plan comes from the record; every
+// handler reads the resource, makes the opposite call (EC2 DryRun where asked), and reads it again.
 import {
   DeleteNetworkAclEntryCommand,
   DeleteRouteCommand,
@@ -14,10 +17,159 @@ import {
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
 } from '@aws-sdk/client-ec2';
-import { forbidden, Gone, isRecord, orGone, unless } from '../failures';
-import { ec2DryRun, need, onlyKeys, sdkInput, type Handler } from '../handler';
+import type { AwsService } from '../core/types';
+import { bool, eventPlan, int, isRecord, items, none, str, strings, type PlanArgs, type PlanDecision } from './plan-common';
+import { forbidden, Gone, orGone, unless } from './failures';
+import { ec2DryRun, need, onlyKeys, sdkInput, type Handler, type ServiceReverts } from './handler';
+
+// ---- plan ----
+
+// ---- network ACL entries, routes, internet gateways (rows 4–5) ----
+
+export function planNaclEntry({ req }: PlanArgs): PlanDecision {
+  const aclId = str(req.networkAclId);
+  const ruleNumber = int(req.ruleNumber);
+  const egress = bool(req.egress);
+  if (!aclId || ruleNumber === undefined || egress === undefined) {
+    return none('CreateNetworkAclEntry without networkAclId, ruleNumber and egress: cannot name the entry');
+  }
+  const range = isRecord(req.portRange) ? req.portRange : {};
+  const ports = int(range.from) !== undefined ? ` ${String(range.from)}-${String(range.to ?? range.from)}` : '';
+  const what = `${String(req.ruleAction ?? '?')} proto ${String(req.aclProtocol ?? req.protocol ?? '?')}${ports} ${
+    str(req.cidrBlock) ?? str(req.ipv6CidrBlock) ?? '?'
+  }`;
+  return {
+    plan: eventPlan(
+      'ec2',
+      'DeleteNetworkAclEntry',
+      { NetworkAclId: aclId, RuleNumber: ruleNumber, Egress: egress },
+      `delete ${egress ? 'egress' : 'ingress'} entry #${ruleNumber} (${what}) from ${aclId}`,
+    ),
+    reason: 'the entry is named by network ACL, rule number and direction in the request',
+  };
+}
+
+export function planRoute({ req }: PlanArgs): PlanDecision {
+  const table = str(req.routeTableId);
+  const dest: Record<string, string> = {};
+  if (str(req.destinationCidrBlock)) dest.DestinationCidrBlock = req.destinationCidrBlock as string;
+  else if (str(req.destinationIpv6CidrBlock)) dest.DestinationIpv6CidrBlock = req.destinationIpv6CidrBlock as string;
+  else if (str(req.destinationPrefixListId)) dest.DestinationPrefixListId = req.destinationPrefixListId as string;
+  const destination = Object.values(dest)[0];
+  if (!table || !destination) return none('CreateRoute without routeTableId and a destination: cannot name the route');
+  const target =
+    ['gatewayId', 'natGatewayId', 'transitGatewayId', 'networkInterfaceId', 'instanceId', 'vpcPeeringConnectionId']
+      .map((k) => str(req[k]))
+      .find(Boolean) ?? '?';
+  return {
+    plan: eventPlan(
+      'ec2',
+      'DeleteRoute',
+      { RouteTableId: table, ...dest },
+      `delete route ${destination} → ${target} from ${table}`,
+    ),
+    reason: 'the route is named by table and destination in the request',
+  };
+}
+
+export function planIgwAttach({ req }: PlanArgs): PlanDecision {
+  const igw = str(req.internetGatewayId);
+  const vpc = str(req.vpcId);
+  if (!igw || !vpc) return none('AttachInternetGateway without internetGatewayId and vpcId');
+  return {
+    plan: eventPlan('ec2', 'DetachInternetGateway', { InternetGatewayId: igw, VpcId: vpc }, `detach ${igw} from ${vpc}`),
+    reason: 'gateway and VPC from the request',
+  };
+}
+// ---- account switches (row 41) ----
+
+export function planFixed(service: AwsService, operation: string, description: string) {
+  return (): PlanDecision => ({
+    plan: eventPlan(service, operation, {}, description),
+    reason: 'an account-level switch: the opposite call needs no input',
+  });
+}
+
+// ---- snapshot, AMI and RDS snapshot sharing (rows 36–38) ----
 
 type Grantee = Record<string, string>;
+
+/** `{items:[{userId}|{group}]}` (CloudTrail) → SDK permission entries. */
+function grantees(v: unknown, fields: Record<string, string>): Grantee[] {
+  const out: Grantee[] = [];
+  for (const item of items(v)) {
+    for (const [from, to] of Object.entries(fields)) {
+      const value = str(item[from]);
+      if (value) {
+        out.push({ [to]: value });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function granteeText(g: Grantee[]): string {
+  return g.map((x) => Object.values(x)[0]).join(', ');
+}
+
+export function planSnapshotShare({ req }: PlanArgs): PlanDecision {
+  const snapshot = str(req.snapshotId);
+  const attr = str(req.attributeType) ?? str(req.attribute);
+  if (attr && !/^create_?volume_?permission$/i.test(attr)) {
+    return none(`ModifySnapshotAttribute of ${attr} does not share the snapshot: nothing to revert`);
+  }
+  const cvp = isRecord(req.createVolumePermission) ? req.createVolumePermission : undefined;
+  let added = cvp ? grantees(cvp.add, { userId: 'UserId', group: 'Group', groups: 'Group' }) : [];
+  if (!added.length && str(req.operationType)?.toLowerCase() === 'add') {
+    // The OperationType form: user ids and group names as plain lists.
+    added = [
+      ...strings(req.userIds ?? req.userId, 'userId').map((UserId) => ({ UserId })),
+      ...strings(req.groupNames ?? req.groupName, 'groupName').map((Group) => ({ Group })),
+    ];
+  }
+  if (!snapshot) return none('ModifySnapshotAttribute without snapshotId');
+  if (!added.length) return none(`ModifySnapshotAttribute on ${snapshot} added no permission: nothing to revert`);
+  return {
+    plan: eventPlan(
+      'ec2',
+      'ModifySnapshotAttribute',
+      { SnapshotId: snapshot, Attribute: 'createVolumePermission', CreateVolumePermission: { Remove: added } },
+      `stop sharing ${snapshot} with ${granteeText(added)}`,
+    ),
+    reason: 'the same call with remove, for the accounts/groups the request added',
+  };
+}
+
+export function planImageShare({ req }: PlanArgs): PlanDecision {
+  const image = str(req.imageId);
+  const attr = str(req.attributeType) ?? str(req.attribute);
+  if (attr && !/^launch_?permission$/i.test(attr)) {
+    return none(`ModifyImageAttribute of ${attr} does not share the image: nothing to revert`);
+  }
+  const lp = isRecord(req.launchPermission) ? req.launchPermission : undefined;
+  const added = lp
+    ? grantees(lp.add, {
+        userId: 'UserId',
+        group: 'Group',
+        organizationArn: 'OrganizationArn',
+        organizationalUnitArn: 'OrganizationalUnitArn',
+      })
+    : [];
+  if (!image) return none('ModifyImageAttribute without imageId');
+  if (!added.length) return none(`ModifyImageAttribute on ${image} added no launch permission: nothing to revert`);
+  return {
+    plan: eventPlan(
+      'ec2',
+      'ModifyImageAttribute',
+      { ImageId: image, Attribute: 'launchPermission', LaunchPermission: { Remove: added } },
+      `stop sharing ${image} with ${granteeText(added)}`,
+    ),
+    reason: 'the same call with remove, for the launch permissions the request added',
+  };
+}
+
+// ---- run ----
 
 function granteesOf(list: unknown): Grantee[] {
   if (!Array.isArray(list) || list.length === 0) return [];
@@ -260,4 +412,29 @@ export const serialConsole: Handler = {
     if (dryRun) return ec2DryRun(send);
     await send();
   },
+};
+
+const EC2 = ['ec2.amazonaws.com'];
+
+export const ec2Reverts: ServiceReverts = {
+  planners: {
+    CreateNetworkAclEntry: { eventSources: EC2, from: 'event', produces: ['ec2:DeleteNetworkAclEntry'], plan: planNaclEntry },
+    CreateRoute: { eventSources: EC2, from: 'event', produces: ['ec2:DeleteRoute'], plan: planRoute },
+    AttachInternetGateway: { eventSources: EC2, from: 'event', produces: ['ec2:DetachInternetGateway'], plan: planIgwAttach },
+    ModifySnapshotAttribute: { eventSources: EC2, from: 'event', produces: ['ec2:ModifySnapshotAttribute'], plan: planSnapshotShare },
+    ModifyImageAttribute: { eventSources: EC2, from: 'event', produces: ['ec2:ModifyImageAttribute'], plan: planImageShare },
+    DisableEbsEncryptionByDefault: {
+      eventSources: EC2,
+      from: 'event',
+      produces: ['ec2:EnableEbsEncryptionByDefault'],
+      plan: planFixed('ec2', 'EnableEbsEncryptionByDefault', 'enable EBS encryption by default again'),
+    },
+    EnableSerialConsoleAccess: {
+      eventSources: EC2,
+      from: 'event',
+      produces: ['ec2:DisableSerialConsoleAccess'],
+      plan: planFixed('ec2', 'DisableSerialConsoleAccess', 'disable EC2 serial console access again'),
+    },
+  },
+  handlers: [naclEntry, route, igw, snapshotShare, imageShare, ebsEncryption, serialConsole],
 };
