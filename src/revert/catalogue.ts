@@ -5,7 +5,6 @@ import { canonicalJson } from './baseline/types';
 import { forbidden } from './failures';
 import { type Handler } from './handler';
 import { type Planner } from './plan-common';
-import { planRdsShare } from './plans/sharing';
 import { planConfigRecorder, planGuardDuty, planStartLogging } from './plans/logging';
 import { planKmsDeletion, planKmsDisable } from './plans/kms';
 import { planAccessKey, planDetach } from './plans/iam';
@@ -19,7 +18,7 @@ import {
 } from './plans/baseline';
 import { securityGroupReverts } from './ec2-security-groups';
 import { ec2Reverts } from './ec2';
-import { rdsShare } from './run/rds';
+import { rdsReverts } from './rds';
 import { eventSelectors, startLogging, updateTrail } from './run/cloudtrail';
 import { configRecorder, guardDuty, lambdaPermission } from './run/guardduty-config-lambda';
 import { kmsCancelDeletion, kmsEnable } from './run/kms';
@@ -29,8 +28,7 @@ import { accountPab, bucketPab, deleteBucketPolicy, putBucketPolicy } from './ru
 export const HANDLERS: Handler[] = [
   ...securityGroupReverts.handlers,
   ...ec2Reverts.handlers,
-  rdsShare(false),
-  rdsShare(true),
+  ...rdsReverts.handlers,
   startLogging,
   guardDuty,
   configRecorder,
@@ -100,13 +98,7 @@ const IAM = ['iam.amazonaws.com'];
 export const PLANNERS: Record<string, Planner> = {
   ...securityGroupReverts.planners,
   ...ec2Reverts.planners,
-  ModifyDBSnapshotAttribute: { eventSources: ['rds.amazonaws.com'], from: 'event', produces: ['rds:ModifyDBSnapshotAttribute'], plan: planRdsShare(false) },
-  ModifyDBClusterSnapshotAttribute: {
-    eventSources: ['rds.amazonaws.com'],
-    from: 'event',
-    produces: ['rds:ModifyDBClusterSnapshotAttribute'],
-    plan: planRdsShare(true),
-  },
+  ...rdsReverts.planners,
   StopLogging: { eventSources: ['cloudtrail.amazonaws.com'], from: 'event', produces: ['cloudtrail:StartLogging'], plan: planStartLogging },
   UpdateDetector: { eventSources: ['guardduty.amazonaws.com'], from: 'event', produces: ['guardduty:UpdateDetector'], plan: planGuardDuty },
   StopConfigurationRecorder: {
