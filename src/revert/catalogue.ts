@@ -5,21 +5,15 @@ import { canonicalJson } from './baseline/types';
 import { forbidden } from './failures';
 import { type Handler } from './handler';
 import { type Planner } from './plan-common';
-import { planConfigRecorder, planGuardDuty, planStartLogging } from './plans/logging';
+import { planConfigRecorder, planGuardDuty } from './plans/logging';
 import { planKmsDeletion, planKmsDisable } from './plans/kms';
 import { planAccessKey, planDetach } from './plans/iam';
 import { planAccountPab, planBucketPab, planLambdaPermission } from './plans/s3-lambda';
-import {
-  planAssumeRolePolicy,
-  planBucketPolicy,
-  planEventSelectors,
-  planInlinePolicy,
-  planUpdateTrail,
-} from './plans/baseline';
+import { planAssumeRolePolicy, planBucketPolicy, planInlinePolicy } from './plans/baseline';
 import { securityGroupReverts } from './ec2-security-groups';
 import { ec2Reverts } from './ec2';
 import { rdsReverts } from './rds';
-import { eventSelectors, startLogging, updateTrail } from './run/cloudtrail';
+import { cloudtrailReverts } from './cloudtrail';
 import { configRecorder, guardDuty, lambdaPermission } from './run/guardduty-config-lambda';
 import { kmsCancelDeletion, kmsEnable } from './run/kms';
 import { accessKey, assumeRolePolicy, deleteInlinePolicy, detachPolicy, putInlinePolicy } from './run/iam';
@@ -29,7 +23,7 @@ export const HANDLERS: Handler[] = [
   ...securityGroupReverts.handlers,
   ...ec2Reverts.handlers,
   ...rdsReverts.handlers,
-  startLogging,
+  ...cloudtrailReverts.handlers,
   guardDuty,
   configRecorder,
   kmsCancelDeletion,
@@ -41,8 +35,6 @@ export const HANDLERS: Handler[] = [
   lambdaPermission,
   bucketPab,
   accountPab,
-  updateTrail,
-  eventSelectors,
   putBucketPolicy,
   deleteBucketPolicy,
   assumeRolePolicy,
@@ -99,7 +91,7 @@ export const PLANNERS: Record<string, Planner> = {
   ...securityGroupReverts.planners,
   ...ec2Reverts.planners,
   ...rdsReverts.planners,
-  StopLogging: { eventSources: ['cloudtrail.amazonaws.com'], from: 'event', produces: ['cloudtrail:StartLogging'], plan: planStartLogging },
+  ...cloudtrailReverts.planners,
   UpdateDetector: { eventSources: ['guardduty.amazonaws.com'], from: 'event', produces: ['guardduty:UpdateDetector'], plan: planGuardDuty },
   StopConfigurationRecorder: {
     eventSources: ['config.amazonaws.com'],
@@ -119,8 +111,6 @@ export const PLANNERS: Record<string, Planner> = {
   PutAccountPublicAccessBlock: { eventSources: S3_ACCOUNT, from: 'event', produces: ['s3control:PutPublicAccessBlock'], plan: planAccountPab(false) },
   DeleteAccountPublicAccessBlock: { eventSources: S3_ACCOUNT, from: 'event', produces: ['s3control:PutPublicAccessBlock'], plan: planAccountPab(true) },
 
-  UpdateTrail: { eventSources: ['cloudtrail.amazonaws.com'], from: 'baseline', produces: ['cloudtrail:UpdateTrail'], plan: planUpdateTrail },
-  PutEventSelectors: { eventSources: ['cloudtrail.amazonaws.com'], from: 'baseline', produces: ['cloudtrail:PutEventSelectors'], plan: planEventSelectors },
   PutBucketPolicy: { eventSources: S3, from: 'baseline', produces: ['s3:PutBucketPolicy', 's3:DeleteBucketPolicy'], plan: planBucketPolicy(false) },
   DeleteBucketPolicy: { eventSources: S3, from: 'baseline', produces: ['s3:PutBucketPolicy'], plan: planBucketPolicy(true) },
   UpdateAssumeRolePolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:UpdateAssumeRolePolicy'], plan: planAssumeRolePolicy },

@@ -36,7 +36,7 @@ export {
 } from './plan-common';
 export { ipPermissionsFromRequest, normalizeProtocol, type IpPermissionInput } from './ec2-security-groups';
 export { FULL_PUBLIC_ACCESS_BLOCK } from './plans/s3-lambda';
-export { TRAIL_READBACK } from './plans/baseline';
+export { TRAIL_READBACK } from './cloudtrail';
 export { baselineTarget, type BaselineTarget } from './plan-common';
 export { REVERTIBLE_EVENTS } from './catalogue';
 

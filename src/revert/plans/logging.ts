@@ -2,12 +2,6 @@ import { bool, eventPlan, none, str, type PlanArgs, type PlanDecision } from '..
 
 // ---- logging and detection (rows 6, 10, 13) ----
 
-export function planStartLogging({ req }: PlanArgs): PlanDecision {
-  const name = str(req.name);
-  if (!name) return none('StopLogging without the trail name');
-  return { plan: eventPlan('cloudtrail', 'StartLogging', { Name: name }, `start logging on trail ${name}`), reason: 'trail name from the request' };
-}
-
 export function planGuardDuty({ req }: PlanArgs): PlanDecision {
   const detector = str(req.detectorId);
   if (bool(req.enable) !== false) return none('UpdateDetector did not disable the detector: nothing to revert');
