@@ -5,16 +5,17 @@ import { canonicalJson } from './baseline/types';
 import { forbidden } from './failures';
 import { type Handler } from './handler';
 import { type Planner } from './plan-common';
-import { planConfigRecorder, planGuardDuty } from './plans/logging';
 import { planKmsDeletion, planKmsDisable } from './plans/kms';
 import { planAccessKey, planDetach } from './plans/iam';
-import { planAccountPab, planBucketPab, planLambdaPermission } from './plans/s3-lambda';
+import { planAccountPab, planBucketPab } from './plans/s3-lambda';
 import { planAssumeRolePolicy, planBucketPolicy, planInlinePolicy } from './plans/baseline';
 import { securityGroupReverts } from './ec2-security-groups';
 import { ec2Reverts } from './ec2';
 import { rdsReverts } from './rds';
 import { cloudtrailReverts } from './cloudtrail';
-import { configRecorder, guardDuty, lambdaPermission } from './run/guardduty-config-lambda';
+import { guarddutyReverts } from './guardduty';
+import { configReverts } from './config';
+import { lambdaReverts } from './lambda';
 import { kmsCancelDeletion, kmsEnable } from './run/kms';
 import { accessKey, assumeRolePolicy, deleteInlinePolicy, detachPolicy, putInlinePolicy } from './run/iam';
 import { accountPab, bucketPab, deleteBucketPolicy, putBucketPolicy } from './run/s3';
@@ -24,15 +25,15 @@ export const HANDLERS: Handler[] = [
   ...ec2Reverts.handlers,
   ...rdsReverts.handlers,
   ...cloudtrailReverts.handlers,
-  guardDuty,
-  configRecorder,
+  ...guarddutyReverts.handlers,
+  ...configReverts.handlers,
   kmsCancelDeletion,
   kmsEnable,
   detachPolicy('User'),
   detachPolicy('Role'),
   detachPolicy('Group'),
   accessKey,
-  lambdaPermission,
+  ...lambdaReverts.handlers,
   bucketPab,
   accountPab,
   putBucketPolicy,
@@ -92,20 +93,15 @@ export const PLANNERS: Record<string, Planner> = {
   ...ec2Reverts.planners,
   ...rdsReverts.planners,
   ...cloudtrailReverts.planners,
-  UpdateDetector: { eventSources: ['guardduty.amazonaws.com'], from: 'event', produces: ['guardduty:UpdateDetector'], plan: planGuardDuty },
-  StopConfigurationRecorder: {
-    eventSources: ['config.amazonaws.com'],
-    from: 'event',
-    produces: ['config:StartConfigurationRecorder'],
-    plan: planConfigRecorder,
-  },
+  ...guarddutyReverts.planners,
+  ...configReverts.planners,
   ScheduleKeyDeletion: { eventSources: ['kms.amazonaws.com'], from: 'event', produces: ['kms:CancelKeyDeletion', 'kms:EnableKey'], plan: planKmsDeletion },
   DisableKey: { eventSources: ['kms.amazonaws.com'], from: 'event', produces: ['kms:EnableKey'], plan: planKmsDisable },
   AttachUserPolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachUserPolicy'], plan: planDetach('User') },
   AttachRolePolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachRolePolicy'], plan: planDetach('Role') },
   AttachGroupPolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachGroupPolicy'], plan: planDetach('Group') },
   CreateAccessKey: { eventSources: IAM, from: 'event', produces: ['iam:UpdateAccessKey'], plan: planAccessKey },
-  AddPermission: { eventSources: ['lambda.amazonaws.com'], from: 'event', produces: ['lambda:RemovePermission'], plan: planLambdaPermission },
+  ...lambdaReverts.planners,
   PutBucketPublicAccessBlock: { eventSources: S3, from: 'event', produces: ['s3:PutPublicAccessBlock'], plan: planBucketPab(false) },
   DeleteBucketPublicAccessBlock: { eventSources: S3, from: 'event', produces: ['s3:PutPublicAccessBlock'], plan: planBucketPab(true) },
   PutAccountPublicAccessBlock: { eventSources: S3_ACCOUNT, from: 'event', produces: ['s3control:PutPublicAccessBlock'], plan: planAccountPab(false) },

@@ -1,23 +1,5 @@
 import { bool, eventPlan, isRecord, none, str, type PlanArgs, type PlanDecision } from '../plan-common';
 
-// ---- Lambda (row 42) ----
-
-export function planLambdaPermission({ req }: PlanArgs): PlanDecision {
-  const fn = str(req.functionName);
-  const sid = str(req.statementId);
-  if (!fn || !sid) return none('AddPermission without functionName and statementId');
-  const qualifier = str(req.qualifier);
-  return {
-    plan: eventPlan(
-      'lambda',
-      'RemovePermission',
-      { FunctionName: fn, StatementId: sid, ...(qualifier ? { Qualifier: qualifier } : {}) },
-      `remove permission ${sid} (principal ${String(req.principal ?? '?')}) from ${fn}${qualifier ? `:${qualifier}` : ''}`,
-    ),
-    reason: 'function and statement id from the request',
-  };
-}
-
 // ---- S3 public access block (row 34) ----
 
 const PAB_FLAGS = ['BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets'] as const;
