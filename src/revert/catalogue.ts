@@ -5,7 +5,6 @@ import { canonicalJson } from './baseline/types';
 import { forbidden } from './failures';
 import { type Handler } from './handler';
 import { type Planner } from './plan-common';
-import { planKmsDeletion, planKmsDisable } from './plans/kms';
 import { planAccessKey, planDetach } from './plans/iam';
 import { planAccountPab, planBucketPab } from './plans/s3-lambda';
 import { planAssumeRolePolicy, planBucketPolicy, planInlinePolicy } from './plans/baseline';
@@ -16,7 +15,7 @@ import { cloudtrailReverts } from './cloudtrail';
 import { guarddutyReverts } from './guardduty';
 import { configReverts } from './config';
 import { lambdaReverts } from './lambda';
-import { kmsCancelDeletion, kmsEnable } from './run/kms';
+import { kmsReverts } from './kms';
 import { accessKey, assumeRolePolicy, deleteInlinePolicy, detachPolicy, putInlinePolicy } from './run/iam';
 import { accountPab, bucketPab, deleteBucketPolicy, putBucketPolicy } from './run/s3';
 
@@ -27,8 +26,7 @@ export const HANDLERS: Handler[] = [
   ...cloudtrailReverts.handlers,
   ...guarddutyReverts.handlers,
   ...configReverts.handlers,
-  kmsCancelDeletion,
-  kmsEnable,
+  ...kmsReverts.handlers,
   detachPolicy('User'),
   detachPolicy('Role'),
   detachPolicy('Group'),
@@ -95,8 +93,7 @@ export const PLANNERS: Record<string, Planner> = {
   ...cloudtrailReverts.planners,
   ...guarddutyReverts.planners,
   ...configReverts.planners,
-  ScheduleKeyDeletion: { eventSources: ['kms.amazonaws.com'], from: 'event', produces: ['kms:CancelKeyDeletion', 'kms:EnableKey'], plan: planKmsDeletion },
-  DisableKey: { eventSources: ['kms.amazonaws.com'], from: 'event', produces: ['kms:EnableKey'], plan: planKmsDisable },
+  ...kmsReverts.planners,
   AttachUserPolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachUserPolicy'], plan: planDetach('User') },
   AttachRolePolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachRolePolicy'], plan: planDetach('Role') },
   AttachGroupPolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachGroupPolicy'], plan: planDetach('Group') },
