@@ -5,9 +5,8 @@ import { canonicalJson } from './baseline/types';
 import { forbidden } from './failures';
 import { type Handler } from './handler';
 import { type Planner } from './plan-common';
-import { planAccessKey, planDetach } from './plans/iam';
 import { planAccountPab, planBucketPab } from './plans/s3-lambda';
-import { planAssumeRolePolicy, planBucketPolicy, planInlinePolicy } from './plans/baseline';
+import { planBucketPolicy } from './plans/baseline';
 import { securityGroupReverts } from './ec2-security-groups';
 import { ec2Reverts } from './ec2';
 import { rdsReverts } from './rds';
@@ -16,7 +15,7 @@ import { guarddutyReverts } from './guardduty';
 import { configReverts } from './config';
 import { lambdaReverts } from './lambda';
 import { kmsReverts } from './kms';
-import { accessKey, assumeRolePolicy, deleteInlinePolicy, detachPolicy, putInlinePolicy } from './run/iam';
+import { iamReverts } from './iam';
 import { accountPab, bucketPab, deleteBucketPolicy, putBucketPolicy } from './run/s3';
 
 export const HANDLERS: Handler[] = [
@@ -27,22 +26,12 @@ export const HANDLERS: Handler[] = [
   ...guarddutyReverts.handlers,
   ...configReverts.handlers,
   ...kmsReverts.handlers,
-  detachPolicy('User'),
-  detachPolicy('Role'),
-  detachPolicy('Group'),
-  accessKey,
+  ...iamReverts.handlers,
   ...lambdaReverts.handlers,
   bucketPab,
   accountPab,
   putBucketPolicy,
   deleteBucketPolicy,
-  assumeRolePolicy,
-  putInlinePolicy('User'),
-  putInlinePolicy('Role'),
-  putInlinePolicy('Group'),
-  deleteInlinePolicy('User'),
-  deleteInlinePolicy('Role'),
-  deleteInlinePolicy('Group'),
 ];
 
 export const BY_KEY = new Map(HANDLERS.map((h) => [`${h.service}:${h.operation}`, h]));
@@ -84,7 +73,6 @@ export function handlerFor(plan: RevertPlan): Handler {
 
 const S3 = ['s3.amazonaws.com'];
 const S3_ACCOUNT = ['s3.amazonaws.com', 's3-control.amazonaws.com', 's3control.amazonaws.com'];
-const IAM = ['iam.amazonaws.com'];
 
 export const PLANNERS: Record<string, Planner> = {
   ...securityGroupReverts.planners,
@@ -94,10 +82,7 @@ export const PLANNERS: Record<string, Planner> = {
   ...guarddutyReverts.planners,
   ...configReverts.planners,
   ...kmsReverts.planners,
-  AttachUserPolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachUserPolicy'], plan: planDetach('User') },
-  AttachRolePolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachRolePolicy'], plan: planDetach('Role') },
-  AttachGroupPolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachGroupPolicy'], plan: planDetach('Group') },
-  CreateAccessKey: { eventSources: IAM, from: 'event', produces: ['iam:UpdateAccessKey'], plan: planAccessKey },
+  ...iamReverts.planners,
   ...lambdaReverts.planners,
   PutBucketPublicAccessBlock: { eventSources: S3, from: 'event', produces: ['s3:PutPublicAccessBlock'], plan: planBucketPab(false) },
   DeleteBucketPublicAccessBlock: { eventSources: S3, from: 'event', produces: ['s3:PutPublicAccessBlock'], plan: planBucketPab(true) },
@@ -106,10 +91,6 @@ export const PLANNERS: Record<string, Planner> = {
 
   PutBucketPolicy: { eventSources: S3, from: 'baseline', produces: ['s3:PutBucketPolicy', 's3:DeleteBucketPolicy'], plan: planBucketPolicy(false) },
   DeleteBucketPolicy: { eventSources: S3, from: 'baseline', produces: ['s3:PutBucketPolicy'], plan: planBucketPolicy(true) },
-  UpdateAssumeRolePolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:UpdateAssumeRolePolicy'], plan: planAssumeRolePolicy },
-  PutRolePolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:PutRolePolicy', 'iam:DeleteRolePolicy'], plan: planInlinePolicy('Role') },
-  PutUserPolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:PutUserPolicy', 'iam:DeleteUserPolicy'], plan: planInlinePolicy('User') },
-  PutGroupPolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:PutGroupPolicy', 'iam:DeleteGroupPolicy'], plan: planInlinePolicy('Group') },
 };
 
 /** Every event vouch can plan a revert for: its source, whether it needs the baseline, and the calls it may make. */

@@ -1,3 +1,6 @@
+// IAM: a managed policy attached to a user, role or group is detached; an access key created for another user is
+// deactivated (from the record). A role's trust policy or a principal's inline policy that was changed gets back its
+// trusted version (from the baseline), or is deleted when the trusted principal did not have it.
 import {
   DeleteGroupPolicyCommand,
   DeleteRolePolicyCommand,
@@ -21,11 +24,119 @@ import {
   UpdateAccessKeyCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { parsePolicyDocument, samePolicy } from '../baseline/types';
-import { forbidden, Gone, orGone, unless } from '../failures';
-import { checkPolicyDocument, need, onlyKeys, pages, type Handler, type RunContext } from '../handler';
+import { parsePolicyDocument, samePolicy, type PrincipalConfig } from './baseline/types';
+import {
+  baselinePlan,
+  eventPlan,
+  isDecision,
+  isRecord,
+  none,
+  str,
+  trusted,
+  trustedNote,
+  type PlanArgs,
+  type PlanDecision,
+} from './plan-common';
+import { forbidden, Gone, orGone, unless } from './failures';
+import { checkPolicyDocument, need, onlyKeys, pages, type Handler, type RunContext, type ServiceReverts } from './handler';
 
-// IAM (rows 20, 22, and the baseline rows 23, 25).
+// ---- plan ----
+
+export const PRINCIPAL_KEYS = {
+  User: { req: 'userName', input: 'UserName' },
+  Role: { req: 'roleName', input: 'RoleName' },
+  Group: { req: 'groupName', input: 'GroupName' },
+} as const;
+export type PrincipalType = keyof typeof PRINCIPAL_KEYS;
+
+export function planDetach(type: PrincipalType) {
+  return ({ req }: PlanArgs): PlanDecision => {
+    const keys = PRINCIPAL_KEYS[type];
+    const name = str(req[keys.req]);
+    const arn = str(req.policyArn);
+    if (!name || !arn) return none(`Attach${type}Policy without ${keys.req} and policyArn`);
+    return {
+      plan: eventPlan('iam', `Detach${type}Policy`, { [keys.input]: name, PolicyArn: arn }, `detach ${arn} from ${type.toLowerCase()} ${name}`),
+      reason: `${type.toLowerCase()} and policy ARN from the request`,
+    };
+  };
+}
+
+export function planAccessKey({ change, req, res }: PlanArgs): PlanDecision {
+  if (change.actor.type === 'Root') return none('an access key created by the root user: root-only task, not auto-reverted (paging instead)');
+  const user = str(req.userName);
+  if (!user) return none('CreateAccessKey for the caller itself: not a key for another user');
+  if (change.actor.type === 'IAMUser' && change.actor.name === user) {
+    return none(`CreateAccessKey by ${user} for itself: not a key for another user`);
+  }
+  const key = isRecord(res?.accessKey) ? str(res.accessKey.accessKeyId) : undefined;
+  if (!key) return none(`CreateAccessKey for ${user} has no accessKey.accessKeyId in the response`);
+  return {
+    plan: eventPlan(
+      'iam',
+      'UpdateAccessKey',
+      { UserName: user, AccessKeyId: key, Status: 'Inactive' },
+      `deactivate access key ${key} of ${user}`,
+    ),
+    reason: `a key created for another user (${user}) by ${change.actor.name}: deactivated, not deleted, so it can be inspected`,
+  };
+}
+
+export function planAssumeRolePolicy(a: PlanArgs): PlanDecision {
+  const t = trusted<PrincipalConfig>(a);
+  if (isDecision(t)) return t;
+  const prior = parsePolicyDocument(t.config.AssumeRolePolicyDocument);
+  if (prior === undefined) return none(`the ${trustedNote(t.version)} holds no trust policy for role ${t.target.id}; paging instead`);
+  if (samePolicy(prior, a.req.policyDocument)) {
+    return none(`UpdateAssumeRolePolicy on ${t.target.id} set the trust policy of the ${trustedNote(t.version)}: nothing to revert`);
+  }
+  return {
+    plan: baselinePlan(
+      'iam',
+      'UpdateAssumeRolePolicy',
+      { RoleName: t.target.id, PolicyDocument: JSON.stringify(prior) },
+      `restore the trusted trust policy of role ${t.target.id}`,
+    ),
+    reason: `trust policy put back from the ${trustedNote(t.version)}`,
+  };
+}
+
+export function planInlinePolicy(type: PrincipalType) {
+  return (a: PlanArgs): PlanDecision => {
+    const t = trusted<PrincipalConfig>(a);
+    if (isDecision(t)) return t;
+    const policyName = str(a.req.policyName);
+    if (!policyName) return none(`Put${type}Policy without policyName`);
+    const nameKey = PRINCIPAL_KEYS[type].input;
+    const who = `${type.toLowerCase()} ${t.target.id}`;
+    const prior = parsePolicyDocument((t.config.InlinePolicies ?? {})[policyName]);
+    if (prior === undefined) {
+      return {
+        plan: baselinePlan(
+          'iam',
+          `Delete${type}Policy`,
+          { [nameKey]: t.target.id, PolicyName: policyName },
+          `delete inline policy ${policyName} from ${who} (not in the trusted baseline)`,
+        ),
+        reason: `the ${trustedNote(t.version)} of ${who} has no inline policy ${policyName}`,
+      };
+    }
+    if (samePolicy(prior, a.req.policyDocument)) {
+      return none(`Put${type}Policy ${policyName} on ${who} set the document of the ${trustedNote(t.version)}: nothing to revert`);
+    }
+    return {
+      plan: baselinePlan(
+        'iam',
+        `Put${type}Policy`,
+        { [nameKey]: t.target.id, PolicyName: policyName, PolicyDocument: JSON.stringify(prior) },
+        `restore the trusted inline policy ${policyName} of ${who}`,
+      ),
+      reason: `inline policy put back from the ${trustedNote(t.version)}`,
+    };
+  };
+}
+
+// ---- run ----
 
 type Principal = 'User' | 'Role' | 'Group';
 const NAME_KEY: Record<Principal, 'UserName' | 'RoleName' | 'GroupName'> = { User: 'UserName', Role: 'RoleName', Group: 'GroupName' };
@@ -210,3 +321,31 @@ export function deleteInlinePolicy(type: Principal): Handler {
     },
   };
 }
+
+const IAM = ['iam.amazonaws.com'];
+
+export const iamReverts: ServiceReverts = {
+  planners: {
+    AttachUserPolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachUserPolicy'], plan: planDetach('User') },
+    AttachRolePolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachRolePolicy'], plan: planDetach('Role') },
+    AttachGroupPolicy: { eventSources: IAM, from: 'event', produces: ['iam:DetachGroupPolicy'], plan: planDetach('Group') },
+    CreateAccessKey: { eventSources: IAM, from: 'event', produces: ['iam:UpdateAccessKey'], plan: planAccessKey },
+    UpdateAssumeRolePolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:UpdateAssumeRolePolicy'], plan: planAssumeRolePolicy },
+    PutRolePolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:PutRolePolicy', 'iam:DeleteRolePolicy'], plan: planInlinePolicy('Role') },
+    PutUserPolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:PutUserPolicy', 'iam:DeleteUserPolicy'], plan: planInlinePolicy('User') },
+    PutGroupPolicy: { eventSources: IAM, from: 'baseline', produces: ['iam:PutGroupPolicy', 'iam:DeleteGroupPolicy'], plan: planInlinePolicy('Group') },
+  },
+  handlers: [
+    detachPolicy('User'),
+    detachPolicy('Role'),
+    detachPolicy('Group'),
+    accessKey,
+    assumeRolePolicy,
+    putInlinePolicy('User'),
+    putInlinePolicy('Role'),
+    putInlinePolicy('Group'),
+    deleteInlinePolicy('User'),
+    deleteInlinePolicy('Role'),
+    deleteInlinePolicy('Group'),
+  ],
+};
