@@ -1,12 +1,11 @@
-// The handler table: what vouch runs as a revert, and the source of the least-privilege IAM policy
-// (src/cli/iam-policy.ts).
+// The revert room's two tables, gathered from the service files: CloudTrail event → planner (what planRevert
+// dispatches on), and plan kind (service:Operation) → handler (what the executor runs, and the source of the revert
+// role's least-privilege IAM policy printed by `vouch iam-policy`).
 import { type AwsService, type RevertPlan, type RevertStep } from '../core/types';
 import { canonicalJson } from './baseline/types';
 import { forbidden } from './failures';
 import { type Handler } from './handler';
 import { type Planner } from './plan-common';
-import { planAccountPab, planBucketPab } from './plans/s3-lambda';
-import { planBucketPolicy } from './plans/baseline';
 import { securityGroupReverts } from './ec2-security-groups';
 import { ec2Reverts } from './ec2';
 import { rdsReverts } from './rds';
@@ -16,25 +15,44 @@ import { configReverts } from './config';
 import { lambdaReverts } from './lambda';
 import { kmsReverts } from './kms';
 import { iamReverts } from './iam';
-import { accountPab, bucketPab, deleteBucketPolicy, putBucketPolicy } from './run/s3';
+import { s3Reverts } from './s3';
 
-export const HANDLERS: Handler[] = [
-  ...securityGroupReverts.handlers,
-  ...ec2Reverts.handlers,
-  ...rdsReverts.handlers,
-  ...cloudtrailReverts.handlers,
-  ...guarddutyReverts.handlers,
-  ...configReverts.handlers,
-  ...kmsReverts.handlers,
-  ...iamReverts.handlers,
-  ...lambdaReverts.handlers,
-  bucketPab,
-  accountPab,
-  putBucketPolicy,
-  deleteBucketPolicy,
+const SERVICES = [
+  securityGroupReverts,
+  ec2Reverts,
+  rdsReverts,
+  cloudtrailReverts,
+  guarddutyReverts,
+  configReverts,
+  lambdaReverts,
+  kmsReverts,
+  iamReverts,
+  s3Reverts,
 ];
 
-export const BY_KEY = new Map(HANDLERS.map((h) => [`${h.service}:${h.operation}`, h]));
+/** Entries keyed once only: two services claiming the same event or plan kind is a bug, caught at load. */
+function once<T>(entries: [string, T][], what: string): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const [key, value] of entries) {
+    if (out.has(key)) throw new Error(`the revert room declares ${what} ${key} twice`);
+    out.set(key, value);
+  }
+  return out;
+}
+
+/** CloudTrail event name → how to plan its undo. */
+export const PLANNERS: ReadonlyMap<string, Planner> = once(
+  SERVICES.flatMap((s) => Object.entries(s.planners)),
+  'a planner for',
+);
+
+/** Every plan kind vouch runs as a revert. */
+export const HANDLERS: readonly Handler[] = SERVICES.flatMap((s) => s.handlers);
+
+const BY_KEY = once(
+  HANDLERS.map((h) => [`${h.service}:${h.operation}`, h]),
+  'a handler for',
+);
 
 /** What vouch can run as a revert, with the IAM actions each needs: the source of the revert role's policy. */
 export interface CatalogueEntry {
@@ -69,30 +87,6 @@ export function handlerFor(plan: RevertPlan): Handler {
   return h;
 }
 
-// ---- the planners: CloudTrail event → how to plan its undo ----
-
-const S3 = ['s3.amazonaws.com'];
-const S3_ACCOUNT = ['s3.amazonaws.com', 's3-control.amazonaws.com', 's3control.amazonaws.com'];
-
-export const PLANNERS: Record<string, Planner> = {
-  ...securityGroupReverts.planners,
-  ...ec2Reverts.planners,
-  ...rdsReverts.planners,
-  ...cloudtrailReverts.planners,
-  ...guarddutyReverts.planners,
-  ...configReverts.planners,
-  ...kmsReverts.planners,
-  ...iamReverts.planners,
-  ...lambdaReverts.planners,
-  PutBucketPublicAccessBlock: { eventSources: S3, from: 'event', produces: ['s3:PutPublicAccessBlock'], plan: planBucketPab(false) },
-  DeleteBucketPublicAccessBlock: { eventSources: S3, from: 'event', produces: ['s3:PutPublicAccessBlock'], plan: planBucketPab(true) },
-  PutAccountPublicAccessBlock: { eventSources: S3_ACCOUNT, from: 'event', produces: ['s3control:PutPublicAccessBlock'], plan: planAccountPab(false) },
-  DeleteAccountPublicAccessBlock: { eventSources: S3_ACCOUNT, from: 'event', produces: ['s3control:PutPublicAccessBlock'], plan: planAccountPab(true) },
-
-  PutBucketPolicy: { eventSources: S3, from: 'baseline', produces: ['s3:PutBucketPolicy', 's3:DeleteBucketPolicy'], plan: planBucketPolicy(false) },
-  DeleteBucketPolicy: { eventSources: S3, from: 'baseline', produces: ['s3:PutBucketPolicy'], plan: planBucketPolicy(true) },
-};
-
 /** Every event vouch can plan a revert for: its source, whether it needs the baseline, and the calls it may make. */
 export const REVERTIBLE_EVENTS: readonly { eventName: string; eventSources: string[]; from: 'event' | 'baseline'; produces: string[] }[] =
-  Object.entries(PLANNERS).map(([eventName, p]) => ({ eventName, eventSources: p.eventSources, from: p.from, produces: p.produces }));
+  [...PLANNERS].map(([eventName, p]) => ({ eventName, eventSources: p.eventSources, from: p.from, produces: p.produces }));

@@ -35,7 +35,7 @@ export {
   type PlanDecision,
 } from './plan-common';
 export { ipPermissionsFromRequest, normalizeProtocol, type IpPermissionInput } from './ec2-security-groups';
-export { FULL_PUBLIC_ACCESS_BLOCK } from './plans/s3-lambda';
+export { FULL_PUBLIC_ACCESS_BLOCK } from './s3';
 export { TRAIL_READBACK } from './cloudtrail';
 export { baselineTarget, type BaselineTarget } from './plan-common';
 export { REVERTIBLE_EVENTS } from './catalogue';
@@ -43,7 +43,7 @@ export { REVERTIBLE_EVENTS } from './catalogue';
 /** Decides the revert for a change, or says why there is none. Never throws on odd input; no I/O. */
 export function planRevert(change: Change, ctx: PlanContext = {}): PlanDecision {
   const name = canonicalEventName(String(change.eventName ?? ''));
-  const planner = Object.prototype.hasOwnProperty.call(PLANNERS, name) ? PLANNERS[name] : undefined;
+  const planner = PLANNERS.get(name);
   if (!planner) return none(`no automatic revert for ${change.eventName}`);
   if (change.eventSource && !planner.eventSources.includes(change.eventSource)) {
     return none(`${change.eventName} from ${change.eventSource} is not the ${planner.eventSources[0]} call vouch reverts`);
