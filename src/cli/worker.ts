@@ -6,7 +6,7 @@ import { createActivities, type ActivityDeps } from '../../activities';
 import { createSlackClient } from '../../activities/slack';
 import { createPeopleDirectory, parsePeopleDirectory } from '../../activities/people';
 import { createDuoClient } from '../../activities/duo';
-import { createEc2ClientFactory } from '../../activities/aws-revert';
+import { createAwsClientFactory } from '../revert';
 import { createBaselineStore } from '../revert/baseline/store';
 import { createLookupDepsFromEnv } from '../intake/lookup';
 import { ConfigError, loadConfig, workerSchema, describeConfig, type WorkerConfig } from './config';
@@ -68,7 +68,7 @@ export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides
       config.VOUCH_BASELINE_STORE,
       config.AWS_ENDPOINT_URL ? { endpoint: config.AWS_ENDPOINT_URL } : {},
     ),
-    ...createEc2ClientFactory({
+    ...createAwsClientFactory({
       ...(config.VOUCH_REVERT_ROLE_ARN_TEMPLATE ? { roleArnTemplate: config.VOUCH_REVERT_ROLE_ARN_TEMPLATE } : {}),
       ...(config.AWS_ENDPOINT_URL ? { endpoint: config.AWS_ENDPOINT_URL } : {}),
     }),

@@ -2,7 +2,6 @@
 // Plan: from the record. The rule ids AWS returned name exactly what was added and are preferred; without them the
 // request's permissions are replayed as IpPermissions (values must match exactly), from either request shape.
 // Run: describe the group's rules, revoke those still present, describe again.
-import { ApplicationFailure } from '@temporalio/activity';
 import {
   DescribeSecurityGroupRulesCommand,
   RevokeSecurityGroupEgressCommand,
@@ -13,7 +12,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { FailureTypes } from '../core/types';
 import { eventPlan, int, isRecord, items, none, str, type PlanArgs, type PlanDecision } from './plan-common';
-import { awsError, forbidden } from './failures';
+import { awsError, forbidden, RevertFailure } from './failures';
 import { ec2DryRun, pages, type Handler, type ServiceReverts } from './handler';
 
 // ---- plan ----
@@ -335,7 +334,7 @@ async function revoke(ec2: EC2Client, plan: CheckedSgPlan, ruleIds: string[] | n
     const res = await send();
     return { kind: 'revoked', unknown: res.UnknownIpPermissions?.length ?? 0 };
   } catch (err) {
-    if (err instanceof ApplicationFailure) throw err;
+    if (err instanceof RevertFailure) throw err;
     const { code } = awsError(err);
     if (NOT_FOUND_RULE.includes(code)) return { kind: 'already-reverted', code };
     if (GROUP_GONE.includes(code)) return { kind: 'group-gone', code };
@@ -395,7 +394,7 @@ export function securityGroupHandler(operation: CheckedSgPlan['operation']): Han
       const after = await describeRules(ec2, plan.groupId);
       const left = targeted(plan, after);
       if (left.length > 0) {
-        throw ApplicationFailure.create({
+        throw new RevertFailure({
           message: `${ctx.plan.description}: still present after the revoke: ${names(left)}`,
           type: FailureTypes.RevertNotVerified,
           nonRetryable: true,

@@ -1,6 +1,5 @@
 // The handler contract every revert handler implements, the shared checks and helpers, and the generic
 // read → pending → apply → verify flow (runHandler).
-import { ApplicationFailure } from '@temporalio/activity';
 import {
   FailureTypes,
   type AwsService,
@@ -11,7 +10,7 @@ import {
 import { parsePolicyDocument } from './baseline/types';
 import { type AwsClients } from './clients';
 import { type Planner } from './plan-common';
-import { awsError, forbidden, Gone } from './failures';
+import { awsError, forbidden, Gone, RevertFailure } from './failures';
 
 // ---- handlers ----
 
@@ -82,7 +81,7 @@ export async function ec2DryRun(send: () => Promise<unknown>): Promise<void> {
     if (awsError(err).code === 'DryRunOperation') return;
     throw err;
   }
-  throw ApplicationFailure.create({
+  throw new RevertFailure({
     message: 'the endpoint ignored DryRun and made the call: treat it as a real revert and check the resource',
     type: 'DryRunIgnored',
     nonRetryable: true,
@@ -153,12 +152,12 @@ export async function runHandler(h: Handler, ctx: RunContext): Promise<RevertRes
   try {
     after = await h.read(ctx);
   } catch (err) {
-    if (err instanceof Gone) throw ApplicationFailure.create({ message: `${ctx.plan.description}: ${err.message} after the revert`, type: FailureTypes.RevertNotVerified, nonRetryable: true });
+    if (err instanceof Gone) throw new RevertFailure({ message: `${ctx.plan.description}: ${err.message} after the revert`, type: FailureTypes.RevertNotVerified, nonRetryable: true });
     throw err;
   }
   const left = h.pending(after, ctx);
   if (left.length) {
-    throw ApplicationFailure.create({
+    throw new RevertFailure({
       message: `${ctx.plan.description}: not verified after the revert: ${left.join('; ')}`,
       type: FailureTypes.RevertNotVerified,
       nonRetryable: true,

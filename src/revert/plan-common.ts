@@ -39,7 +39,7 @@ export interface PlanContext {
   revertRoleName?: string;
 }
 
-/** Role session names of vouch's reverts: `vouch-revert-<eventID>` (activities/aws-revert.ts). */
+/** Role session names of vouch's reverts: `vouch-revert-<eventID>` (revertSessionName in clients.ts). */
 export const REVERT_SESSION_PREFIX = 'vouch-revert-';
 
 /** Is this vouch's own revert principal (a role session `vouch-revert-*`)? Only assumed-role sessions qualify. */

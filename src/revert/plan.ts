@@ -26,20 +26,6 @@ import {
 } from './plan-common';
 import { PLANNERS } from './catalogue';
 
-export {
-  REVERT_SESSION_PREFIX,
-  canonicalEventName,
-  isRevertPrincipal,
-  revertVerdictFields,
-  type PlanContext,
-  type PlanDecision,
-} from './plan-common';
-export { ipPermissionsFromRequest, normalizeProtocol, type IpPermissionInput } from './ec2-security-groups';
-export { FULL_PUBLIC_ACCESS_BLOCK } from './s3';
-export { TRAIL_READBACK } from './cloudtrail';
-export { baselineTarget, type BaselineTarget } from './plan-common';
-export { REVERTIBLE_EVENTS } from './catalogue';
-
 /** Decides the revert for a change, or says why there is none. Never throws on odd input; no I/O. */
 export function planRevert(change: Change, ctx: PlanContext = {}): PlanDecision {
   const name = canonicalEventName(String(change.eventName ?? ''));

@@ -31,7 +31,8 @@ import {
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { ApplicationFailure } from '@temporalio/common';
-import { createAwsActivities, createAwsClientFactory } from '../../activities/aws-revert';
+import { createAwsClientFactory } from '../../src/revert';
+import { createAwsActivities } from '../../activities/aws-revert';
 import { ACCOUNT, CREDS, REGION, changeOf, inputFor, items, planOf, record, revertTwice, startAws, type Aws } from './helpers';
 import { startEc2StandIn, type Ec2StandIn } from '../standins/ec2';
 
@@ -206,7 +207,7 @@ describe('AMI and snapshot sharing (rows 36–37)', () => {
     test('shared with an account and with everyone (the structured form): unshared, verified, then a no-op', async () => {
       standIn.snapshots.set('snap-0aaa1111bbbb2222c', new Set());
       const factory = createAwsClientFactory({ endpoint: standIn.endpoint, credentials: CREDS });
-      const client = factory.ec2For(ACCOUNT, REGION, 'engineer');
+      const client = factory.clientFor('ec2', ACCOUNT, REGION, 'engineer');
       await client.send(
         new ModifySnapshotAttributeCommand({
           SnapshotId: 'snap-0aaa1111bbbb2222c',
@@ -246,7 +247,7 @@ describe('AMI and snapshot sharing (rows 36–37)', () => {
 
     test('serial console access turned on (row 41) is turned off again', async () => {
       const factory = createAwsClientFactory({ endpoint: standIn.endpoint, credentials: CREDS });
-      const res = await factory.ec2For(ACCOUNT, REGION, 'engineer').send(new EnableSerialConsoleAccessCommand({}));
+      const res = await factory.clientFor('ec2', ACCOUNT, REGION, 'engineer').send(new EnableSerialConsoleAccessCommand({}));
       assert.equal(res.SerialConsoleAccessEnabled, true);
       // As in the Stratus detonation log (aws.lateral-movement.ec2-serial-console-send-ssh-public-key).
       const change = changeOf(

@@ -17,8 +17,8 @@ import {
   ListAttachedUserPoliciesCommand,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { planRevert } from '../../src/revert/plan';
-import { createAwsActivities, createAwsClientFactory, revertSessionName } from '../../activities/aws-revert';
+import { createAwsClientFactory, planRevert, revertSessionName } from '../../src/revert';
+import { createAwsActivities } from '../../activities/aws-revert';
 import { CREDS, REGION, changeOf, inputFor, planOf, record, revertTwice, startAws, type Aws } from './helpers';
 
 let aws: Aws;

@@ -16,8 +16,8 @@ import {
 } from '@aws-sdk/client-config-service';
 import { CreateKeyCommand, DescribeKeyCommand, DisableKeyCommand, ScheduleKeyDeletionCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { ApplicationFailure } from '@temporalio/common';
-import { planRevert } from '../../src/revert/plan';
-import { createAwsActivities, createAwsClientFactory, type AwsClientFor } from '../../activities/aws-revert';
+import { createAwsClientFactory, planRevert, type AwsClientFor } from '../../src/revert';
+import { createAwsActivities } from '../../activities/aws-revert';
 import { ACCOUNT, CREDS, REGION, changeOf, inputFor, planOf, record, revertTwice, startAws, type Aws } from './helpers';
 
 let aws: Aws;
@@ -157,7 +157,7 @@ describe('verification and refusals outside EC2', () => {
       return c;
     }) as AwsClientFor;
 
-    await assert.rejects(createAwsActivities({ ec2For: factory.ec2For, clientFor }).revertChange(inputFor(change, planOf(change))), (err: unknown) => {
+    await assert.rejects(createAwsActivities({ clientFor }).revertChange(inputFor(change, planOf(change))), (err: unknown) => {
       assert.ok(err instanceof ApplicationFailure);
       assert.equal(err.type, 'RevertNotVerified');
       assert.equal(err.nonRetryable, true);
@@ -171,7 +171,11 @@ describe('verification and refusals outside EC2', () => {
       ...planOf(changeOf(record('kms.amazonaws.com', 'DisableKey', { keyId: 'k-1' }, null))),
       then: [{ service: 'iam' as const, operation: 'DeleteUser', input: { UserName: 'x' } }],
     };
-    const acts = createAwsActivities({ ec2For: () => assert.fail('no client expected') });
+    const acts = createAwsActivities({
+      clientFor: (service) => {
+        throw new Error(`no ${service} client configured`);
+      },
+    });
     await assert.rejects(acts.revertChange({ plan, account: ACCOUNT, region: REGION, eventId: 'e' }), /does not run iam:DeleteUser after kms:EnableKey/);
     const { then: _then, ...plain } = plan;
     await assert.rejects(acts.revertChange({ plan: plain, account: ACCOUNT, region: REGION, eventId: 'e' }), (err: unknown) => {

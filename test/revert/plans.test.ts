@@ -10,8 +10,8 @@ import {
   revertRoleNameFrom,
   REVERTIBLE_EVENTS,
   type IpPermissionInput,
-} from '../../src/revert/plan';
-import { revertCatalogue } from '../../activities/aws-revert';
+  revertCatalogue,
+} from '../../src/revert';
 import { BASELINE_FORMAT, lookupFromDocs, type BaselineDoc } from '../../src/revert/baseline/types';
 import type { Change, RevertPlan } from '../../src/core/types';
 

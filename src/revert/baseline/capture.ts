@@ -17,7 +17,7 @@ import {
   ListUserPoliciesCommand,
 } from '@aws-sdk/client-iam';
 import { GetBucketPolicyCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
-import type { AwsClientFor } from '../../../activities/aws-revert';
+import type { AwsClientFor } from '../clients';
 import {
   GLOBAL_SCOPE,
   MAX_VERSIONS,

@@ -27,13 +27,12 @@ import {
   PutUserPolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { planRevert, revertVerdictFields } from '../../../src/revert/plan';
+import { createAwsClientFactory, planRevert, revertVerdictFields } from '../../../src/revert';
 import { captureIntoStore, createBaselinePlanner, loadBaselineLookup, planWithBaseline } from '../../../src/revert/baseline/index';
 import { createBaselineStore, type BaselineStore } from '../../../src/revert/baseline/store';
 import { parsePolicyDocument } from '../../../src/revert/baseline/types';
 import { baselineCommand } from '../../../src/cli/baseline';
 import { createBaselineActivities } from '../../../activities/baseline';
-import { createAwsClientFactory } from '../../../activities/aws-revert';
 import { ACCOUNT, CREDS, REGION, changeOf, record, revertTwice, startAws, type Aws } from '../helpers';
 import type { Change } from '../../../src/core/types';
 
