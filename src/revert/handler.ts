@@ -88,6 +88,13 @@ export async function ec2DryRun(send: () => Promise<unknown>): Promise<void> {
   });
 }
 
+/** Every item of every page an SDK paginator yields. */
+export async function collect<P, T>(pages: AsyncIterable<P>, items: (page: P) => T[] | undefined): Promise<T[]> {
+  const out: T[] = [];
+  for await (const page of pages) out.push(...(items(page) ?? []));
+  return out;
+}
+
 export async function pages<T>(fetch: (marker?: string) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
   const out: T[] = [];
   let marker: string | undefined;

@@ -1,6 +1,7 @@
 // IAM: a managed policy attached to a user, role or group is detached; an access key created for another user is
 // deactivated (from the record). A role's trust policy or a principal's inline policy that was changed gets back its
-// trusted version (from the baseline), or is deleted when the trusted principal did not have it.
+// trusted version (from the baseline), or is deleted when the trusted principal did not have it. The reads of a
+// principal's policies here are also the baseline capture's (baseline/capture.ts).
 import {
   DeleteGroupPolicyCommand,
   DeleteRolePolicyCommand,
@@ -14,15 +15,20 @@ import {
   GetRolePolicyCommand,
   GetUserCommand,
   GetUserPolicyCommand,
-  ListAccessKeysCommand,
-  ListAttachedGroupPoliciesCommand,
-  ListAttachedRolePoliciesCommand,
-  ListAttachedUserPoliciesCommand,
+  paginateListAccessKeys,
+  paginateListAttachedGroupPolicies,
+  paginateListAttachedRolePolicies,
+  paginateListAttachedUserPolicies,
+  paginateListGroupPolicies,
+  paginateListRolePolicies,
+  paginateListUserPolicies,
   PutGroupPolicyCommand,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
   UpdateAccessKeyCommand,
   UpdateAssumeRolePolicyCommand,
+  type AttachedPolicy,
+  type IAMClient,
 } from '@aws-sdk/client-iam';
 import { parsePolicyDocument, samePolicy, type PrincipalConfig } from './baseline/types';
 import {
@@ -38,20 +44,97 @@ import {
   type PlanDecision,
 } from './plan-common';
 import { forbidden, Gone, orGone, unless } from './failures';
-import { checkPolicyDocument, need, onlyKeys, pages, type Handler, type RunContext, type ServiceReverts } from './handler';
+import { checkPolicyDocument, collect, need, onlyKeys, type Handler, type RunContext, type ServiceReverts } from './handler';
+
+// ---- principals: the same calls for users, roles and groups, with a different noun ----
+
+export type PrincipalType = 'User' | 'Role' | 'Group';
+
+interface PrincipalCalls {
+  /** The CloudTrail request key naming the principal. */
+  req: 'userName' | 'roleName' | 'groupName';
+  /** The SDK input key naming the principal. */
+  input: 'UserName' | 'RoleName' | 'GroupName';
+  get(iam: IAMClient, name: string): Promise<{ Arn?: string; AssumeRolePolicyDocument?: string } | undefined>;
+  policyNames(iam: IAMClient, name: string): AsyncIterable<{ PolicyNames?: string[] }>;
+  attached(iam: IAMClient, name: string): AsyncIterable<{ AttachedPolicies?: AttachedPolicy[] }>;
+  getPolicy(iam: IAMClient, name: string, PolicyName: string): Promise<{ PolicyDocument?: string }>;
+  putPolicy(iam: IAMClient, name: string, PolicyName: string, PolicyDocument: string): Promise<unknown>;
+  deletePolicy(iam: IAMClient, name: string, PolicyName: string): Promise<unknown>;
+  detach(iam: IAMClient, name: string, PolicyArn: string): Promise<unknown>;
+}
+
+export const PRINCIPALS: Record<PrincipalType, PrincipalCalls> = {
+  User: {
+    req: 'userName',
+    input: 'UserName',
+    get: async (iam, UserName) => (await iam.send(new GetUserCommand({ UserName }))).User,
+    policyNames: (client, UserName) => paginateListUserPolicies({ client }, { UserName }),
+    attached: (client, UserName) => paginateListAttachedUserPolicies({ client }, { UserName }),
+    getPolicy: (iam, UserName, PolicyName) => iam.send(new GetUserPolicyCommand({ UserName, PolicyName })),
+    putPolicy: (iam, UserName, PolicyName, PolicyDocument) => iam.send(new PutUserPolicyCommand({ UserName, PolicyName, PolicyDocument })),
+    deletePolicy: (iam, UserName, PolicyName) => iam.send(new DeleteUserPolicyCommand({ UserName, PolicyName })),
+    detach: (iam, UserName, PolicyArn) => iam.send(new DetachUserPolicyCommand({ UserName, PolicyArn })),
+  },
+  Role: {
+    req: 'roleName',
+    input: 'RoleName',
+    get: async (iam, RoleName) => (await iam.send(new GetRoleCommand({ RoleName }))).Role,
+    policyNames: (client, RoleName) => paginateListRolePolicies({ client }, { RoleName }),
+    attached: (client, RoleName) => paginateListAttachedRolePolicies({ client }, { RoleName }),
+    getPolicy: (iam, RoleName, PolicyName) => iam.send(new GetRolePolicyCommand({ RoleName, PolicyName })),
+    putPolicy: (iam, RoleName, PolicyName, PolicyDocument) => iam.send(new PutRolePolicyCommand({ RoleName, PolicyName, PolicyDocument })),
+    deletePolicy: (iam, RoleName, PolicyName) => iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName })),
+    detach: (iam, RoleName, PolicyArn) => iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn })),
+  },
+  Group: {
+    req: 'groupName',
+    input: 'GroupName',
+    get: async (iam, GroupName) => (await iam.send(new GetGroupCommand({ GroupName, MaxItems: 1 }))).Group,
+    policyNames: (client, GroupName) => paginateListGroupPolicies({ client }, { GroupName }),
+    attached: (client, GroupName) => paginateListAttachedGroupPolicies({ client }, { GroupName }),
+    getPolicy: (iam, GroupName, PolicyName) => iam.send(new GetGroupPolicyCommand({ GroupName, PolicyName })),
+    putPolicy: (iam, GroupName, PolicyName, PolicyDocument) => iam.send(new PutGroupPolicyCommand({ GroupName, PolicyName, PolicyDocument })),
+    deletePolicy: (iam, GroupName, PolicyName) => iam.send(new DeleteGroupPolicyCommand({ GroupName, PolicyName })),
+    detach: (iam, GroupName, PolicyArn) => iam.send(new DetachGroupPolicyCommand({ GroupName, PolicyArn })),
+  },
+};
+
+const NO_SUCH_ENTITY = ['NoSuchEntity', 'NoSuchEntityException'];
+
+/** The principal (its ARN; a role's trust policy as IAM returns it), or null when it does not exist. */
+export function getPrincipal(iam: IAMClient, type: PrincipalType, name: string): Promise<{ Arn?: string; AssumeRolePolicyDocument?: string } | null> {
+  return unless(NO_SUCH_ENTITY, null, async () => (await PRINCIPALS[type].get(iam, name)) ?? {});
+}
+
+/** One inline policy document (parsed), or null when the principal or the policy does not exist. */
+export function getInlinePolicy(iam: IAMClient, type: PrincipalType, name: string, policyName: string): Promise<unknown> {
+  return unless(NO_SUCH_ENTITY, null, async () => parsePolicyDocument((await PRINCIPALS[type].getPolicy(iam, name, policyName)).PolicyDocument) ?? null);
+}
+
+/** A principal's policy state as the baseline keeps it, read now; null when it does not exist. */
+export async function readPrincipal(iam: IAMClient, type: PrincipalType, name: string): Promise<PrincipalConfig | null> {
+  const principal = await getPrincipal(iam, type, name);
+  if (!principal) return null;
+  const calls = PRINCIPALS[type];
+  const names = await collect(calls.policyNames(iam, name), (page) => page.PolicyNames);
+  const InlinePolicies: Record<string, unknown> = {};
+  for (const policyName of names) {
+    InlinePolicies[policyName] = parsePolicyDocument((await calls.getPolicy(iam, name, policyName)).PolicyDocument) ?? null;
+  }
+  return {
+    Name: name,
+    ...(principal.Arn ? { Arn: principal.Arn } : {}),
+    ...(type === 'Role' ? { AssumeRolePolicyDocument: parsePolicyDocument(principal.AssumeRolePolicyDocument) ?? null } : {}),
+    InlinePolicies,
+  };
+}
 
 // ---- plan ----
 
-export const PRINCIPAL_KEYS = {
-  User: { req: 'userName', input: 'UserName' },
-  Role: { req: 'roleName', input: 'RoleName' },
-  Group: { req: 'groupName', input: 'GroupName' },
-} as const;
-export type PrincipalType = keyof typeof PRINCIPAL_KEYS;
-
 export function planDetach(type: PrincipalType) {
   return ({ req }: PlanArgs): PlanDecision => {
-    const keys = PRINCIPAL_KEYS[type];
+    const keys = PRINCIPALS[type];
     const name = str(req[keys.req]);
     const arn = str(req.policyArn);
     if (!name || !arn) return none(`Attach${type}Policy without ${keys.req} and policyArn`);
@@ -107,7 +190,7 @@ export function planInlinePolicy(type: PrincipalType) {
     if (isDecision(t)) return t;
     const policyName = str(a.req.policyName);
     if (!policyName) return none(`Put${type}Policy without policyName`);
-    const nameKey = PRINCIPAL_KEYS[type].input;
+    const nameKey = PRINCIPALS[type].input;
     const who = `${type.toLowerCase()} ${t.target.id}`;
     const prior = parsePolicyDocument((t.config.InlinePolicies ?? {})[policyName]);
     if (prior === undefined) {
@@ -138,21 +221,8 @@ export function planInlinePolicy(type: PrincipalType) {
 
 // ---- run ----
 
-type Principal = 'User' | 'Role' | 'Group';
-const NAME_KEY: Record<Principal, 'UserName' | 'RoleName' | 'GroupName'> = { User: 'UserName', Role: 'RoleName', Group: 'GroupName' };
-
-async function principalExists(ctx: RunContext, type: Principal, name: string): Promise<boolean> {
-  const iam = ctx.client('iam');
-  return unless(['NoSuchEntity', 'NoSuchEntityException'], false, async () => {
-    if (type === 'User') await iam.send(new GetUserCommand({ UserName: name }));
-    else if (type === 'Role') await iam.send(new GetRoleCommand({ RoleName: name }));
-    else await iam.send(new GetGroupCommand({ GroupName: name, MaxItems: 1 }));
-    return true;
-  });
-}
-
-export function detachPolicy(type: Principal): Handler {
-  const key = NAME_KEY[type];
+export function detachPolicy(type: PrincipalType): Handler {
+  const { input: key, ...calls } = PRINCIPALS[type];
   const op = `Detach${type}Policy`;
   return {
     service: 'iam',
@@ -165,29 +235,15 @@ export function detachPolicy(type: Principal): Handler {
     },
     async read(ctx) {
       const name = ctx.args[key] as string;
-      const iam = ctx.client('iam');
-      const arns = await orGone(['NoSuchEntity', 'NoSuchEntityException'], `${type.toLowerCase()} ${name}`, () =>
-        pages(async (Marker) => {
-          const res =
-            type === 'User'
-              ? await iam.send(new ListAttachedUserPoliciesCommand({ UserName: name, Marker }))
-              : type === 'Role'
-                ? await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: name, Marker }))
-                : await iam.send(new ListAttachedGroupPoliciesCommand({ GroupName: name, Marker }));
-          return { items: (res.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? '?'), next: res.IsTruncated ? res.Marker : undefined };
-        }),
+      const arns = await orGone(NO_SUCH_ENTITY, `${type.toLowerCase()} ${name}`, () =>
+        collect(calls.attached(ctx.client('iam'), name), (page) => page.AttachedPolicies?.map((p) => p.PolicyArn ?? '?')),
       );
       return { attached: arns.sort() };
     },
     pending: (s, ctx) => ((s as { attached: string[] }).attached.includes(ctx.args.PolicyArn as string) ? [`${String(ctx.args.PolicyArn)} attached`] : []),
     async apply(ctx) {
-      const iam = ctx.client('iam');
-      const arn = ctx.args.PolicyArn as string;
-      const name = ctx.args[key] as string;
-      await unless(['NoSuchEntity', 'NoSuchEntityException'], undefined, async () => {
-        if (type === 'User') await iam.send(new DetachUserPolicyCommand({ UserName: name, PolicyArn: arn }));
-        else if (type === 'Role') await iam.send(new DetachRolePolicyCommand({ RoleName: name, PolicyArn: arn }));
-        else await iam.send(new DetachGroupPolicyCommand({ GroupName: name, PolicyArn: arn }));
+      await unless(NO_SUCH_ENTITY, undefined, async () => {
+        await calls.detach(ctx.client('iam'), ctx.args[key] as string, ctx.args.PolicyArn as string);
       });
     },
   };
@@ -205,15 +261,10 @@ export const accessKey: Handler = {
   },
   async read(ctx) {
     const user = ctx.args.UserName as string;
-    const iam = ctx.client('iam');
-    const keys = await orGone(['NoSuchEntity', 'NoSuchEntityException'], `user ${user}`, () =>
-      pages(async (Marker) => {
-        const res = await iam.send(new ListAccessKeysCommand({ UserName: user, Marker }));
-        return {
-          items: (res.AccessKeyMetadata ?? []).map((k) => ({ accessKeyId: k.AccessKeyId, status: k.Status })),
-          next: res.IsTruncated ? res.Marker : undefined,
-        };
-      }),
+    const keys = await orGone(NO_SUCH_ENTITY, `user ${user}`, () =>
+      collect(paginateListAccessKeys({ client: ctx.client('iam') }, { UserName: user }), (page) =>
+        page.AccessKeyMetadata?.map((k) => ({ accessKeyId: k.AccessKeyId, status: k.Status })),
+      ),
     );
     return { keys };
   },
@@ -239,10 +290,9 @@ export const assumeRolePolicy: Handler = {
   },
   async read(ctx) {
     const name = ctx.args.RoleName as string;
-    const res = await orGone(['NoSuchEntity', 'NoSuchEntityException'], `role ${name}`, () =>
-      ctx.client('iam').send(new GetRoleCommand({ RoleName: name })),
-    );
-    return { assumeRolePolicy: parsePolicyDocument(res.Role?.AssumeRolePolicyDocument) ?? null };
+    const role = await getPrincipal(ctx.client('iam'), 'Role', name);
+    if (!role) throw new Gone(`role ${name}`, 'NoSuchEntity');
+    return { assumeRolePolicy: parsePolicyDocument(role.AssumeRolePolicyDocument) ?? null };
   },
   pending: (s, ctx) => (samePolicy((s as { assumeRolePolicy: unknown }).assumeRolePolicy, ctx.args.PolicyDocument) ? [] : ['trust policy differs from the trusted one']),
   async apply(ctx) {
@@ -252,25 +302,16 @@ export const assumeRolePolicy: Handler = {
   },
 };
 
-async function readInline(ctx: RunContext, type: Principal): Promise<{ policy: unknown }> {
-  const name = ctx.args[NAME_KEY[type]] as string;
-  const policyName = ctx.args.PolicyName as string;
+async function readInline(ctx: RunContext, type: PrincipalType): Promise<{ policy: unknown }> {
+  const name = ctx.args[PRINCIPALS[type].input] as string;
   const iam = ctx.client('iam');
-  const doc = await unless(['NoSuchEntity', 'NoSuchEntityException'], null, async () => {
-    const res =
-      type === 'User'
-        ? await iam.send(new GetUserPolicyCommand({ UserName: name, PolicyName: policyName }))
-        : type === 'Role'
-          ? await iam.send(new GetRolePolicyCommand({ RoleName: name, PolicyName: policyName }))
-          : await iam.send(new GetGroupPolicyCommand({ GroupName: name, PolicyName: policyName }));
-    return parsePolicyDocument(res.PolicyDocument) ?? null;
-  });
-  if (doc === null && !(await principalExists(ctx, type, name))) throw new Gone(`${type.toLowerCase()} ${name}`, 'NoSuchEntity');
+  const doc = await getInlinePolicy(iam, type, name, ctx.args.PolicyName as string);
+  if (doc === null && !(await getPrincipal(iam, type, name))) throw new Gone(`${type.toLowerCase()} ${name}`, 'NoSuchEntity');
   return { policy: doc };
 }
 
-export function putInlinePolicy(type: Principal): Handler {
-  const key = NAME_KEY[type];
+export function putInlinePolicy(type: PrincipalType): Handler {
+  const { input: key, ...calls } = PRINCIPALS[type];
   const op = `Put${type}Policy`;
   return {
     service: 'iam',
@@ -285,18 +326,13 @@ export function putInlinePolicy(type: Principal): Handler {
     read: (ctx) => readInline(ctx, type),
     pending: (s, ctx) => (samePolicy((s as { policy: unknown }).policy, ctx.args.PolicyDocument) ? [] : [`inline policy ${String(ctx.args.PolicyName)} differs from the trusted one`]),
     async apply(ctx) {
-      const iam = ctx.client('iam');
-      const input = { PolicyName: ctx.args.PolicyName as string, PolicyDocument: ctx.args.PolicyDocument as string };
-      const name = ctx.args[key] as string;
-      if (type === 'User') await iam.send(new PutUserPolicyCommand({ ...input, UserName: name }));
-      else if (type === 'Role') await iam.send(new PutRolePolicyCommand({ ...input, RoleName: name }));
-      else await iam.send(new PutGroupPolicyCommand({ ...input, GroupName: name }));
+      await calls.putPolicy(ctx.client('iam'), ctx.args[key] as string, ctx.args.PolicyName as string, ctx.args.PolicyDocument as string);
     },
   };
 }
 
-export function deleteInlinePolicy(type: Principal): Handler {
-  const key = NAME_KEY[type];
+export function deleteInlinePolicy(type: PrincipalType): Handler {
+  const { input: key, ...calls } = PRINCIPALS[type];
   const op = `Delete${type}Policy`;
   return {
     service: 'iam',
@@ -310,13 +346,8 @@ export function deleteInlinePolicy(type: Principal): Handler {
     read: (ctx) => readInline(ctx, type),
     pending: (s, ctx) => ((s as { policy: unknown }).policy !== null ? [`inline policy ${String(ctx.args.PolicyName)} present`] : []),
     async apply(ctx) {
-      const iam = ctx.client('iam');
-      const input = { PolicyName: ctx.args.PolicyName as string };
-      const name = ctx.args[key] as string;
-      await unless(['NoSuchEntity', 'NoSuchEntityException'], undefined, async () => {
-        if (type === 'User') await iam.send(new DeleteUserPolicyCommand({ ...input, UserName: name }));
-        else if (type === 'Role') await iam.send(new DeleteRolePolicyCommand({ ...input, RoleName: name }));
-        else await iam.send(new DeleteGroupPolicyCommand({ ...input, GroupName: name }));
+      await unless(NO_SUCH_ENTITY, undefined, async () => {
+        await calls.deletePolicy(ctx.client('iam'), ctx.args[key] as string, ctx.args.PolicyName as string);
       });
     },
   };

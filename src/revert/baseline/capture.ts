@@ -4,20 +4,10 @@
 // Global: IAM roles (trust policy + inline policies), users and groups (inline policies), in one paginated
 // GetAccountAuthorizationDetails; S3 bucket policies (ListBuckets + GetBucketPolicy).
 import { DescribeTrailsCommand, GetEventSelectorsCommand, GetTrailCommand, type Trail } from '@aws-sdk/client-cloudtrail';
-import {
-  GetAccountAuthorizationDetailsCommand,
-  GetGroupPolicyCommand,
-  GetRoleCommand,
-  GetRolePolicyCommand,
-  GetUserPolicyCommand,
-  GetGroupCommand,
-  GetUserCommand,
-  ListGroupPoliciesCommand,
-  ListRolePoliciesCommand,
-  ListUserPoliciesCommand,
-} from '@aws-sdk/client-iam';
+import { paginateGetAccountAuthorizationDetails } from '@aws-sdk/client-iam';
 import { GetBucketPolicyCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import type { AwsClientFor } from '../clients';
+import { readPrincipal, type PrincipalType } from '../iam';
 import {
   GLOBAL_SCOPE,
   MAX_VERSIONS,
@@ -158,9 +148,7 @@ export async function captureIam(c: Clients, kinds: ResourceKind[] = ['iam-role'
   ];
   if (!filter.length) return [];
   const out: CapturedResource[] = [];
-  let Marker: string | undefined;
-  for (let page = 0; page < 200; page++) {
-    const res = await iam.send(new GetAccountAuthorizationDetailsCommand({ Filter: filter, Marker, MaxItems: 1000 }));
+  for await (const res of paginateGetAccountAuthorizationDetails({ client: iam, pageSize: 1000 }, { Filter: filter })) {
     for (const r of res.RoleDetailList ?? []) {
       if (!r.RoleName) continue;
       const config: PrincipalConfig = {
@@ -179,8 +167,6 @@ export async function captureIam(c: Clients, kinds: ResourceKind[] = ['iam-role'
       if (!g.GroupName) continue;
       out.push({ kind: 'iam-group', id: g.GroupName, config: { Name: g.GroupName, ...(g.Arn ? { Arn: g.Arn } : {}), InlinePolicies: inline(g.GroupPolicyList) } });
     }
-    Marker = res.IsTruncated ? res.Marker : undefined;
-    if (!Marker) break;
   }
   return out;
 }
@@ -212,50 +198,7 @@ export async function captureBucketPolicies(c: Clients): Promise<CapturedResourc
   return buckets.map((id, i) => ({ kind: 's3-bucket-policy' as const, id, config: configs[i] ?? null }));
 }
 
-async function principal(c: Clients, kind: 'iam-role' | 'iam-user' | 'iam-group', name: string): Promise<PrincipalConfig | null> {
-  const iam = c.clientFor('iam', c.account, 'us-east-1', session(c));
-  const gone = ['NoSuchEntity', 'NoSuchEntityException'];
-  let arn: string | undefined;
-  let trust: unknown;
-  if (kind === 'iam-role') {
-    const role = await orNull(gone, () => iam.send(new GetRoleCommand({ RoleName: name })));
-    if (!role) return null;
-    arn = role.Role?.Arn;
-    trust = parsePolicyDocument(role.Role?.AssumeRolePolicyDocument) ?? null;
-  } else if (kind === 'iam-user') {
-    const user = await orNull(gone, () => iam.send(new GetUserCommand({ UserName: name })));
-    if (!user) return null;
-    arn = user.User?.Arn;
-  } else {
-    const group = await orNull(gone, () => iam.send(new GetGroupCommand({ GroupName: name, MaxItems: 1 })));
-    if (!group) return null;
-    arn = group.Group?.Arn;
-  }
-  const names: string[] = [];
-  let Marker: string | undefined;
-  for (let page = 0; page < 50; page++) {
-    const res =
-      kind === 'iam-role'
-        ? await iam.send(new ListRolePoliciesCommand({ RoleName: name, Marker }))
-        : kind === 'iam-user'
-          ? await iam.send(new ListUserPoliciesCommand({ UserName: name, Marker }))
-          : await iam.send(new ListGroupPoliciesCommand({ GroupName: name, Marker }));
-    names.push(...(res.PolicyNames ?? []));
-    Marker = res.IsTruncated ? res.Marker : undefined;
-    if (!Marker) break;
-  }
-  const InlinePolicies: Record<string, unknown> = {};
-  for (const PolicyName of names) {
-    const res =
-      kind === 'iam-role'
-        ? await iam.send(new GetRolePolicyCommand({ RoleName: name, PolicyName }))
-        : kind === 'iam-user'
-          ? await iam.send(new GetUserPolicyCommand({ UserName: name, PolicyName }))
-          : await iam.send(new GetGroupPolicyCommand({ GroupName: name, PolicyName }));
-    InlinePolicies[PolicyName] = parsePolicyDocument(res.PolicyDocument) ?? null;
-  }
-  return { Name: name, ...(arn ? { Arn: arn } : {}), ...(kind === 'iam-role' ? { AssumeRolePolicyDocument: trust } : {}), InlinePolicies };
-}
+const PRINCIPAL_OF: Record<'iam-role' | 'iam-user' | 'iam-group', PrincipalType> = { 'iam-role': 'Role', 'iam-user': 'User', 'iam-group': 'Group' };
 
 /** One resource, read now (acceptTrustedChange): null when it no longer exists. */
 export async function captureResource(c: Clients, region: string, kind: ResourceKind, id: string): Promise<ResourceConfig | null> {
@@ -269,7 +212,7 @@ export async function captureResource(c: Clients, region: string, kind: Resource
     case 's3-bucket-policy':
       return bucketPolicy(c, id);
     default:
-      return principal(c, kind, id);
+      return readPrincipal(c.clientFor('iam', c.account, 'us-east-1', session(c)), PRINCIPAL_OF[kind], id);
   }
 }
 
