@@ -3,7 +3,7 @@
 // request's permissions are replayed as IpPermissions (values must match exactly), from either request shape.
 // Run: describe the group's rules, revoke those still present, describe again.
 import {
-  DescribeSecurityGroupRulesCommand,
+  paginateDescribeSecurityGroupRules,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
   type EC2Client,
@@ -13,7 +13,7 @@ import {
 import { FailureTypes } from '../core/types';
 import { eventPlan, int, isRecord, items, none, str, type PlanArgs, type PlanDecision } from './plan-common';
 import { awsError, forbidden, RevertFailure } from './failures';
-import { ec2DryRun, pages, type Handler, type ServiceReverts } from './handler';
+import { collect, ec2DryRun, type Handler, type ServiceReverts } from './handler';
 
 // ---- plan ----
 /** The `IpPermissions` shape of `@aws-sdk/client-ec2` (only the fields a revoke needs). */
@@ -297,15 +297,15 @@ function targeted(plan: CheckedSgPlan, rules: RuleSummary[], ids: string[] | nul
 }
 
 async function describeRules(ec2: EC2Client, groupId: string): Promise<RuleSummary[]> {
-  const out = await pages(async (NextToken) => {
-    const res = await ec2.send(
-      new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [groupId] }], MaxResults: 1000, NextToken }),
-    );
-    // The filter should already do this; a stand-in that ignores it must not leak other groups into the result.
-    const items = (res.SecurityGroupRules ?? []).filter((r) => r.GroupId === undefined || r.GroupId === groupId).map(summarize);
-    return { items, next: res.NextToken };
-  });
-  return out.sort((a, b) => a.id.localeCompare(b.id));
+  const rules = await collect(
+    paginateDescribeSecurityGroupRules({ client: ec2, pageSize: 1000 }, { Filters: [{ Name: 'group-id', Values: [groupId] }] }),
+    (page) => page.SecurityGroupRules,
+  );
+  // The filter should already do this; a stand-in that ignores it must not leak other groups into the result.
+  return rules
+    .filter((r) => r.GroupId === undefined || r.GroupId === groupId)
+    .map(summarize)
+    .sort((a, b) => a.id.localeCompare(b.id));
 }
 
 const NOT_FOUND_RULE = ['InvalidPermission.NotFound', 'InvalidSecurityGroupRuleId.NotFound'];

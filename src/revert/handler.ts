@@ -95,18 +95,6 @@ export async function collect<P, T>(pages: AsyncIterable<P>, items: (page: P) =>
   return out;
 }
 
-export async function pages<T>(fetch: (marker?: string) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
-  const out: T[] = [];
-  let marker: string | undefined;
-  for (let page = 0; page < 50; page++) {
-    const res = await fetch(marker);
-    out.push(...res.items);
-    marker = res.next;
-    if (!marker) break;
-  }
-  return out;
-}
-
 export function checkPolicyDocument(a: Record<string, unknown>, key: string): void {
   const doc = need(a, key);
   if (parsePolicyDocument(doc) === undefined || typeof parsePolicyDocument(doc) !== 'object') {

@@ -5,8 +5,9 @@
 // GetAccountAuthorizationDetails; S3 bucket policies (ListBuckets + GetBucketPolicy).
 import { DescribeTrailsCommand, GetEventSelectorsCommand, GetTrailCommand, type Trail } from '@aws-sdk/client-cloudtrail';
 import { paginateGetAccountAuthorizationDetails } from '@aws-sdk/client-iam';
-import { GetBucketPolicyCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
+import { GetBucketPolicyCommand, paginateListBuckets } from '@aws-sdk/client-s3';
 import type { AwsClientFor } from '../clients';
+import { collect } from '../handler';
 import { readPrincipal, type PrincipalType } from '../iam';
 import {
   GLOBAL_SCOPE,
@@ -186,14 +187,7 @@ async function bucketPolicy(c: Clients, bucket: string): Promise<BucketPolicyCon
 /** Every bucket's policy (null when it has none). */
 export async function captureBucketPolicies(c: Clients): Promise<CapturedResource[]> {
   const s3 = c.clientFor('s3', c.account, 'us-east-1', session(c));
-  const buckets: string[] = [];
-  let token: string | undefined;
-  for (let page = 0; page < 100; page++) {
-    const res = await s3.send(new ListBucketsCommand({ ContinuationToken: token, MaxBuckets: 1000 }));
-    buckets.push(...(res.Buckets ?? []).map((b) => b.Name ?? '').filter(Boolean));
-    token = res.ContinuationToken;
-    if (!token) break;
-  }
+  const buckets = (await collect(paginateListBuckets({ client: s3, pageSize: 1000 }, {}), (page) => page.Buckets?.map((b) => b.Name ?? ''))).filter(Boolean);
   const configs = await mapLimit(buckets, 8, (b) => bucketPolicy(c, b));
   return buckets.map((id, i) => ({ kind: 's3-bucket-policy' as const, id, config: configs[i] ?? null }));
 }

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   GetObjectCommand,
-  ListObjectsV2Command,
+  paginateListObjectsV2,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -236,17 +236,11 @@ export class S3Store implements BaselineStore {
 
   async list(): Promise<{ account: string; scope: string }[]> {
     const out: { account: string; scope: string }[] = [];
-    let token: string | undefined;
-    for (let page = 0; page < 100; page++) {
-      const res = await this.opts.client.send(
-        new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: this.prefix, ContinuationToken: token }),
-      );
+    for await (const res of paginateListObjectsV2({ client: this.opts.client }, { Bucket: this.opts.bucket, Prefix: this.prefix })) {
       for (const o of res.Contents ?? []) {
         const m = /^(\d{12})\/(.+)\.json$/.exec((o.Key ?? '').slice(this.prefix.length));
         if (m && SCOPE.test(m[2] as string)) out.push({ account: m[1] as string, scope: m[2] as string });
       }
-      token = res.IsTruncated ? res.NextContinuationToken : undefined;
-      if (!token) break;
     }
     return out.sort((a, b) => `${a.account}/${a.scope}`.localeCompare(`${b.account}/${b.scope}`));
   }
