@@ -14,7 +14,6 @@ import {
   bool,
   eventPlan,
   isDecision,
-  isRecord,
   none,
   str,
   trusted,
@@ -22,6 +21,7 @@ import {
   type PlanArgs,
   type PlanDecision,
 } from './plan-common';
+import { isRecord } from '../core/text';
 import { forbidden, orGone } from './failures';
 import { need, onlyKeys, sdkInput, type Handler, type ServiceReverts } from './handler';
 

@@ -11,7 +11,8 @@ import {
   type SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
 import { FailureTypes } from '../core/types';
-import { eventPlan, int, isRecord, items, none, str, type PlanArgs, type PlanDecision } from './plan-common';
+import { isRecord } from '../core/text';
+import { eventPlan, int, items, none, str, type PlanArgs, type PlanDecision } from './plan-common';
 import { awsError, forbidden, RevertFailure } from './failures';
 import { collect, ec2DryRun, type Handler, type ServiceReverts } from './handler';
 
@@ -211,7 +212,6 @@ export interface RuleSummary {
   referencedGroupId?: string;
 }
 
-
 function portsOf(protocol: string, from?: number, to?: number): string {
   if (protocol === '-1') return 'all';
   if (from === undefined && to === undefined) return 'all';
@@ -219,9 +219,9 @@ function portsOf(protocol: string, from?: number, to?: number): string {
   return `${String(from)}-${String(to)}`;
 }
 
+/** A protocol as the rules are compared: a missing protocol is "all traffic" (-1). */
 function normProtocol(p: string | undefined): string {
-  const s = (p ?? '-1').toLowerCase();
-  return ({ '6': 'tcp', '17': 'udp', '1': 'icmp', '58': 'icmpv6', all: '-1' } as Record<string, string>)[s] ?? s;
+  return normalizeProtocol(p) ?? '-1';
 }
 
 function summarize(r: SecurityGroupRule): RuleSummary {

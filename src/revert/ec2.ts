@@ -18,7 +18,8 @@ import {
   ModifySnapshotAttributeCommand,
 } from '@aws-sdk/client-ec2';
 import type { AwsService } from '../core/types';
-import { bool, eventPlan, int, isRecord, items, none, str, strings, type PlanArgs, type PlanDecision } from './plan-common';
+import { isRecord } from '../core/text';
+import { bool, eventPlan, int, items, none, str, strings, type PlanArgs, type PlanDecision } from './plan-common';
 import { forbidden, Gone, orGone, unless } from './failures';
 import { ec2DryRun, need, onlyKeys, sdkInput, type Handler, type ServiceReverts } from './handler';
 

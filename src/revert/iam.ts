@@ -35,7 +35,6 @@ import {
   baselinePlan,
   eventPlan,
   isDecision,
-  isRecord,
   none,
   str,
   trusted,
@@ -43,6 +42,7 @@ import {
   type PlanArgs,
   type PlanDecision,
 } from './plan-common';
+import { isRecord } from '../core/text';
 import { forbidden, Gone, orGone, unless } from './failures';
 import { checkPolicyDocument, collect, need, onlyKeys, type Handler, type RunContext, type ServiceReverts } from './handler';
 

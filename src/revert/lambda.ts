@@ -1,7 +1,8 @@
 // Lambda: a permission added to a function's resource policy (AddPermission) is removed by its statement id.
 import { GetPolicyCommand, RemovePermissionCommand } from '@aws-sdk/client-lambda';
 import { parsePolicyDocument } from './baseline/types';
-import { eventPlan, isRecord, none, str, type PlanArgs, type PlanDecision } from './plan-common';
+import { isRecord } from '../core/text';
+import { eventPlan, none, str, type PlanArgs, type PlanDecision } from './plan-common';
 import { unless } from './failures';
 import { need, onlyKeys, sdkInput, type Handler, type ServiceReverts } from './handler';
 

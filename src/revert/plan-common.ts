@@ -9,8 +9,6 @@ export interface PlanDecision {
   reason: string;
 }
 
-export { isRecord };
-
 export function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }

@@ -18,12 +18,12 @@
 import type { Change } from '../core/types';
 import {
   canonicalEventName,
-  isRecord,
   isRevertPrincipal,
   none,
   type PlanContext,
   type PlanDecision,
 } from './plan-common';
+import { isRecord } from '../core/text';
 import { PLANNERS } from './catalogue';
 
 /** Decides the revert for a change, or says why there is none. Never throws on odd input; no I/O. */

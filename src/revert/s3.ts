@@ -17,7 +17,6 @@ import {
   bool,
   eventPlan,
   isDecision,
-  isRecord,
   none,
   str,
   trusted,
@@ -25,6 +24,7 @@ import {
   type PlanArgs,
   type PlanDecision,
 } from './plan-common';
+import { isRecord } from '../core/text';
 import { forbidden, orGone, unless } from './failures';
 import { checkPolicyDocument, need, onlyKeys, sdkInput, type Handler, type RunContext, type ServiceReverts } from './handler';
 

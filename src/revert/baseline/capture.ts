@@ -7,6 +7,8 @@ import { DescribeTrailsCommand, GetEventSelectorsCommand, GetTrailCommand, type 
 import { paginateGetAccountAuthorizationDetails } from '@aws-sdk/client-iam';
 import { GetBucketPolicyCommand, paginateListBuckets } from '@aws-sdk/client-s3';
 import type { AwsClientFor } from '../clients';
+import pLimit from 'p-limit';
+import { awsError, unless } from '../failures';
 import { collect } from '../handler';
 import { readPrincipal, type PrincipalType } from '../iam';
 import {
@@ -63,32 +65,10 @@ function session(c: Clients): string {
   return c.sessionName ?? `vouch-baseline-${Date.now()}`;
 }
 
-function code(err: unknown): string {
-  const e = err as { name?: string; Code?: string };
-  return e?.Code ?? e?.name ?? 'Error';
-}
-
-async function orNull<T>(codes: string[], fn: () => Promise<T>): Promise<T | null> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (codes.includes(code(err))) return null;
-    throw err;
-  }
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i] as T);
-      }
-    }),
-  );
-  return out;
+/** `fn` over every item, at most `limit` at a time; results in the items' order. */
+function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const run = pLimit(limit);
+  return Promise.all(items.map((item) => run(() => fn(item))));
 }
 
 function drop<T extends object>(o: T): T {
@@ -178,8 +158,9 @@ async function bucketPolicy(c: Clients, bucket: string): Promise<BucketPolicyCon
     const res = await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }));
     return { Bucket: bucket, Policy: parsePolicyDocument(res.Policy) ?? null };
   } catch (err) {
-    if (code(err) === 'NoSuchBucketPolicy') return { Bucket: bucket, Policy: null };
-    if (code(err) === 'NoSuchBucket') return null;
+    const { code } = awsError(err);
+    if (code === 'NoSuchBucketPolicy') return { Bucket: bucket, Policy: null };
+    if (code === 'NoSuchBucket') return null;
     throw err;
   }
 }
@@ -199,7 +180,7 @@ export async function captureResource(c: Clients, region: string, kind: Resource
   switch (kind) {
     case 'cloudtrail-trail': {
       const ct = c.clientFor('cloudtrail', c.account, region, session(c));
-      const res = await orNull(['TrailNotFoundException'], () => ct.send(new GetTrailCommand({ Name: id })));
+      const res = await unless(['TrailNotFoundException'], null, () => ct.send(new GetTrailCommand({ Name: id })));
       if (!res?.Trail) return null;
       return trailConfig(res.Trail, await selectorsOf(c, region, id));
     }

@@ -11,6 +11,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
+import { awsError } from '../failures';
 import { BASELINE_FORMAT, emptyDoc, type BaselineDoc } from './types';
 
 export interface BaselineStore {
@@ -167,15 +168,6 @@ export interface S3StoreOptions {
   maxAttempts?: number;
 }
 
-function errorCode(err: unknown): string {
-  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.Code ?? e?.name ?? 'Error';
-}
-
-function httpStatus(err: unknown): number | undefined {
-  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
-}
-
 export class S3Store implements BaselineStore {
   readonly location: string;
   private readonly prefix: string;
@@ -198,7 +190,8 @@ export class S3Store implements BaselineStore {
       const text = (await res.Body?.transformToString('utf8')) ?? '';
       return { doc: parseBaselineDoc(text, `s3://${this.opts.bucket}/${Key}`, account, scope), etag: res.ETag };
     } catch (err) {
-      if (errorCode(err) === 'NoSuchKey' || (httpStatus(err) === 404 && errorCode(err) !== 'NoSuchBucket')) return null;
+      const { code, status } = awsError(err);
+      if (code === 'NoSuchKey' || (status === 404 && code !== 'NoSuchBucket')) return null;
       throw err;
     }
   }
@@ -227,7 +220,8 @@ export class S3Store implements BaselineStore {
         );
         return doc;
       } catch (err) {
-        const conflict = httpStatus(err) === 412 || httpStatus(err) === 409 || errorCode(err) === 'PreconditionFailed';
+        const { code, status } = awsError(err);
+        const conflict = status === 412 || status === 409 || code === 'PreconditionFailed';
         if (!conflict || attempt >= attempts) throw err;
         await sleep(20 * attempt);
       }
