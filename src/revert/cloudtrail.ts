@@ -7,6 +7,10 @@ import {
   PutEventSelectorsCommand,
   StartLoggingCommand,
   UpdateTrailCommand,
+  type AdvancedEventSelector,
+  type CloudTrailClient,
+  type EventSelector,
+  type Trail,
 } from '@aws-sdk/client-cloudtrail';
 import { canonicalJson, type TrailConfig } from './baseline/types';
 import {
@@ -22,7 +26,7 @@ import {
   type PlanDecision,
 } from './plan-common';
 import { isRecord } from '../core/text';
-import { forbidden, orGone } from './failures';
+import { forbidden, Gone, orGone, unless } from './failures';
 import { need, onlyKeys, sdkInput, type Handler, type ServiceReverts } from './handler';
 
 // ---- plan ----
@@ -123,6 +127,22 @@ export function planEventSelectors(a: PlanArgs): PlanDecision {
 
 // ---- run ----
 
+const TRAIL_GONE = ['TrailNotFoundException'];
+
+/** A trail's settings as GetTrail returns them, or null when there is no such trail. Also the baseline's read. */
+export function getTrail(ct: CloudTrailClient, name: string): Promise<Trail | null> {
+  return unless(TRAIL_GONE, null, async () => (await ct.send(new GetTrailCommand({ Name: name }))).Trail ?? null);
+}
+
+/** A trail's basic and advanced event selectors (empty lists when it has none). Also the baseline's read. */
+export async function getEventSelectors(
+  ct: CloudTrailClient,
+  name: string,
+): Promise<{ EventSelectors: EventSelector[]; AdvancedEventSelectors: AdvancedEventSelector[] }> {
+  const res = await ct.send(new GetEventSelectorsCommand({ TrailName: name }));
+  return { EventSelectors: res.EventSelectors ?? [], AdvancedEventSelectors: res.AdvancedEventSelectors ?? [] };
+}
+
 // Logging and detection (rows 6, 10, 13). GuardDuty (10) and Config (13): guardduty-config-lambda.ts.
 
 export const startLogging: Handler = {
@@ -135,7 +155,7 @@ export const startLogging: Handler = {
   },
   async read(ctx) {
     const name = ctx.args.Name as string;
-    const res = await orGone(['TrailNotFoundException'], `trail ${name}`, () =>
+    const res = await orGone(TRAIL_GONE, `trail ${name}`, () =>
       ctx.client('cloudtrail').send(new GetTrailStatusCommand({ Name: name })),
     );
     return { isLogging: res.IsLogging === true };
@@ -165,8 +185,9 @@ export const updateTrail: Handler = {
   },
   async read(ctx) {
     const name = ctx.args.Name as string;
-    const res = await orGone(['TrailNotFoundException'], `trail ${name}`, () => ctx.client('cloudtrail').send(new GetTrailCommand({ Name: name })));
-    const t = (res.Trail ?? {}) as Record<string, unknown>;
+    const trail = await getTrail(ctx.client('cloudtrail'), name);
+    if (!trail) throw new Gone(`trail ${name}`, 'TrailNotFoundException');
+    const t = trail as Record<string, unknown>;
     return Object.fromEntries(TRAIL_INPUT_KEYS.map((k) => [TRAIL_READBACK[k], trailValue(t[TRAIL_READBACK[k] as string])]));
   },
   pending(s, ctx) {
@@ -192,10 +213,7 @@ export const eventSelectors: Handler = {
   },
   async read(ctx) {
     const name = ctx.args.TrailName as string;
-    const res = await orGone(['TrailNotFoundException'], `trail ${name}`, () =>
-      ctx.client('cloudtrail').send(new GetEventSelectorsCommand({ TrailName: name })),
-    );
-    return { EventSelectors: res.EventSelectors ?? [], AdvancedEventSelectors: res.AdvancedEventSelectors ?? [] };
+    return orGone(TRAIL_GONE, `trail ${name}`, () => getEventSelectors(ctx.client('cloudtrail'), name));
   },
   pending(s, ctx) {
     const key = ctx.args.EventSelectors ? 'EventSelectors' : 'AdvancedEventSelectors';

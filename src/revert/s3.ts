@@ -6,6 +6,7 @@ import {
   GetPublicAccessBlockCommand as GetBucketPublicAccessBlockCommand,
   PutBucketPolicyCommand,
   PutPublicAccessBlockCommand as PutBucketPublicAccessBlockCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import {
   GetPublicAccessBlockCommand as GetAccountPublicAccessBlockCommand,
@@ -25,7 +26,7 @@ import {
   type PlanDecision,
 } from './plan-common';
 import { isRecord } from '../core/text';
-import { forbidden, orGone, unless } from './failures';
+import { forbidden, Gone, orGone, unless } from './failures';
 import { checkPolicyDocument, need, onlyKeys, sdkInput, type Handler, type RunContext, type ServiceReverts } from './handler';
 
 // ---- plan ----
@@ -157,12 +158,19 @@ export const accountPab: Handler = {
   },
 };
 
+/** A bucket's policy (parsed; null when it has none), or null when the bucket does not exist. Also the baseline's read. */
+export function getBucketPolicy(s3: S3Client, bucket: string): Promise<{ policy: unknown } | null> {
+  return unless(['NoSuchBucket'], null, async () => {
+    const res = await unless(['NoSuchBucketPolicy'], undefined, () => s3.send(new GetBucketPolicyCommand({ Bucket: bucket })));
+    return { policy: parsePolicyDocument(res?.Policy) ?? null };
+  });
+}
+
 async function readBucketPolicy(ctx: RunContext): Promise<{ policy: unknown }> {
   const bucket = ctx.args.Bucket as string;
-  const res = await orGone(['NoSuchBucket'], `bucket ${bucket}`, () =>
-    unless(['NoSuchBucketPolicy'], undefined, () => ctx.client('s3').send(new GetBucketPolicyCommand({ Bucket: bucket }))),
-  );
-  return { policy: parsePolicyDocument(res?.Policy) ?? null };
+  const state = await getBucketPolicy(ctx.client('s3'), bucket);
+  if (!state) throw new Gone(`bucket ${bucket}`, 'NoSuchBucket');
+  return state;
 }
 
 export const putBucketPolicy: Handler = {

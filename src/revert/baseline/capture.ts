@@ -3,14 +3,17 @@
 // Regional: CloudTrail trails whose home is the region (settings + event selectors).
 // Global: IAM roles (trust policy + inline policies), users and groups (inline policies), in one paginated
 // GetAccountAuthorizationDetails; S3 bucket policies (ListBuckets + GetBucketPolicy).
-import { DescribeTrailsCommand, GetEventSelectorsCommand, GetTrailCommand, type Trail } from '@aws-sdk/client-cloudtrail';
+// One resource read again (a confirmed change) goes through the same reads as the revert handlers of its service
+// (getTrail and getEventSelectors in cloudtrail.ts, getBucketPolicy in s3.ts, readPrincipal in iam.ts).
+import { DescribeTrailsCommand, type Trail } from '@aws-sdk/client-cloudtrail';
 import { paginateGetAccountAuthorizationDetails } from '@aws-sdk/client-iam';
-import { GetBucketPolicyCommand, paginateListBuckets } from '@aws-sdk/client-s3';
-import type { AwsClientFor } from '../clients';
+import { paginateListBuckets } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
-import { awsError, unless } from '../failures';
+import type { AwsClientFor } from '../clients';
+import { getEventSelectors, getTrail } from '../cloudtrail';
 import { collect } from '../handler';
 import { readPrincipal, type PrincipalType } from '../iam';
+import { getBucketPolicy } from '../s3';
 import {
   GLOBAL_SCOPE,
   MAX_VERSIONS,
@@ -95,12 +98,6 @@ function trailConfig(t: Trail, selectors: { EventSelectors?: unknown[]; Advanced
   });
 }
 
-async function selectorsOf(c: Clients, region: string, name: string): Promise<{ EventSelectors?: unknown[]; AdvancedEventSelectors?: unknown[] }> {
-  const ct = c.clientFor('cloudtrail', c.account, region, session(c));
-  const res = await ct.send(new GetEventSelectorsCommand({ TrailName: name }));
-  return { EventSelectors: res.EventSelectors ?? [], AdvancedEventSelectors: res.AdvancedEventSelectors ?? [] };
-}
-
 /** Trails whose home region is `region`. */
 export async function captureTrails(c: Clients, region: string): Promise<CapturedResource[]> {
   const ct = c.clientFor('cloudtrail', c.account, region, session(c));
@@ -109,7 +106,7 @@ export async function captureTrails(c: Clients, region: string): Promise<Capture
   return mapLimit(trails, 4, async (t) => ({
     kind: 'cloudtrail-trail' as const,
     id: t.Name as string,
-    config: trailConfig(t, await selectorsOf(c, region, t.Name as string)),
+    config: trailConfig(t, await getEventSelectors(ct, t.Name as string)),
   }));
 }
 
@@ -153,16 +150,8 @@ export async function captureIam(c: Clients, kinds: ResourceKind[] = ['iam-role'
 }
 
 async function bucketPolicy(c: Clients, bucket: string): Promise<BucketPolicyConfig | null> {
-  const s3 = c.clientFor('s3', c.account, 'us-east-1', session(c));
-  try {
-    const res = await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }));
-    return { Bucket: bucket, Policy: parsePolicyDocument(res.Policy) ?? null };
-  } catch (err) {
-    const { code } = awsError(err);
-    if (code === 'NoSuchBucketPolicy') return { Bucket: bucket, Policy: null };
-    if (code === 'NoSuchBucket') return null;
-    throw err;
-  }
+  const state = await getBucketPolicy(c.clientFor('s3', c.account, 'us-east-1', session(c)), bucket);
+  return state ? { Bucket: bucket, Policy: state.policy } : null;
 }
 
 /** Every bucket's policy (null when it has none). */
@@ -180,9 +169,8 @@ export async function captureResource(c: Clients, region: string, kind: Resource
   switch (kind) {
     case 'cloudtrail-trail': {
       const ct = c.clientFor('cloudtrail', c.account, region, session(c));
-      const res = await unless(['TrailNotFoundException'], null, () => ct.send(new GetTrailCommand({ Name: id })));
-      if (!res?.Trail) return null;
-      return trailConfig(res.Trail, await selectorsOf(c, region, id));
+      const trail = await getTrail(ct, id);
+      return trail ? trailConfig(trail, await getEventSelectors(ct, id)) : null;
     }
     case 's3-bucket-policy':
       return bucketPolicy(c, id);
