@@ -16,6 +16,7 @@ import {
   GetSerialConsoleAccessStatusCommand,
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
+  type EC2Client,
 } from '@aws-sdk/client-ec2';
 import type { AwsService } from '../core/types';
 import { isRecord } from '../core/text';
@@ -114,59 +115,93 @@ function granteeText(g: Grantee[]): string {
   return g.map((x) => Object.values(x)[0]).join(', ');
 }
 
-export function planSnapshotShare({ req }: PlanArgs): PlanDecision {
-  const snapshot = str(req.snapshotId);
-  const attr = str(req.attributeType) ?? str(req.attribute);
-  if (attr && !/^create_?volume_?permission$/i.test(attr)) {
-    return none(`ModifySnapshotAttribute of ${attr} does not share the snapshot: nothing to revert`);
-  }
-  const cvp = isRecord(req.createVolumePermission) ? req.createVolumePermission : undefined;
-  let added = cvp ? grantees(cvp.add, { userId: 'UserId', group: 'Group', groups: 'Group' }) : [];
-  if (!added.length && str(req.operationType)?.toLowerCase() === 'add') {
-    // The OperationType form: user ids and group names as plain lists.
-    added = [
-      ...strings(req.userIds ?? req.userId, 'userId').map((UserId) => ({ UserId })),
-      ...strings(req.groupNames ?? req.groupName, 'groupName').map((Group) => ({ Group })),
-    ];
-  }
-  if (!snapshot) return none('ModifySnapshotAttribute without snapshotId');
-  if (!added.length) return none(`ModifySnapshotAttribute on ${snapshot} added no permission: nothing to revert`);
-  return {
-    plan: eventPlan(
-      'ec2',
-      'ModifySnapshotAttribute',
-      { SnapshotId: snapshot, Attribute: 'createVolumePermission', CreateVolumePermission: { Remove: added } },
-      `stop sharing ${snapshot} with ${granteeText(added)}`,
-    ),
-    reason: 'the same call with remove, for the accounts/groups the request added',
-  };
+/** One kind of EC2 sharing: a snapshot's create-volume permissions, an image's launch permissions. */
+interface Sharing {
+  operation: 'ModifySnapshotAttribute' | 'ModifyImageAttribute';
+  noun: 'snapshot' | 'image';
+  /** The request key and the SDK key of the shared resource's id, and the id's form. */
+  reqId: 'snapshotId' | 'imageId';
+  idKey: 'SnapshotId' | 'ImageId';
+  idPattern: RegExp;
+  /** The attribute that shares it: the SDK name, how CloudTrail may write it, the request and SDK list keys. */
+  attribute: 'createVolumePermission' | 'launchPermission';
+  attributeInRecord: RegExp;
+  listKey: 'CreateVolumePermission' | 'LaunchPermission';
+  /** CloudTrail grantee keys → SDK grantee keys. */
+  grantees: Record<string, string>;
+  /** What the request adds, for humans: "permission", "launch permission". */
+  what: string;
+  /** "Not found" answers: the resource is gone. */
+  gone: string[];
+  /** The grantees the resource is shared with now, as the SDK returns them. */
+  describe(ec2: EC2Client, id: string): Promise<object[]>;
+  modify(ec2: EC2Client, input: never): Promise<unknown>;
 }
 
-export function planImageShare({ req }: PlanArgs): PlanDecision {
-  const image = str(req.imageId);
-  const attr = str(req.attributeType) ?? str(req.attribute);
-  if (attr && !/^launch_?permission$/i.test(attr)) {
-    return none(`ModifyImageAttribute of ${attr} does not share the image: nothing to revert`);
-  }
-  const lp = isRecord(req.launchPermission) ? req.launchPermission : undefined;
-  const added = lp
-    ? grantees(lp.add, {
-        userId: 'UserId',
-        group: 'Group',
-        organizationArn: 'OrganizationArn',
-        organizationalUnitArn: 'OrganizationalUnitArn',
-      })
-    : [];
-  if (!image) return none('ModifyImageAttribute without imageId');
-  if (!added.length) return none(`ModifyImageAttribute on ${image} added no launch permission: nothing to revert`);
-  return {
-    plan: eventPlan(
-      'ec2',
-      'ModifyImageAttribute',
-      { ImageId: image, Attribute: 'launchPermission', LaunchPermission: { Remove: added } },
-      `stop sharing ${image} with ${granteeText(added)}`,
-    ),
-    reason: 'the same call with remove, for the launch permissions the request added',
+const SNAPSHOT: Sharing = {
+  operation: 'ModifySnapshotAttribute',
+  noun: 'snapshot',
+  reqId: 'snapshotId',
+  idKey: 'SnapshotId',
+  idPattern: /^snap-[0-9a-z]+$/i,
+  attribute: 'createVolumePermission',
+  attributeInRecord: /^create_?volume_?permission$/i,
+  listKey: 'CreateVolumePermission',
+  grantees: { userId: 'UserId', group: 'Group', groups: 'Group' },
+  what: 'permission',
+  gone: ['InvalidSnapshot.NotFound', 'InvalidSnapshotID.Malformed'],
+  describe: async (ec2, SnapshotId) =>
+    (await ec2.send(new DescribeSnapshotAttributeCommand({ SnapshotId, Attribute: 'createVolumePermission' }))).CreateVolumePermissions ?? [],
+  modify: (ec2, input) => ec2.send(new ModifySnapshotAttributeCommand(input)),
+};
+
+const IMAGE: Sharing = {
+  operation: 'ModifyImageAttribute',
+  noun: 'image',
+  reqId: 'imageId',
+  idKey: 'ImageId',
+  idPattern: /^ami-[0-9a-z]+$/i,
+  attribute: 'launchPermission',
+  attributeInRecord: /^launch_?permission$/i,
+  listKey: 'LaunchPermission',
+  grantees: { userId: 'UserId', group: 'Group', organizationArn: 'OrganizationArn', organizationalUnitArn: 'OrganizationalUnitArn' },
+  what: 'launch permission',
+  gone: ['InvalidAMIID.NotFound', 'InvalidAMIID.Unavailable'],
+  describe: async (ec2, ImageId) =>
+    (await ec2.send(new DescribeImageAttributeCommand({ ImageId, Attribute: 'launchPermission' }))).LaunchPermissions ?? [],
+  modify: (ec2, input) => ec2.send(new ModifyImageAttributeCommand(input)),
+};
+
+/** The grantees a Modify*Attribute request added. Snapshots also come in the OperationType form (plain lists). */
+function addedGrantees(s: Sharing, req: Record<string, unknown>): Grantee[] {
+  const list = isRecord(req[s.attribute]) ? (req[s.attribute] as Record<string, unknown>) : undefined;
+  const added = list ? grantees(list.add, s.grantees) : [];
+  if (added.length || s !== SNAPSHOT || str(req.operationType)?.toLowerCase() !== 'add') return added;
+  return [
+    ...strings(req.userIds ?? req.userId, 'userId').map((UserId) => ({ UserId })),
+    ...strings(req.groupNames ?? req.groupName, 'groupName').map((Group) => ({ Group })),
+  ];
+}
+
+function planShare(s: Sharing) {
+  return ({ req }: PlanArgs): PlanDecision => {
+    const id = str(req[s.reqId]);
+    const attr = str(req.attributeType) ?? str(req.attribute);
+    if (attr && !s.attributeInRecord.test(attr)) {
+      return none(`${s.operation} of ${attr} does not share the ${s.noun}: nothing to revert`);
+    }
+    const added = addedGrantees(s, req);
+    if (!id) return none(`${s.operation} without ${s.reqId}`);
+    if (!added.length) return none(`${s.operation} on ${id} added no ${s.what}: nothing to revert`);
+    return {
+      plan: eventPlan(
+        'ec2',
+        s.operation,
+        { [s.idKey]: id, Attribute: s.attribute, [s.listKey]: { Remove: added } },
+        `stop sharing ${id} with ${granteeText(added)}`,
+      ),
+      reason: `the same call with remove, for the ${s.what}s the request added`,
+    };
   };
 }
 
@@ -307,73 +342,39 @@ export const igw: Handler = {
   },
 };
 
-// Snapshot and AMI sharing (rows 36–37): only ever Remove.
+// Snapshot and AMI sharing: only ever Remove.
 
-export const snapshotShare: Handler = {
-  service: 'ec2',
-  operation: 'ModifySnapshotAttribute',
-  iam: { write: ['ec2:ModifySnapshotAttribute'], read: ['ec2:DescribeSnapshotAttribute'] },
-  dryRun: true,
-  check(a) {
-    need(a, 'SnapshotId', /^snap-[0-9a-z]+$/i);
-    if (a.Attribute !== 'createVolumePermission') throw forbidden('ModifySnapshotAttribute reverts only createVolumePermission');
-    const cvp = a.CreateVolumePermission;
-    if (!isRecord(cvp) || Object.keys(cvp).some((k) => k !== 'Remove') || !granteesOf(cvp.Remove).length) {
-      throw forbidden('a snapshot revert may only Remove create-volume permissions');
-    }
-    onlyKeys(a, ['SnapshotId', 'Attribute', 'CreateVolumePermission'], 'ModifySnapshotAttribute');
-  },
-  async read(ctx) {
-    const id = ctx.args.SnapshotId as string;
-    const res = await orGone(['InvalidSnapshot.NotFound', 'InvalidSnapshotID.Malformed'], `snapshot ${id}`, () =>
-      ctx.client('ec2').send(new DescribeSnapshotAttributeCommand({ SnapshotId: id, Attribute: 'createVolumePermission' })),
-    );
-    return (res.CreateVolumePermissions ?? []).map((p) => ({ ...(p.UserId ? { UserId: p.UserId } : {}), ...(p.Group ? { Group: p.Group } : {}) }));
-  },
-  pending(state, ctx) {
-    return stillGranted(state, granteesOf((ctx.args.CreateVolumePermission as Record<string, unknown>).Remove));
-  },
-  async apply(ctx, _state, dryRun) {
-    const ec2 = ctx.client('ec2');
-    const send = () => ec2.send(new ModifySnapshotAttributeCommand(sdkInput(ctx, dryRun ? { DryRun: true } : {})));
-    if (dryRun) return ec2DryRun(send);
-    await send();
-  },
-};
-
-export const imageShare: Handler = {
-  service: 'ec2',
-  operation: 'ModifyImageAttribute',
-  iam: { write: ['ec2:ModifyImageAttribute'], read: ['ec2:DescribeImageAttribute'] },
-  dryRun: true,
-  check(a) {
-    need(a, 'ImageId', /^ami-[0-9a-z]+$/i);
-    if (a.Attribute !== 'launchPermission') throw forbidden('ModifyImageAttribute reverts only launchPermission');
-    const lp = a.LaunchPermission;
-    if (!isRecord(lp) || Object.keys(lp).some((k) => k !== 'Remove') || !granteesOf(lp.Remove).length) {
-      throw forbidden('an AMI revert may only Remove launch permissions');
-    }
-    onlyKeys(a, ['ImageId', 'Attribute', 'LaunchPermission'], 'ModifyImageAttribute');
-  },
-  async read(ctx) {
-    const id = ctx.args.ImageId as string;
-    const res = await orGone(['InvalidAMIID.NotFound', 'InvalidAMIID.Unavailable'], `image ${id}`, () =>
-      ctx.client('ec2').send(new DescribeImageAttributeCommand({ ImageId: id, Attribute: 'launchPermission' })),
-    );
-    return (res.LaunchPermissions ?? []).map((p) =>
-      Object.fromEntries(Object.entries(p).filter(([, v]) => typeof v === 'string' && v)),
-    );
-  },
-  pending(state, ctx) {
-    return stillGranted(state, granteesOf((ctx.args.LaunchPermission as Record<string, unknown>).Remove));
-  },
-  async apply(ctx, _state, dryRun) {
-    const ec2 = ctx.client('ec2');
-    const send = () => ec2.send(new ModifyImageAttributeCommand(sdkInput(ctx, dryRun ? { DryRun: true } : {})));
-    if (dryRun) return ec2DryRun(send);
-    await send();
-  },
-};
+function shareHandler(s: Sharing): Handler {
+  return {
+    service: 'ec2',
+    operation: s.operation,
+    iam: { write: [`ec2:${s.operation}`], read: [`ec2:${s.operation.replace(/^Modify/, 'Describe')}`] },
+    dryRun: true,
+    check(a) {
+      need(a, s.idKey, s.idPattern);
+      if (a.Attribute !== s.attribute) throw forbidden(`${s.operation} reverts only ${s.attribute}`);
+      const list = a[s.listKey];
+      if (!isRecord(list) || Object.keys(list).some((k) => k !== 'Remove') || !granteesOf(list.Remove).length) {
+        throw forbidden(`a ${s.operation} revert may only Remove ${s.listKey} entries`);
+      }
+      onlyKeys(a, [s.idKey, 'Attribute', s.listKey], s.operation);
+    },
+    async read(ctx) {
+      const id = ctx.args[s.idKey] as string;
+      const now = await orGone(s.gone, `${s.noun} ${id}`, () => s.describe(ctx.client('ec2'), id));
+      return now.map((p) => Object.fromEntries(Object.entries(p).filter(([, v]) => typeof v === 'string' && v)));
+    },
+    pending(state, ctx) {
+      return stillGranted(state, granteesOf((ctx.args[s.listKey] as Record<string, unknown>).Remove));
+    },
+    async apply(ctx, _state, dryRun) {
+      const ec2 = ctx.client('ec2');
+      const send = () => s.modify(ec2, sdkInput(ctx, dryRun ? { DryRun: true } : {}));
+      if (dryRun) return ec2DryRun(send);
+      await send();
+    },
+  };
+}
 
 // Account switches (row 41).
 
@@ -422,8 +423,8 @@ export const ec2Reverts: ServiceReverts = {
     CreateNetworkAclEntry: { eventSources: EC2, from: 'event', produces: ['ec2:DeleteNetworkAclEntry'], plan: planNaclEntry },
     CreateRoute: { eventSources: EC2, from: 'event', produces: ['ec2:DeleteRoute'], plan: planRoute },
     AttachInternetGateway: { eventSources: EC2, from: 'event', produces: ['ec2:DetachInternetGateway'], plan: planIgwAttach },
-    ModifySnapshotAttribute: { eventSources: EC2, from: 'event', produces: ['ec2:ModifySnapshotAttribute'], plan: planSnapshotShare },
-    ModifyImageAttribute: { eventSources: EC2, from: 'event', produces: ['ec2:ModifyImageAttribute'], plan: planImageShare },
+    ModifySnapshotAttribute: { eventSources: EC2, from: 'event', produces: ['ec2:ModifySnapshotAttribute'], plan: planShare(SNAPSHOT) },
+    ModifyImageAttribute: { eventSources: EC2, from: 'event', produces: ['ec2:ModifyImageAttribute'], plan: planShare(IMAGE) },
     DisableEbsEncryptionByDefault: {
       eventSources: EC2,
       from: 'event',
@@ -437,5 +438,5 @@ export const ec2Reverts: ServiceReverts = {
       plan: planFixed('ec2', 'DisableSerialConsoleAccess', 'disable EC2 serial console access again'),
     },
   },
-  handlers: [naclEntry, route, igw, snapshotShare, imageShare, ebsEncryption, serialConsole],
+  handlers: [naclEntry, route, igw, shareHandler(SNAPSHOT), shareHandler(IMAGE), ebsEncryption, serialConsole],
 };
