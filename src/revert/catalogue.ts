@@ -8,6 +8,7 @@ import { type Handler } from './handler';
 import { type Planner } from './plan-common';
 import { securityGroupReverts } from './ec2-security-groups';
 import { ec2Reverts } from './ec2';
+import { ec2SharingReverts } from './ec2-sharing';
 import { rdsReverts } from './rds';
 import { cloudtrailReverts } from './cloudtrail';
 import { guarddutyReverts } from './guardduty';
@@ -20,6 +21,7 @@ import { s3Reverts } from './s3';
 const SERVICES = [
   securityGroupReverts,
   ec2Reverts,
+  ec2SharingReverts,
   rdsReverts,
   cloudtrailReverts,
   guarddutyReverts,
