@@ -49,7 +49,7 @@ export const PLANNERS: ReadonlyMap<string, Planner> = once(
 );
 
 /** Every plan kind vouch runs as a revert. */
-export const HANDLERS: readonly Handler[] = SERVICES.flatMap((s) => s.handlers);
+const HANDLERS: readonly Handler[] = SERVICES.flatMap((s) => s.handlers);
 
 const BY_KEY = once(
   HANDLERS.map((h) => [`${h.service}:${h.operation}`, h]),

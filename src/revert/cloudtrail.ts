@@ -31,7 +31,7 @@ import { need, onlyKeys, sdkInput, type Handler, type ServiceReverts } from './h
 
 // ---- plan ----
 
-export function planStartLogging({ req }: PlanArgs): PlanDecision {
+function planStartLogging({ req }: PlanArgs): PlanDecision {
   const name = str(req.name);
   if (!name) return none('StopLogging without the trail name');
   return { plan: eventPlan('cloudtrail', 'StartLogging', { Name: name }, `start logging on trail ${name}`), reason: 'trail name from the request' };
@@ -52,9 +52,9 @@ const TRAIL_FIELDS: [string, string, keyof TrailConfig, 'string' | 'boolean'][] 
 ];
 
 /** `UpdateTrail` input key → the `GetTrail` key it is read back from. */
-export const TRAIL_READBACK: Record<string, keyof TrailConfig> = Object.fromEntries(TRAIL_FIELDS.map(([, i, g]) => [i, g]));
+const TRAIL_READBACK: Record<string, keyof TrailConfig> = Object.fromEntries(TRAIL_FIELDS.map(([, i, g]) => [i, g]));
 
-export function planUpdateTrail(a: PlanArgs): PlanDecision {
+function planUpdateTrail(a: PlanArgs): PlanDecision {
   const t = trusted<TrailConfig>(a);
   if (isDecision(t)) return t;
   const input: Record<string, unknown> = { Name: str(a.req.name) ?? t.target.id };
@@ -101,7 +101,7 @@ function pascalKeys(v: unknown, depth = 0): unknown {
   return v;
 }
 
-export function planEventSelectors(a: PlanArgs): PlanDecision {
+function planEventSelectors(a: PlanArgs): PlanDecision {
   const t = trusted<TrailConfig>(a);
   if (isDecision(t)) return t;
   const trailName = str(a.req.trailName) ?? t.target.id;
@@ -145,7 +145,7 @@ export async function getEventSelectors(
 
 // Logging and detection (rows 6, 10, 13). GuardDuty (10) and Config (13): guardduty-config-lambda.ts.
 
-export const startLogging: Handler = {
+const startLogging: Handler = {
   service: 'cloudtrail',
   operation: 'StartLogging',
   iam: { write: ['cloudtrail:StartLogging'], read: ['cloudtrail:GetTrailStatus'] },
@@ -174,7 +174,7 @@ function trailValue(v: unknown): unknown {
   return v === '' || v === null ? undefined : v;
 }
 
-export const updateTrail: Handler = {
+const updateTrail: Handler = {
   service: 'cloudtrail',
   operation: 'UpdateTrail',
   iam: { write: ['cloudtrail:UpdateTrail'], read: ['cloudtrail:GetTrail'] },
@@ -201,7 +201,7 @@ export const updateTrail: Handler = {
   },
 };
 
-export const eventSelectors: Handler = {
+const eventSelectors: Handler = {
   service: 'cloudtrail',
   operation: 'PutEventSelectors',
   iam: { write: ['cloudtrail:PutEventSelectors'], read: ['cloudtrail:GetEventSelectors'] },

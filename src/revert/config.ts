@@ -6,7 +6,7 @@ import { need, onlyKeys, type Handler, type ServiceReverts } from './handler';
 
 // ---- plan ----
 
-export function planConfigRecorder({ req }: PlanArgs): PlanDecision {
+function planConfigRecorder({ req }: PlanArgs): PlanDecision {
   const name = str(req.configurationRecorderName);
   if (!name) return none('StopConfigurationRecorder without configurationRecorderName');
   return {
@@ -22,7 +22,7 @@ export function planConfigRecorder({ req }: PlanArgs): PlanDecision {
 
 // ---- run ----
 
-export const configRecorder: Handler = {
+const configRecorder: Handler = {
   service: 'config',
   operation: 'StartConfigurationRecorder',
   iam: { write: ['config:StartConfigurationRecorder'], read: ['config:DescribeConfigurationRecorderStatus'] },

@@ -28,10 +28,10 @@ export interface IpPermissionInput {
   UserIdGroupPairs?: { GroupId?: string; GroupName?: string; UserId?: string }[];
 }
 
-export type Direction = 'ingress' | 'egress';
+type Direction = 'ingress' | 'egress';
 
 /** 'tcp' | 'udp' | 'icmp' | 'icmpv6' | '-1' (all), or the protocol number as given. */
-export function normalizeProtocol(p: unknown): string | undefined {
+function normalizeProtocol(p: unknown): string | undefined {
   const s = typeof p === 'number' ? String(p) : str(p)?.toLowerCase();
   if (s === undefined) return undefined;
   const byNumber: Record<string, string> = { '6': 'tcp', '17': 'udp', '1': 'icmp', '58': 'icmpv6', all: '-1' };
@@ -156,7 +156,7 @@ function permissionText(p: IpPermissionInput): string {
 
 // ---- security groups (rows 1–2) ----
 
-export function planSecurityGroup({ change, req, res }: PlanArgs, direction: Direction): PlanDecision {
+function planSecurityGroup({ change, req, res }: PlanArgs, direction: Direction): PlanDecision {
   const operation = direction === 'ingress' ? 'RevokeSecurityGroupIngress' : 'RevokeSecurityGroupEgress';
   const requestGroupId = str(req.groupId);
   const rules = ruleIdsFromResponse(res, direction, requestGroupId);
@@ -346,7 +346,7 @@ function names(rules: RuleSummary[]): string {
   return rules.map((r) => r.id).join(', ');
 }
 
-export function securityGroupHandler(operation: CheckedSgPlan['operation']): Handler {
+function securityGroupHandler(operation: CheckedSgPlan['operation']): Handler {
   const unused = (): never => {
     throw new Error('security-group handler runs its own flow');
   };

@@ -23,7 +23,7 @@ import { ec2DryRun, need, onlyKeys, sdkInput, type Handler, type ServiceReverts 
 
 // ---- network ACL entries, routes, internet gateways (rows 4–5) ----
 
-export function planNaclEntry({ req }: PlanArgs): PlanDecision {
+function planNaclEntry({ req }: PlanArgs): PlanDecision {
   const aclId = str(req.networkAclId);
   const ruleNumber = int(req.ruleNumber);
   const egress = bool(req.egress);
@@ -46,7 +46,7 @@ export function planNaclEntry({ req }: PlanArgs): PlanDecision {
   };
 }
 
-export function planRoute({ req }: PlanArgs): PlanDecision {
+function planRoute({ req }: PlanArgs): PlanDecision {
   const table = str(req.routeTableId);
   const dest: Record<string, string> = {};
   if (str(req.destinationCidrBlock)) dest.DestinationCidrBlock = req.destinationCidrBlock as string;
@@ -69,7 +69,7 @@ export function planRoute({ req }: PlanArgs): PlanDecision {
   };
 }
 
-export function planIgwAttach({ req }: PlanArgs): PlanDecision {
+function planIgwAttach({ req }: PlanArgs): PlanDecision {
   const igw = str(req.internetGatewayId);
   const vpc = str(req.vpcId);
   if (!igw || !vpc) return none('AttachInternetGateway without internetGatewayId and vpcId');
@@ -81,7 +81,7 @@ export function planIgwAttach({ req }: PlanArgs): PlanDecision {
 
 // ---- account switches (row 41) ----
 
-export function planFixed(service: AwsService, operation: string, description: string) {
+function planFixed(service: AwsService, operation: string, description: string) {
   return (): PlanDecision => ({
     plan: eventPlan(service, operation, {}, description),
     reason: 'an account-level switch: the opposite call needs no input',
@@ -92,7 +92,7 @@ export function planFixed(service: AwsService, operation: string, description: s
 
 // Network ACL entries, routes, internet gateways (rows 4–5).
 
-export const naclEntry: Handler = {
+const naclEntry: Handler = {
   service: 'ec2',
   operation: 'DeleteNetworkAclEntry',
   iam: { write: ['ec2:DeleteNetworkAclEntry'], read: ['ec2:DescribeNetworkAcls'] },
@@ -134,7 +134,7 @@ export const naclEntry: Handler = {
   },
 };
 
-export const route: Handler = {
+const route: Handler = {
   service: 'ec2',
   operation: 'DeleteRoute',
   iam: { write: ['ec2:DeleteRoute'], read: ['ec2:DescribeRouteTables'] },
@@ -170,7 +170,7 @@ export const route: Handler = {
   },
 };
 
-export const igw: Handler = {
+const igw: Handler = {
   service: 'ec2',
   operation: 'DetachInternetGateway',
   iam: { write: ['ec2:DetachInternetGateway'], read: ['ec2:DescribeInternetGateways'] },
@@ -204,7 +204,7 @@ export const igw: Handler = {
 
 // Account switches (row 41).
 
-export const ebsEncryption: Handler = {
+const ebsEncryption: Handler = {
   service: 'ec2',
   operation: 'EnableEbsEncryptionByDefault',
   iam: { write: ['ec2:EnableEbsEncryptionByDefault'], read: ['ec2:GetEbsEncryptionByDefault'] },
@@ -223,7 +223,7 @@ export const ebsEncryption: Handler = {
   },
 };
 
-export const serialConsole: Handler = {
+const serialConsole: Handler = {
   service: 'ec2',
   operation: 'DisableSerialConsoleAccess',
   iam: { write: ['ec2:DisableSerialConsoleAccess'], read: ['ec2:GetSerialConsoleAccessStatus'] },

@@ -6,7 +6,7 @@ import { need, onlyKeys, type Handler, type ServiceReverts } from './handler';
 
 // ---- plan ----
 
-export function planGuardDuty({ req }: PlanArgs): PlanDecision {
+function planGuardDuty({ req }: PlanArgs): PlanDecision {
   const detector = str(req.detectorId);
   if (bool(req.enable) !== false) return none('UpdateDetector did not disable the detector: nothing to revert');
   if (!detector) return none('UpdateDetector without detectorId');
@@ -18,7 +18,7 @@ export function planGuardDuty({ req }: PlanArgs): PlanDecision {
 
 // ---- run ----
 
-export const guardDuty: Handler = {
+const guardDuty: Handler = {
   service: 'guardduty',
   operation: 'UpdateDetector',
   iam: { write: ['guardduty:UpdateDetector'], read: ['guardduty:GetDetector'] },

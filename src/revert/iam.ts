@@ -64,7 +64,7 @@ interface PrincipalCalls {
   detach(iam: IAMClient, name: string, PolicyArn: string): Promise<unknown>;
 }
 
-export const PRINCIPALS: Record<PrincipalType, PrincipalCalls> = {
+const PRINCIPALS: Record<PrincipalType, PrincipalCalls> = {
   User: {
     req: 'userName',
     input: 'UserName',
@@ -103,12 +103,12 @@ export const PRINCIPALS: Record<PrincipalType, PrincipalCalls> = {
 const NO_SUCH_ENTITY = ['NoSuchEntity', 'NoSuchEntityException'];
 
 /** The principal (its ARN; a role's trust policy as IAM returns it), or null when it does not exist. */
-export function getPrincipal(iam: IAMClient, type: PrincipalType, name: string): Promise<{ Arn?: string; AssumeRolePolicyDocument?: string } | null> {
+function getPrincipal(iam: IAMClient, type: PrincipalType, name: string): Promise<{ Arn?: string; AssumeRolePolicyDocument?: string } | null> {
   return unless(NO_SUCH_ENTITY, null, async () => (await PRINCIPALS[type].get(iam, name)) ?? {});
 }
 
 /** One inline policy document (parsed), or null when the principal or the policy does not exist. */
-export function getInlinePolicy(iam: IAMClient, type: PrincipalType, name: string, policyName: string): Promise<unknown> {
+function getInlinePolicy(iam: IAMClient, type: PrincipalType, name: string, policyName: string): Promise<unknown> {
   return unless(NO_SUCH_ENTITY, null, async () => parsePolicyDocument((await PRINCIPALS[type].getPolicy(iam, name, policyName)).PolicyDocument) ?? null);
 }
 
@@ -132,7 +132,7 @@ export async function readPrincipal(iam: IAMClient, type: PrincipalType, name: s
 
 // ---- plan ----
 
-export function planDetach(type: PrincipalType) {
+function planDetach(type: PrincipalType) {
   return ({ req }: PlanArgs): PlanDecision => {
     const keys = PRINCIPALS[type];
     const name = str(req[keys.req]);
@@ -145,7 +145,7 @@ export function planDetach(type: PrincipalType) {
   };
 }
 
-export function planAccessKey({ change, req, res }: PlanArgs): PlanDecision {
+function planAccessKey({ change, req, res }: PlanArgs): PlanDecision {
   if (change.actor.type === 'Root') return none('an access key created by the root user: root-only task, not auto-reverted (paging instead)');
   const user = str(req.userName);
   if (!user) return none('CreateAccessKey for the caller itself: not a key for another user');
@@ -165,7 +165,7 @@ export function planAccessKey({ change, req, res }: PlanArgs): PlanDecision {
   };
 }
 
-export function planAssumeRolePolicy(a: PlanArgs): PlanDecision {
+function planAssumeRolePolicy(a: PlanArgs): PlanDecision {
   const t = trusted<PrincipalConfig>(a);
   if (isDecision(t)) return t;
   const prior = parsePolicyDocument(t.config.AssumeRolePolicyDocument);
@@ -184,7 +184,7 @@ export function planAssumeRolePolicy(a: PlanArgs): PlanDecision {
   };
 }
 
-export function planInlinePolicy(type: PrincipalType) {
+function planInlinePolicy(type: PrincipalType) {
   return (a: PlanArgs): PlanDecision => {
     const t = trusted<PrincipalConfig>(a);
     if (isDecision(t)) return t;
@@ -221,7 +221,7 @@ export function planInlinePolicy(type: PrincipalType) {
 
 // ---- run ----
 
-export function detachPolicy(type: PrincipalType): Handler {
+function detachPolicy(type: PrincipalType): Handler {
   const { input: key, ...calls } = PRINCIPALS[type];
   const op = `Detach${type}Policy`;
   return {
@@ -249,7 +249,7 @@ export function detachPolicy(type: PrincipalType): Handler {
   };
 }
 
-export const accessKey: Handler = {
+const accessKey: Handler = {
   service: 'iam',
   operation: 'UpdateAccessKey',
   iam: { write: ['iam:UpdateAccessKey'], read: ['iam:ListAccessKeys'] },
@@ -279,7 +279,7 @@ export const accessKey: Handler = {
   },
 };
 
-export const assumeRolePolicy: Handler = {
+const assumeRolePolicy: Handler = {
   service: 'iam',
   operation: 'UpdateAssumeRolePolicy',
   iam: { write: ['iam:UpdateAssumeRolePolicy'], read: ['iam:GetRole'] },
@@ -310,7 +310,7 @@ async function readInline(ctx: RunContext, type: PrincipalType): Promise<{ polic
   return { policy: doc };
 }
 
-export function putInlinePolicy(type: PrincipalType): Handler {
+function putInlinePolicy(type: PrincipalType): Handler {
   const { input: key, ...calls } = PRINCIPALS[type];
   const op = `Put${type}Policy`;
   return {
@@ -331,7 +331,7 @@ export function putInlinePolicy(type: PrincipalType): Handler {
   };
 }
 
-export function deleteInlinePolicy(type: PrincipalType): Handler {
+function deleteInlinePolicy(type: PrincipalType): Handler {
   const { input: key, ...calls } = PRINCIPALS[type];
   const op = `Delete${type}Policy`;
   return {

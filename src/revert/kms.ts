@@ -12,7 +12,7 @@ function kmsKey(req: Record<string, unknown>, res: Record<string, unknown> | nul
   return id && !id.startsWith('alias/') ? id : undefined;
 }
 
-export function planKmsDeletion({ req, res }: PlanArgs): PlanDecision {
+function planKmsDeletion({ req, res }: PlanArgs): PlanDecision {
   const key = kmsKey(req, res);
   if (!key) return none('ScheduleKeyDeletion without a key id (aliases cannot be scheduled)');
   return {
@@ -23,7 +23,7 @@ export function planKmsDeletion({ req, res }: PlanArgs): PlanDecision {
   };
 }
 
-export function planKmsDisable({ req, res }: PlanArgs): PlanDecision {
+function planKmsDisable({ req, res }: PlanArgs): PlanDecision {
   const key = kmsKey(req, res);
   if (!key) return none('DisableKey without a key id');
   return { plan: eventPlan('kms', 'EnableKey', { KeyId: key }, `enable ${key} again`), reason: 'key id from the request' };
@@ -42,7 +42,7 @@ function checkKey(a: Record<string, unknown>, op: string): void {
   onlyKeys(a, ['KeyId'], op);
 }
 
-export const kmsCancelDeletion: Handler = {
+const kmsCancelDeletion: Handler = {
   service: 'kms',
   operation: 'CancelKeyDeletion',
   then: ['kms:EnableKey'],
@@ -71,7 +71,7 @@ export const kmsCancelDeletion: Handler = {
   },
 };
 
-export const kmsEnable: Handler = {
+const kmsEnable: Handler = {
   service: 'kms',
   operation: 'EnableKey',
   iam: { write: ['kms:EnableKey'], read: ['kms:DescribeKey'] },

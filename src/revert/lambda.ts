@@ -8,7 +8,7 @@ import { need, onlyKeys, sdkInput, type Handler, type ServiceReverts } from './h
 
 // ---- plan ----
 
-export function planLambdaPermission({ req }: PlanArgs): PlanDecision {
+function planLambdaPermission({ req }: PlanArgs): PlanDecision {
   const fn = str(req.functionName);
   const sid = str(req.statementId);
   if (!fn || !sid) return none('AddPermission without functionName and statementId');
@@ -26,7 +26,7 @@ export function planLambdaPermission({ req }: PlanArgs): PlanDecision {
 
 // ---- run ----
 
-export const lambdaPermission: Handler = {
+const lambdaPermission: Handler = {
   service: 'lambda',
   operation: 'RemovePermission',
   iam: { write: ['lambda:RemovePermission'], read: ['lambda:GetPolicy'] },

@@ -12,7 +12,7 @@ import { need, onlyKeys, sdkInput, type Handler, type ServiceReverts } from './h
 
 // ---- plan ----
 
-export function planRdsShare(cluster: boolean) {
+function planRdsShare(cluster: boolean) {
   return ({ req }: PlanArgs): PlanDecision => {
     const idKey = cluster ? 'dBClusterSnapshotIdentifier' : 'dBSnapshotIdentifier';
     const id = str(req[idKey]);
@@ -40,7 +40,7 @@ export function planRdsShare(cluster: boolean) {
 
 // ---- run ----
 
-export function rdsShare(cluster: boolean): Handler {
+function rdsShare(cluster: boolean): Handler {
   const op = cluster ? 'ModifyDBClusterSnapshotAttribute' : 'ModifyDBSnapshotAttribute';
   const idKey = cluster ? 'DBClusterSnapshotIdentifier' : 'DBSnapshotIdentifier';
   return {

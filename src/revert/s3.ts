@@ -32,7 +32,7 @@ import { checkPolicyDocument, need, onlyKeys, sdkInput, type Handler, type RunCo
 // ---- plan ----
 
 const PAB_FLAGS = ['BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets'] as const;
-export const FULL_PUBLIC_ACCESS_BLOCK = Object.fromEntries(PAB_FLAGS.map((f) => [f, true])) as Record<(typeof PAB_FLAGS)[number], true>;
+const FULL_PUBLIC_ACCESS_BLOCK = Object.fromEntries(PAB_FLAGS.map((f) => [f, true])) as Record<(typeof PAB_FLAGS)[number], true>;
 
 /** The flags a Put*PublicAccessBlock request left off (a missing flag is off). Empty when all four are on. */
 function pabFlagsOff(req: Record<string, unknown>): string[] {
@@ -41,7 +41,7 @@ function pabFlagsOff(req: Record<string, unknown>): string[] {
   return PAB_FLAGS.filter((f) => bool(conf[f] ?? conf[f.charAt(0).toLowerCase() + f.slice(1)]) !== true);
 }
 
-export function planBucketPab(deleted: boolean) {
+function planBucketPab(deleted: boolean) {
   return ({ req }: PlanArgs): PlanDecision => {
     const bucket = str(req.bucketName);
     if (!bucket) return none('no bucketName in the request');
@@ -59,7 +59,7 @@ export function planBucketPab(deleted: boolean) {
   };
 }
 
-export function planAccountPab(deleted: boolean) {
+function planAccountPab(deleted: boolean) {
   return ({ change, req }: PlanArgs): PlanDecision => {
     const off = deleted ? [...PAB_FLAGS] : pabFlagsOff(req);
     if (!off.length) return none(`the account public access block of ${change.account} has all four flags on: nothing to revert`);
@@ -75,7 +75,7 @@ export function planAccountPab(deleted: boolean) {
   };
 }
 
-export function planBucketPolicy(deleted: boolean) {
+function planBucketPolicy(deleted: boolean) {
   return (a: PlanArgs): PlanDecision => {
     const t = trusted<BucketPolicyConfig>(a);
     if (isDecision(t)) return t;
@@ -112,7 +112,7 @@ function pabOff(conf: unknown): string[] {
   return PAB_FLAGS.filter((f) => c[f] !== true).map((f) => `${f} off`);
 }
 
-export const bucketPab: Handler = {
+const bucketPab: Handler = {
   service: 's3',
   operation: 'PutPublicAccessBlock',
   iam: { write: ['s3:PutBucketPublicAccessBlock'], read: ['s3:GetBucketPublicAccessBlock'] },
@@ -136,7 +136,7 @@ export const bucketPab: Handler = {
   },
 };
 
-export const accountPab: Handler = {
+const accountPab: Handler = {
   service: 's3control',
   operation: 'PutPublicAccessBlock',
   iam: { write: ['s3:PutAccountPublicAccessBlock'], read: ['s3:GetAccountPublicAccessBlock'] },
@@ -173,7 +173,7 @@ async function readBucketPolicy(ctx: RunContext): Promise<{ policy: unknown }> {
   return state;
 }
 
-export const putBucketPolicy: Handler = {
+const putBucketPolicy: Handler = {
   service: 's3',
   operation: 'PutBucketPolicy',
   iam: { write: ['s3:PutBucketPolicy'], read: ['s3:GetBucketPolicy'] },
@@ -189,7 +189,7 @@ export const putBucketPolicy: Handler = {
   },
 };
 
-export const deleteBucketPolicy: Handler = {
+const deleteBucketPolicy: Handler = {
   service: 's3',
   operation: 'DeleteBucketPolicy',
   iam: { write: ['s3:DeleteBucketPolicy'], read: ['s3:GetBucketPolicy'] },

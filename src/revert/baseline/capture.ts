@@ -99,7 +99,7 @@ function trailConfig(t: Trail, selectors: { EventSelectors?: unknown[]; Advanced
 }
 
 /** Trails whose home region is `region`. */
-export async function captureTrails(c: Clients, region: string): Promise<CapturedResource[]> {
+async function captureTrails(c: Clients, region: string): Promise<CapturedResource[]> {
   const ct = c.clientFor('cloudtrail', c.account, region, session(c));
   const res = await ct.send(new DescribeTrailsCommand({ includeShadowTrails: false }));
   const trails = (res.trailList ?? []).filter((t) => t.Name && (!t.HomeRegion || t.HomeRegion === region));
@@ -117,7 +117,7 @@ function inline(list: { PolicyName?: string; PolicyDocument?: string }[] | undef
 }
 
 /** Every role, user and group with its policies, in one paginated call. */
-export async function captureIam(c: Clients, kinds: ResourceKind[] = ['iam-role', 'iam-user', 'iam-group']): Promise<CapturedResource[]> {
+async function captureIam(c: Clients, kinds: ResourceKind[] = ['iam-role', 'iam-user', 'iam-group']): Promise<CapturedResource[]> {
   const iam = c.clientFor('iam', c.account, 'us-east-1', session(c));
   const filter = [
     ...(kinds.includes('iam-role') ? ['Role' as const] : []),
@@ -155,7 +155,7 @@ async function bucketPolicy(c: Clients, bucket: string): Promise<BucketPolicyCon
 }
 
 /** Every bucket's policy (null when it has none). */
-export async function captureBucketPolicies(c: Clients): Promise<CapturedResource[]> {
+async function captureBucketPolicies(c: Clients): Promise<CapturedResource[]> {
   const s3 = c.clientFor('s3', c.account, 'us-east-1', session(c));
   const buckets = (await collect(paginateListBuckets({ client: s3, pageSize: 1000 }, {}), (page) => page.Buckets?.map((b) => b.Name ?? ''))).filter(Boolean);
   const configs = await mapLimit(buckets, 8, (b) => bucketPolicy(c, b));
