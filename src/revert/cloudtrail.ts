@@ -143,7 +143,7 @@ export async function getEventSelectors(
   return { EventSelectors: res.EventSelectors ?? [], AdvancedEventSelectors: res.AdvancedEventSelectors ?? [] };
 }
 
-// Logging and detection (rows 6, 10, 13). GuardDuty (10) and Config (13): guardduty-config-lambda.ts.
+// Logging stopped: started again.
 
 const startLogging: Handler = {
   service: 'cloudtrail',
@@ -166,7 +166,7 @@ const startLogging: Handler = {
   },
 };
 
-// CloudTrail settings from the baseline (rows 8–9).
+// Trail settings and event selectors, put back from the baseline.
 
 const TRAIL_INPUT_KEYS = Object.keys(TRAIL_READBACK);
 

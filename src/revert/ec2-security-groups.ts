@@ -154,7 +154,7 @@ function permissionText(p: IpPermissionInput): string {
   return `${ports} ${targets.join(', ')}`;
 }
 
-// ---- security groups (rows 1–2) ----
+// ---- the plan ----
 
 function planSecurityGroup({ change, req, res }: PlanArgs, direction: Direction): PlanDecision {
   const operation = direction === 'ingress' ? 'RevokeSecurityGroupIngress' : 'RevokeSecurityGroupEgress';

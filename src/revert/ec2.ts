@@ -21,7 +21,7 @@ import { ec2DryRun, need, onlyKeys, sdkInput, type Handler, type ServiceReverts 
 
 // ---- plan ----
 
-// ---- network ACL entries, routes, internet gateways (rows 4–5) ----
+// ---- network ACL entries, routes, internet gateways ----
 
 function planNaclEntry({ req }: PlanArgs): PlanDecision {
   const aclId = str(req.networkAclId);
@@ -79,7 +79,7 @@ function planIgwAttach({ req }: PlanArgs): PlanDecision {
   };
 }
 
-// ---- account switches (row 41) ----
+// ---- account switches ----
 
 function planFixed(service: AwsService, operation: string, description: string) {
   return (): PlanDecision => ({
@@ -90,7 +90,7 @@ function planFixed(service: AwsService, operation: string, description: string) 
 
 // ---- run ----
 
-// Network ACL entries, routes, internet gateways (rows 4–5).
+// Network ACL entries, routes, internet gateways.
 
 const naclEntry: Handler = {
   service: 'ec2',
@@ -202,7 +202,7 @@ const igw: Handler = {
   },
 };
 
-// Account switches (row 41).
+// Account switches.
 
 const ebsEncryption: Handler = {
   service: 'ec2',

@@ -28,7 +28,7 @@ export function items(v: unknown): Record<string, unknown>[] {
 // ---- context, safety ----
 
 export interface PlanContext {
-  /** Trusted baselines already loaded for the change's account (src/baseline); without it, baseline rows get no plan. */
+  /** Trusted baselines already loaded for the change's account (baseline/); without it, changes that need it get no plan. */
   baseline?: BaselineLookup;
   /**
    * Name of vouch's revert role (the role in VOUCH_REVERT_ROLE_ARN_TEMPLATE). When set, only `vouch-revert-*` sessions
@@ -115,7 +115,7 @@ export interface Planner {
   plan(a: PlanArgs): PlanDecision;
 }
 
-// ---- from the trusted baseline (rows 8, 9, 23, 25, 32) ----
+// ---- from the trusted baseline ----
 
 /** The baseline resource a change overwrites, if it is one vouch keeps a baseline of. */
 export interface BaselineTarget {

@@ -1,4 +1,5 @@
-// Pure: how to undo a change (risky-changes.md §2 rows marked Y, §3, §4), as the exact AWS SDK v3 command(s).
+// Pure: how to undo a change, as the exact AWS SDK v3 command(s) (the README's "Reverting to a trusted state" lists
+// them).
 //
 // Two kinds of plan:
 // - From the event alone (source 'event'): the CloudTrail record holds everything needed, e.g. a security-group rule
@@ -8,9 +9,9 @@
 //   from either request shape (flat CLI form or nested `ipPermissions.items[]`).
 // - From the trusted baseline (source 'baseline'): changes that overwrite state (trail settings, event selectors,
 //   bucket policies, trust policies, inline policies) are undone by putting back the last configuration vouch trusted
-//   before the change (src/baseline). Without a baseline the plan is null and the review pages instead of guessing.
+//   before the change (baseline/). Without a baseline the plan is null and the review pages instead of guessing.
 //
-// Safety (§3): never a failed call (errorCode), never vouch's own revert sessions (`vouch-revert-*`).
+// Safety: never a failed call (errorCode), never vouch's own revert sessions (`vouch-revert-*`).
 // planRevert never throws and does no I/O: `vouch classify` and the policy engine call it for every record.
 //
 // The table of planners (event name → planner) is in catalogue.ts, beside the table of handlers; this file holds the

@@ -55,7 +55,7 @@ async function rulesOf(groupId: string, ec2: EC2Client = admin): Promise<Securit
   return res.SecurityGroupRules ?? [];
 }
 
-// ---- CloudTrail shapes (vendors.md §4.2): lists wrapped in {items:[…]}, empty lists as {}, lower camel case ----
+// ---- CloudTrail's EC2 shapes: lists wrapped in {items:[…]}, empty lists as {}, lower camel case ----
 
 function wrap<T>(list: T[] | undefined): { items: T[] } | Record<string, never> {
   return list && list.length ? { items: list } : {};

@@ -381,7 +381,7 @@ describe('planRevert on real CloudTrail records', () => {
   });
 });
 
-// ---- every revertible row (risky-changes.md §2), the safety rules (§3) and baseline plans ----
+// ---- every revertible event, the safety rules and baseline plans ----
 
 const USER = { type: 'IAMUser', name: 'alice', arn: 'arn:aws:iam::123456789012:user/alice' } as const;
 
