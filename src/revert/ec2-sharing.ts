@@ -11,7 +11,7 @@ import {
 import { isRecord } from '../core/text';
 import { eventPlan, items, none, str, strings, type PlanArgs, type PlanDecision } from './plan-common';
 import { forbidden, orGone } from './failures';
-import { ec2DryRun, need, onlyKeys, sdkInput, type Handler, type ServiceReverts } from './handler';
+import { applyEc2, need, onlyKeys, sdkInput, type Handler, type ServiceReverts } from './handler';
 
 // ---- plan ----
 
@@ -174,12 +174,7 @@ function shareHandler(s: Sharing): Handler {
     pending(state, ctx) {
       return stillGranted(state, granteesOf((ctx.args[s.listKey] as Record<string, unknown>).Remove));
     },
-    async apply(ctx, _state, dryRun) {
-      const ec2 = ctx.client('ec2');
-      const send = () => s.modify(ec2, sdkInput(ctx, dryRun ? { DryRun: true } : {}));
-      if (dryRun) return ec2DryRun(send);
-      await send();
-    },
+    apply: (ctx, _state, dryRun) => applyEc2(dryRun, (extra) => s.modify(ctx.client('ec2'), sdkInput(ctx, extra))),
   };
 }
 

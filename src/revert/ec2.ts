@@ -16,8 +16,8 @@ import {
 import type { AwsService } from '../core/types';
 import { isRecord } from '../core/text';
 import { bool, eventPlan, int, none, str, type PlanArgs, type PlanDecision } from './plan-common';
-import { forbidden, Gone, orGone, unless } from './failures';
-import { ec2DryRun, need, onlyKeys, sdkInput, type Handler, type ServiceReverts } from './handler';
+import { forbidden, Gone, orGone } from './failures';
+import { applyEc2, need, onlyKeys, sdkInput, type Handler, type ServiceReverts } from './handler';
 
 // ---- plan ----
 
@@ -126,12 +126,8 @@ const naclEntry: Handler = {
     );
     return found ? [`${ctx.args.Egress ? 'egress' : 'ingress'} entry #${String(ctx.args.RuleNumber)} present`] : [];
   },
-  async apply(ctx, _state, dryRun) {
-    const ec2 = ctx.client('ec2');
-    const send = () => ec2.send(new DeleteNetworkAclEntryCommand(sdkInput(ctx, dryRun ? { DryRun: true } : {})));
-    if (dryRun) return ec2DryRun(send);
-    await unless(['InvalidNetworkAclEntry.NotFound'], undefined, async () => void (await send()));
-  },
+  apply: (ctx, _state, dryRun) =>
+    applyEc2(dryRun, (extra) => ctx.client('ec2').send(new DeleteNetworkAclEntryCommand(sdkInput(ctx, extra))), ['InvalidNetworkAclEntry.NotFound']),
 };
 
 const route: Handler = {
@@ -162,12 +158,8 @@ const route: Handler = {
     const dest = ctx.args.DestinationCidrBlock ?? ctx.args.DestinationIpv6CidrBlock ?? ctx.args.DestinationPrefixListId;
     return (state as { destination?: string }[]).some((r) => r.destination === dest) ? [`route ${String(dest)} present`] : [];
   },
-  async apply(ctx, _state, dryRun) {
-    const ec2 = ctx.client('ec2');
-    const send = () => ec2.send(new DeleteRouteCommand(sdkInput(ctx, dryRun ? { DryRun: true } : {})));
-    if (dryRun) return ec2DryRun(send);
-    await unless(['InvalidRoute.NotFound'], undefined, async () => void (await send()));
-  },
+  apply: (ctx, _state, dryRun) =>
+    applyEc2(dryRun, (extra) => ctx.client('ec2').send(new DeleteRouteCommand(sdkInput(ctx, extra))), ['InvalidRoute.NotFound']),
 };
 
 const igw: Handler = {
@@ -194,12 +186,8 @@ const igw: Handler = {
       ? [`attached to ${String(ctx.args.VpcId)}`]
       : [];
   },
-  async apply(ctx, _state, dryRun) {
-    const ec2 = ctx.client('ec2');
-    const send = () => ec2.send(new DetachInternetGatewayCommand(sdkInput(ctx, dryRun ? { DryRun: true } : {})));
-    if (dryRun) return ec2DryRun(send);
-    await unless(['Gateway.NotAttached'], undefined, async () => void (await send()));
-  },
+  apply: (ctx, _state, dryRun) =>
+    applyEc2(dryRun, (extra) => ctx.client('ec2').send(new DetachInternetGatewayCommand(sdkInput(ctx, extra))), ['Gateway.NotAttached']),
 };
 
 // Account switches.
@@ -215,12 +203,8 @@ const ebsEncryption: Handler = {
     return { ebsEncryptionByDefault: res.EbsEncryptionByDefault === true };
   },
   pending: (s) => ((s as { ebsEncryptionByDefault: boolean }).ebsEncryptionByDefault ? [] : ['EBS encryption by default off']),
-  async apply(ctx, _state, dryRun) {
-    const ec2 = ctx.client('ec2');
-    const send = () => ec2.send(new EnableEbsEncryptionByDefaultCommand(dryRun ? { DryRun: true } : {}));
-    if (dryRun) return ec2DryRun(send);
-    await send();
-  },
+  apply: (ctx, _state, dryRun) =>
+    applyEc2(dryRun, (extra) => ctx.client('ec2').send(new EnableEbsEncryptionByDefaultCommand(extra))),
 };
 
 const serialConsole: Handler = {
@@ -234,12 +218,8 @@ const serialConsole: Handler = {
     return { serialConsoleAccessEnabled: res.SerialConsoleAccessEnabled === true };
   },
   pending: (s) => ((s as { serialConsoleAccessEnabled: boolean }).serialConsoleAccessEnabled ? ['serial console access on'] : []),
-  async apply(ctx, _state, dryRun) {
-    const ec2 = ctx.client('ec2');
-    const send = () => ec2.send(new DisableSerialConsoleAccessCommand(dryRun ? { DryRun: true } : {}));
-    if (dryRun) return ec2DryRun(send);
-    await send();
-  },
+  apply: (ctx, _state, dryRun) =>
+    applyEc2(dryRun, (extra) => ctx.client('ec2').send(new DisableSerialConsoleAccessCommand(extra))),
 };
 
 const EC2 = ['ec2.amazonaws.com'];

@@ -10,7 +10,7 @@ import {
 import { parsePolicyDocument } from './baseline/types';
 import { type AwsClients } from './clients';
 import { type Planner } from './plan-common';
-import { awsError, forbidden, Gone, RevertFailure } from './failures';
+import { awsError, forbidden, Gone, RevertFailure, unless } from './failures';
 
 // ---- handlers ----
 
@@ -86,6 +86,19 @@ export async function ec2DryRun(send: () => Promise<unknown>): Promise<void> {
     type: 'DryRunIgnored',
     nonRetryable: true,
   });
+}
+
+/**
+ * An EC2 handler's apply: `send` makes the call with `extra` added to its input; with `dryRun`, as a DryRun. Codes in
+ * `alreadyDone` (the entry, route or attachment is gone already) are not errors: the read after the call decides.
+ */
+export async function applyEc2(
+  dryRun: boolean,
+  send: (extra: { DryRun?: true }) => Promise<unknown>,
+  alreadyDone: readonly string[] = [],
+): Promise<void> {
+  if (dryRun) return ec2DryRun(() => send({ DryRun: true }));
+  await unless(alreadyDone, undefined, async () => void (await send({})));
 }
 
 /** Every item of every page an SDK paginator yields. */
