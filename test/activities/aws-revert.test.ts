@@ -490,3 +490,20 @@ test('a revert in a region AWS does not have fails at once, without retries', as
     (err: unknown) => err instanceof Error && /not an AWS region name/.test(err.message) && (err as { nonRetryable?: boolean }).nonRetryable === true,
   );
 });
+
+test('a revert input without a plan fails at once as a non-retryable BadInput, naming what is missing', async () => {
+  let clients = 0;
+  const acts = createAwsActivities({
+    clientFor: () => {
+      clients++;
+      throw new Error('must not build a client');
+    },
+  });
+  const input = { account: '123456789012', region: 'us-east-1', eventId: 'e1' } as unknown as RevertInput;
+  await assert.rejects(acts.revertChange(input), (err: unknown) => {
+    failure('BadInput', true)(err);
+    assert.match((err as Error).message, /no plan/);
+    return true;
+  });
+  assert.equal(clients, 0);
+});
