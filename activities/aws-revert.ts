@@ -1,41 +1,35 @@
-// AWS revert activity: runs a revert plan (src/revert/plan.ts) with the SDK v3 client of its service, then proves it.
-//
-// vendors.md §4.4–4.6, risky-changes.md §3. Every plan kind vouch can run has a handler below that
-//   1. checks the plan (only known calls, only in the safe direction: remove, revoke, detach, deactivate, enable …),
-//   2. reads the resource (before),
-//   3. stops when nothing is left to undo ("already reverted", changed: false: a second run is a no-op),
-//   4. makes the call(s) (or, with dryRun, EC2's DryRun where the API has it, otherwise nothing: plan only),
-//   5. reads the resource again (after) and fails with RevertNotVerified when the change is still there.
-// "Not found" answers for the thing being removed count as already reverted. Reverts run under the role session
-// `vouch-revert-<eventId>`, so vouch can recognise its own calls in CloudTrail. The handler table is also the source
-// of the least-privilege IAM policy (src/cli/iam-policy.ts).
-//
-// The rooms live in activities/aws/: clients.ts (SDK clients), failures.ts (AWS error → ApplicationFailure),
-// handler.ts (the Handler contract, shared helpers, the generic flow), one file per service's handlers, and
-// catalogue.ts (the handler table). This file is the entry: the activity itself, and every name it always exported.
+// The AWS revert activity: src/revert's executor (revertChange) as a Temporal activity. It checks the input, runs the
+// plan with the injected clients, and turns a RevertFailure into the ApplicationFailure the workflow branches on.
 import { ApplicationFailure } from '@temporalio/activity';
-import { FailureTypes, type AwsService, type RevertInput, type RevertResult } from '../src/core/types';
-import { revertSessionName, type AwsClients, type AwsDeps } from '../src/revert/run/clients';
-import { forbidden, isRecord, toFailure } from '../src/revert/run/failures';
-import { runHandler, type RunContext } from '../src/revert/run/handler';
-import { handlerFor } from '../src/revert/run/catalogue';
+import { FailureTypes, type RevertInput, type RevertResult } from '../src/core/types';
+import { isRecord } from '../src/core/text';
+import { revertChange, RevertFailure, revertFailure, type AwsClientFor } from '../src/revert';
 
-export {
-  createAwsClientFactory,
-  createEc2ClientFactory,
-  revertSessionName,
-  type AwsClientFactoryOptions,
-  type AwsClientFor,
-  type AwsClients,
-  type AwsDeps,
-  type Ec2ClientFactoryOptions,
-  type RuleSummary,
-} from '../src/revert/run/clients';
-export { toFailure } from '../src/revert/run/failures';
-export { revertCatalogue, type CatalogueEntry } from '../src/revert/run/catalogue';
+export interface AwsDeps {
+  /** The SDK client of a service, acting in an account and region as a role session (createAwsClientFactory). */
+  clientFor: AwsClientFor;
+}
 
 /** AWS region names: us-east-1, eu-central-2, us-gov-west-1, us-isob-east-1, ap-southeast-5, … */
 const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+
+/** The Temporal form of a RevertFailure (or of anything else thrown at `step`). */
+export function toApplicationFailure(err: unknown, step: string): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  const f = err instanceof RevertFailure ? err : revertFailure(err, step);
+  return ApplicationFailure.create({
+    message: f.message,
+    type: f.type,
+    nonRetryable: f.nonRetryable,
+    ...(f.nextRetryDelayMs !== undefined ? { nextRetryDelay: f.nextRetryDelayMs } : {}),
+    ...(f.details !== undefined ? { details: f.details } : {}),
+    ...(f.cause instanceof Error ? { cause: f.cause } : {}),
+  });
+}
+
+function rejectInput(message: string, type: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type, nonRetryable: true });
+}
 
 export function createAwsActivities(deps: AwsDeps) {
   return {
@@ -44,46 +38,15 @@ export function createAwsActivities(deps: AwsDeps) {
      * changed: false); with `dryRun`, asks EC2 (DryRun) or only reports what it would do.
      */
     async revertChange(input: RevertInput): Promise<RevertResult> {
-      if (!AWS_REGION.test(input.region)) {
+      if (!isRecord(input) || !isRecord(input.plan)) throw rejectInput('revert input has no plan', 'BadInput');
+      if (typeof input.region !== 'string' || !AWS_REGION.test(input.region)) {
         // Not a region AWS has (e.g. an anonymised record): no endpoint will ever answer; say so at once.
-        throw ApplicationFailure.create({
-          message: `cannot revert in "${input.region}": not an AWS region name`,
-          type: FailureTypes.VendorRejected,
-          nonRetryable: true,
-        });
+        throw rejectInput(`cannot revert in "${String(input.region)}": not an AWS region name`, FailureTypes.VendorRejected);
       }
-      const plan = input.plan;
-      const h = handlerFor(plan);
-      const args = isRecord(plan.input) ? plan.input : {};
-      h.check(args, input);
-      const session = revertSessionName(input.eventId);
-      const clients = new Map<AwsService, unknown>();
-      const ctx: RunContext = {
-        input,
-        plan,
-        args,
-        step: 'client',
-        client<S extends AwsService>(service: S): AwsClients[S] {
-          let c = clients.get(service) as AwsClients[S] | undefined;
-          if (!c) {
-            try {
-              if (service === 'ec2') c = deps.ec2For(input.account, input.region, session) as AwsClients[S];
-              else if (deps.clientFor) c = deps.clientFor(service, input.account, input.region, session);
-              else throw new Error(`no ${service} client configured`);
-            } catch (err) {
-              throw forbidden(`no ${service} client for ${input.account}/${input.region}: ${err instanceof Error ? err.message : String(err)}`);
-            }
-            clients.set(service, c);
-          }
-          return c;
-        },
-      };
-      // Get the client before any call, so a missing or bad account fails as RevertForbidden up front.
-      ctx.client(h.service);
       try {
-        return await runHandler(h, ctx);
+        return await revertChange(input, deps.clientFor);
       } catch (err) {
-        throw toFailure(err, ctx.step);
+        throw toApplicationFailure(err, 'revert');
       }
     },
   };

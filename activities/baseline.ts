@@ -2,15 +2,22 @@
 // scheduled refresh reads the watched configuration into the store (refreshBaseline). Reads only: never a revert.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Change } from '../src/core/types';
-import { toFailure, type AwsClientFor } from './aws-revert';
-import { acceptIntoStore, captureIntoStore, type ScopeSummary } from '../src/revert/baseline/index';
-import { BaselineStoreError, type BaselineStore } from '../src/revert/baseline/store';
-import { RESOURCE_KINDS, type ResourceKind } from '../src/revert/baseline/types';
+import { toApplicationFailure } from './aws-revert';
+import {
+  acceptIntoStore,
+  BaselineStoreError,
+  captureIntoStore,
+  RESOURCE_KINDS,
+  type AwsClientFor,
+  type BaselineStore,
+  type ResourceKind,
+  type ScopeSummary,
+} from '../src/revert';
 
 export interface BaselineDeps {
   /** Where the trusted baseline lives (src/revert/baseline/store.ts: a folder, or s3://bucket/prefix). */
   baselineStore: BaselineStore;
-  /** Per-service AWS clients in the target account (createAwsClientFactory / createEc2ClientFactory). */
+  /** Per-service AWS clients in the target account (createAwsClientFactory). */
   clientFor: AwsClientFor;
 }
 
@@ -36,7 +43,7 @@ function failure(err: unknown, step: string): ApplicationFailure {
   if (err instanceof BaselineStoreError) {
     return ApplicationFailure.create({ message: `${step}: ${err.message}`, type: 'BaselineStoreError', nonRetryable: true });
   }
-  return toFailure(err, step);
+  return toApplicationFailure(err, step);
 }
 
 function kindsOf(kinds: string[] | undefined): ResourceKind[] | undefined {

@@ -15,7 +15,7 @@ import type { Duration } from '@temporalio/common';
 import { awsSchema, baselineSchema, loadConfig, temporalSchema } from './config';
 
 export { baselineSchema };
-import { createAwsClientFactory } from '../../activities/aws-revert';
+import { createAwsClientFactory } from '../revert';
 import { captureScope, GLOBAL_KINDS, REGIONAL_KINDS } from '../revert/baseline/capture';
 import { diffBaseline } from '../revert/baseline/diff';
 import { createBaselineStore, type BaselineStore } from '../revert/baseline/store';

@@ -1,9 +1,9 @@
 // The least-privilege IAM policy of vouch's revert role, generated from what vouch can actually run: every revert
-// handler's calls and the reads that verify them (activities/aws-revert.ts), plus the read-only calls of the baseline
+// handler's calls and the reads that verify them (src/revert/catalogue.ts), plus the read-only calls of the baseline
 // capture (src/revert/baseline/capture.ts). `vouch iam-policy` prints it; `--store s3://bucket/prefix` prints instead the
 // policy vouch's own principal needs for an S3 baseline store.
 import { parseArgs } from 'node:util';
-import { revertCatalogue } from '../../activities/aws-revert';
+import { revertCatalogue } from '../revert';
 import { CAPTURE_IAM_ACTIONS } from '../revert/baseline/capture';
 
 export interface PolicyDocument {

@@ -5,8 +5,7 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { createSlackClient } from '../../activities/slack';
 import { createPeopleDirectory, parsePeopleDirectory } from '../../activities/people';
-import { createDuoClient } from '../../activities/duo';
-import { createEc2ClientFactory } from '../../activities/aws-revert';
+import { awsClients, duoClient, pagerDutyClients } from '../../activities/clients';
 import { createBaselineStore } from '../revert/baseline/store';
 import { createLookupDepsFromEnv } from '../intake/lookup';
 import { ConfigError, loadConfig, workerSchema, describeConfig, type WorkerConfig } from './config';
@@ -46,32 +45,15 @@ export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides
       logSink: (level, line) => log[level === 'debug' ? 'debug' : level](line),
     }),
     directory: createPeopleDirectory(entries, { duoUsernameFrom: config.VOUCH_DUO_USERNAME_FROM }),
-    duo: createDuoClient({ ikey: config.DUO_IKEY, skey: config.DUO_SKEY, host: config.DUO_API_HOST }),
+    duo: duoClient(config),
     ...(overrides.duoPolling ? { duoPolling: overrides.duoPolling } : {}),
-    pagerduty: {
-      routingKey: config.PAGERDUTY_ROUTING_KEY,
-      server: config.PAGERDUTY_EVENTS_SERVER,
-      ...(overrides.pagerdutyAgent ? { agent: overrides.pagerdutyAgent } : {}),
-    },
-    ...(config.PAGERDUTY_API_TOKEN && config.PAGERDUTY_ESCALATION_POLICY_ID
-      ? {
-          oncall: {
-            apiToken: config.PAGERDUTY_API_TOKEN,
-            escalationPolicyId: config.PAGERDUTY_ESCALATION_POLICY_ID,
-            server: config.PAGERDUTY_API_SERVER,
-            ...(overrides.pagerdutyAgent ? { agent: overrides.pagerdutyAgent } : {}),
-          },
-        }
-      : {}),
+    ...pagerDutyClients(config, overrides.pagerdutyAgent),
     ...createLookupDepsFromEnv(process.env, overrides.onIntakeLag ? { onLag: (kind, t) => overrides.onIntakeLag?.(kind, t) } : {}),
     baselineStore: createBaselineStore(
       config.VOUCH_BASELINE_STORE,
       config.AWS_ENDPOINT_URL ? { endpoint: config.AWS_ENDPOINT_URL } : {},
     ),
-    ...createEc2ClientFactory({
-      ...(config.VOUCH_REVERT_ROLE_ARN_TEMPLATE ? { roleArnTemplate: config.VOUCH_REVERT_ROLE_ARN_TEMPLATE } : {}),
-      ...(config.AWS_ENDPOINT_URL ? { endpoint: config.AWS_ENDPOINT_URL } : {}),
-    }),
+    ...awsClients(config),
   };
 }
 

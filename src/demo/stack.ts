@@ -146,9 +146,6 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
     const deps = buildActivityDeps(config, { pagerdutyAgent: new https.Agent({ ca: pdAddr.ca }) });
     if (!moto) {
       // No emulator: never touch a real account from the demo. The revert fails as forbidden; the page shows the plan.
-      deps.ec2For = () => {
-        throw new Error('dry run: no AWS emulator in this demo run');
-      };
       deps.clientFor = () => {
         throw new Error('dry run: no AWS emulator in this demo run');
       };

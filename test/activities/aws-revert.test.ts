@@ -18,14 +18,8 @@ import {
   type SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
 import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
-import { planRevert } from '../../src/revert/plan';
-import {
-  createAwsActivities,
-  createEc2ClientFactory,
-  revertSessionName,
-  type AwsDeps,
-  type RuleSummary,
-} from '../../activities/aws-revert';
+import { createAwsClientFactory, planRevert, revertSessionName, type RuleSummary } from '../../src/revert';
+import { createAwsActivities, type AwsDeps } from '../../activities/aws-revert';
 import type { Change, RevertInput, RevertPlan, RevertResult } from '../../src/core/types';
 
 const REGION = 'us-east-1';
@@ -61,7 +55,7 @@ async function rulesOf(groupId: string, ec2: EC2Client = admin): Promise<Securit
   return res.SecurityGroupRules ?? [];
 }
 
-// ---- CloudTrail shapes (vendors.md §4.2): lists wrapped in {items:[…]}, empty lists as {}, lower camel case ----
+// ---- CloudTrail's EC2 shapes: lists wrapped in {items:[…]}, empty lists as {}, lower camel case ----
 
 function wrap<T>(list: T[] | undefined): { items: T[] } | Record<string, never> {
   return list && list.length ? { items: list } : {};
@@ -139,7 +133,7 @@ function planOf(c: Change): RevertPlan {
 const SSH_WORLD: IpPermission = { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] };
 const HTTPS_INTERNAL: IpPermission = { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '10.0.0.0/8' }] };
 
-const activities = () => createAwsActivities(createEc2ClientFactory({ endpoint: moto.endpoint, credentials: CREDS }));
+const activities = () => createAwsActivities(createAwsClientFactory({ endpoint: moto.endpoint, credentials: CREDS }));
 
 function failure(type: string, nonRetryable: boolean): (err: unknown) => boolean {
   return (err: unknown) => {
@@ -291,16 +285,16 @@ describe('revertChange against moto_server', () => {
     const ruleId = (planOf(c).input.SecurityGroupRuleIds as string[])[0];
     // A client whose Revoke answers "Return: true" without reaching moto: AWS said yes, but nothing changed.
     const deps: AwsDeps = {
-      ec2For(account, region, sessionName) {
-        const ec2 = createEc2ClientFactory({ endpoint: moto.endpoint, credentials: CREDS }).ec2For(account, region, sessionName);
-        ec2.middlewareStack.add(
+      clientFor(service, account, region, sessionName) {
+        const client = createAwsClientFactory({ endpoint: moto.endpoint, credentials: CREDS }).clientFor(service, account, region, sessionName);
+        (client as EC2Client).middlewareStack.add(
           (next, context) => async (args) =>
             context.commandName === 'RevokeSecurityGroupIngressCommand'
               ? { output: { Return: true, $metadata: {} }, response: {} }
               : next(args),
           { step: 'initialize', name: 'swallowRevoke' },
         );
-        return ec2;
+        return client;
       },
     };
 
@@ -315,9 +309,9 @@ describe('revertChange against moto_server', () => {
   test('a plan for an operation vouch does not run is refused as RevertForbidden before any AWS call', async () => {
     let clients = 0;
     const deps: AwsDeps = {
-      ec2For(account, region, sessionName) {
+      clientFor(service, account, region, sessionName) {
         clients++;
-        return createEc2ClientFactory({ endpoint: moto.endpoint, credentials: CREDS }).ec2For(account, region, sessionName);
+        return createAwsClientFactory({ endpoint: moto.endpoint, credentials: CREDS }).clientFor(service, account, region, sessionName);
       },
     };
     const plan = {
@@ -336,13 +330,13 @@ describe('revertChange against moto_server', () => {
 
   test('with a role template the revert runs in the target account as role session vouch-revert-<eventId>', async () => {
     const target = '111122223333';
-    const factory = createEc2ClientFactory({
+    const factory = createAwsClientFactory({
       roleArnTemplate: 'arn:aws:iam::{account}:role/vouch-revert',
       endpoint: moto.endpoint,
       credentials: CREDS,
     });
     // moto scopes resources by the account of the assumed role: set the group up inside the target account.
-    const inTarget = factory.ec2For(target, REGION, 'test-setup');
+    const inTarget = factory.clientFor('ec2', target, REGION, 'test-setup');
     const vpc = await inTarget.send(new CreateVpcCommand({ CidrBlock: '10.30.0.0/16' }));
     const groupId = await newGroup(inTarget, vpc.Vpc?.VpcId ?? assert.fail('no vpc'));
     const res = await inTarget.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [SSH_WORLD] }));
@@ -435,7 +429,7 @@ describe('revertChange error handling (scripted EC2 endpoint)', () => {
   const run = (s: Scripted): Promise<RevertResult> => {
     next = s;
     received.length = 0;
-    return createAwsActivities(createEc2ClientFactory({ endpoint, credentials: CREDS })).revertChange({
+    return createAwsActivities(createAwsClientFactory({ endpoint, credentials: CREDS })).revertChange({
       plan,
       account: ACCOUNT,
       region: REGION,
@@ -467,7 +461,7 @@ describe('revertChange error handling (scripted EC2 endpoint)', () => {
   });
 
   test('an unreachable endpoint is retryable', async () => {
-    const closed = createAwsActivities(createEc2ClientFactory({ endpoint: 'http://127.0.0.1:9', credentials: CREDS }));
+    const closed = createAwsActivities(createAwsClientFactory({ endpoint: 'http://127.0.0.1:9', credentials: CREDS }));
     await assert.rejects(
       closed.revertChange({ plan, account: ACCOUNT, region: REGION, eventId: 'e-down' }),
       failure('AwsUnavailable', false),
@@ -482,7 +476,7 @@ describe('revertChange error handling (scripted EC2 endpoint)', () => {
 test('a revert in a region AWS does not have fails at once, without retries', async () => {
   const { createAwsActivities } = await import('../../activities/aws-revert');
   const acts = createAwsActivities({
-    ec2For: () => {
+    clientFor: () => {
       throw new Error('must not build a client');
     },
   });
@@ -495,4 +489,21 @@ test('a revert in a region AWS does not have fails at once, without retries', as
     }),
     (err: unknown) => err instanceof Error && /not an AWS region name/.test(err.message) && (err as { nonRetryable?: boolean }).nonRetryable === true,
   );
+});
+
+test('a revert input without a plan fails at once as a non-retryable BadInput, naming what is missing', async () => {
+  let clients = 0;
+  const acts = createAwsActivities({
+    clientFor: () => {
+      clients++;
+      throw new Error('must not build a client');
+    },
+  });
+  const input = { account: '123456789012', region: 'us-east-1', eventId: 'e1' } as unknown as RevertInput;
+  await assert.rejects(acts.revertChange(input), (err: unknown) => {
+    failure('BadInput', true)(err);
+    assert.match((err as Error).message, /no plan/);
+    return true;
+  });
+  assert.equal(clients, 0);
 });

@@ -1,4 +1,4 @@
-// Data-exposure rows of risky-changes.md §2 (34, 38, 42) against moto_server: RDS snapshot and cluster snapshot
+// The data-exposure reverts against moto_server: RDS snapshot and cluster snapshot
 // shared → unshared (the same call with ValuesToRemove), a Lambda permission for "*" → removed, and the S3 public
 // access block of a bucket and of the account removed or weakened → turned fully on again.
 import { test, describe, before, after } from 'node:test';
@@ -41,7 +41,7 @@ after(async () => {
 const ALL_ON = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true };
 const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
-describe('RDS snapshot sharing (row 38)', () => {
+describe('RDS snapshot sharing', () => {
   test('a DB snapshot shared with a foreign account is unshared; an earlier share stays', async () => {
     const rds = aws.admin('rds');
     await rds.send(
@@ -93,7 +93,7 @@ describe('RDS snapshot sharing (row 38)', () => {
   });
 });
 
-describe('Lambda permission for "*" (row 42)', () => {
+describe('Lambda permission for "*"', () => {
   test('the backdoor statement is removed; the function\'s other statement stays', async () => {
     const role = await aws.admin('iam').send(
       new CreateRoleCommand({
@@ -133,7 +133,7 @@ describe('Lambda permission for "*" (row 42)', () => {
   });
 });
 
-describe('S3 public access block (row 34)', () => {
+describe('S3 public access block', () => {
   test("a bucket's public access block deleted is put back with all four flags on", async () => {
     const s3 = aws.admin('s3');
     await s3.send(new CreateBucketCommand({ Bucket: 'vouch-pab-deleted' }));

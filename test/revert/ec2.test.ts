@@ -1,7 +1,8 @@
-// EC2 rows of risky-changes.md §2 (4, 5, 36, 37, 41), each: make the risky change with @aws-sdk/client-ec2 against
+// The EC2 reverts (network ACL entries, routes, internet gateways, snapshot and AMI sharing, account switches), each:
+// make the risky change with @aws-sdk/client-ec2 against
 // moto_server, build the CloudTrail record the way CloudTrail writes it, plan, revert, read back, revert again (no-op).
 // moto 5.2.5 lacks serial console access and reads ModifySnapshotAttribute only in its OperationType form: those
-// calls run against a loopback EC2 stand-in (./ec2-standin.ts) that checks the wire request; moto still covers the
+// calls run against a loopback EC2 stand-in (test/standins/ec2.ts) that checks the wire request; moto still covers the
 // snapshot's read-back, DryRun and no-op paths.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,7 +32,8 @@ import {
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { ApplicationFailure } from '@temporalio/common';
-import { createAwsActivities, createAwsClientFactory } from '../../activities/aws-revert';
+import { createAwsClientFactory } from '../../src/revert';
+import { createAwsActivities } from '../../activities/aws-revert';
 import { ACCOUNT, CREDS, REGION, changeOf, inputFor, items, planOf, record, revertTwice, startAws, type Aws } from './helpers';
 import { startEc2StandIn, type Ec2StandIn } from '../standins/ec2';
 
@@ -56,7 +58,7 @@ async function aclEntries(aclId: string): Promise<{ n?: number; egress?: boolean
   return (res.NetworkAcls?.[0]?.Entries ?? []).map((e) => ({ n: e.RuleNumber, egress: e.Egress, cidr: e.CidrBlock }));
 }
 
-describe('network ACL entries (row 4)', () => {
+describe('network ACL entries', () => {
   test('an ingress allow 0.0.0.0/0 entry is deleted by number and direction; the egress entry of the same number stays', async () => {
     const aclId = (await ec2.send(new CreateNetworkAclCommand({ VpcId: vpcId }))).NetworkAcl?.NetworkAclId ?? assert.fail('no acl');
     await ec2.send(
@@ -103,7 +105,7 @@ describe('network ACL entries (row 4)', () => {
   });
 });
 
-describe('routes and internet gateways (row 5)', () => {
+describe('routes and internet gateways', () => {
   test('a 0.0.0.0/0 route to an internet gateway is deleted; the local route stays', async () => {
     const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway?.InternetGatewayId ?? assert.fail('no igw');
     await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpcId }));
@@ -146,7 +148,7 @@ async function anImage(): Promise<string> {
   return res.ImageId ?? (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId ?? assert.fail('no image');
 }
 
-describe('AMI and snapshot sharing (rows 36–37)', () => {
+describe('AMI and snapshot sharing', () => {
   test('an AMI shared with a foreign account and with everyone is unshared with the same call and remove', async () => {
     const imageId = await anImage();
     await ec2.send(new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: [{ UserId: '210987654321' }] } }));
@@ -206,7 +208,7 @@ describe('AMI and snapshot sharing (rows 36–37)', () => {
     test('shared with an account and with everyone (the structured form): unshared, verified, then a no-op', async () => {
       standIn.snapshots.set('snap-0aaa1111bbbb2222c', new Set());
       const factory = createAwsClientFactory({ endpoint: standIn.endpoint, credentials: CREDS });
-      const client = factory.ec2For(ACCOUNT, REGION, 'engineer');
+      const client = factory.clientFor('ec2', ACCOUNT, REGION, 'engineer');
       await client.send(
         new ModifySnapshotAttributeCommand({
           SnapshotId: 'snap-0aaa1111bbbb2222c',
@@ -244,9 +246,9 @@ describe('AMI and snapshot sharing (rows 36–37)', () => {
       assert.equal(standIn.requests.filter((q) => q.get('Action') === 'ModifySnapshotAttribute').length, 1, 'no second modify');
     });
 
-    test('serial console access turned on (row 41) is turned off again', async () => {
+    test('serial console access turned on is turned off again', async () => {
       const factory = createAwsClientFactory({ endpoint: standIn.endpoint, credentials: CREDS });
-      const res = await factory.ec2For(ACCOUNT, REGION, 'engineer').send(new EnableSerialConsoleAccessCommand({}));
+      const res = await factory.clientFor('ec2', ACCOUNT, REGION, 'engineer').send(new EnableSerialConsoleAccessCommand({}));
       assert.equal(res.SerialConsoleAccessEnabled, true);
       // As in the Stratus detonation log (aws.lateral-movement.ec2-serial-console-send-ssh-public-key).
       const change = changeOf(
@@ -273,7 +275,7 @@ describe('AMI and snapshot sharing (rows 36–37)', () => {
   });
 });
 
-describe('EBS encryption by default (row 41)', () => {
+describe('EBS encryption by default', () => {
   test('turned off is turned on again', async () => {
     await ec2.send(new EnableEbsEncryptionByDefaultCommand({}));
     const res = await ec2.send(new DisableEbsEncryptionByDefaultCommand({}));

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
 import { normalise } from '../../src/intake/normalise';
-import { planRevert, type PlanContext } from '../../src/revert/plan';
-import { createAwsActivities, createAwsClientFactory, type AwsClients } from '../../activities/aws-revert';
+import { createAwsClientFactory, planRevert, type AwsClients, type PlanContext } from '../../src/revert';
+import { createAwsActivities } from '../../activities/aws-revert';
 import type { AwsService, Change, RevertInput, RevertPlan, RevertResult } from '../../src/core/types';
 
 export const REGION = 'us-east-1';

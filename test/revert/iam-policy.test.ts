@@ -3,8 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { revertRolePolicy, baselineStorePolicy, iamPolicyCommand } from '../../src/cli/iam-policy';
-import { revertCatalogue } from '../../activities/aws-revert';
-import { REVERTIBLE_EVENTS } from '../../src/revert/plan';
+import { REVERTIBLE_EVENTS, revertCatalogue } from '../../src/revert';
 import { CAPTURE_IAM_ACTIONS } from '../../src/revert/baseline/capture';
 
 const S3_ACTION: Record<string, string> = { 's3:PutPublicAccessBlock': 's3:PutBucketPublicAccessBlock', 's3control:PutPublicAccessBlock': 's3:PutAccountPublicAccessBlock' };

@@ -1,5 +1,5 @@
-// IAM rows of risky-changes.md §2 (20, 22) against moto_server: AdministratorAccess attached to a user, a role and a
-// group → detached; an access key created for another user → deactivated. And §3 rule 2: the events of vouch's own
+// The IAM reverts planned from the record, against moto_server: AdministratorAccess attached to a user, a role and a
+// group → detached; an access key created for another user → deactivated. And the safety rule: the events of vouch's own
 // revert principal (role session vouch-revert-<eventID>, assumed through moto's STS) are never reverted.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,8 +17,8 @@ import {
   ListAttachedUserPoliciesCommand,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { planRevert } from '../../src/revert/plan';
-import { createAwsActivities, createAwsClientFactory, revertSessionName } from '../../activities/aws-revert';
+import { createAwsClientFactory, planRevert, revertSessionName } from '../../src/revert';
+import { createAwsActivities } from '../../activities/aws-revert';
 import { CREDS, REGION, changeOf, inputFor, planOf, record, revertTwice, startAws, type Aws } from './helpers';
 
 let aws: Aws;
@@ -39,7 +39,7 @@ after(async () => {
   await aws?.stop();
 });
 
-describe('admin policy attached → detached (row 22)', () => {
+describe('admin policy attached → detached', () => {
   test('AdministratorAccess on a user is detached; the user\'s other policy stays', async () => {
     const iam = aws.admin('iam');
     await iam.send(new CreateUserCommand({ UserName: 'malicious-iam-user' }));
@@ -81,7 +81,7 @@ describe('admin policy attached → detached (row 22)', () => {
   });
 });
 
-describe('access key created for another user → deactivated (row 20)', () => {
+describe('access key created for another user → deactivated', () => {
   test('the backdoor key is made Inactive (kept for inspection); the user\'s own older key stays Active', async () => {
     const iam = aws.admin('iam');
     await iam.send(new CreateUserCommand({ UserName: 'stratus-red-team-backdoor-u-user' }));

@@ -12,7 +12,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { EC2Client, ModifyImageAttributeCommand, ModifySnapshotAttributeCommand } from '@aws-sdk/client-ec2';
-import { planRevert, REVERTIBLE_EVENTS, canonicalEventName } from '../../src/revert/plan';
+import { planRevert, REVERTIBLE_EVENTS, canonicalEventName } from '../../src/revert';
 import { changeOf } from './helpers';
 import type { RevertPlan } from '../../src/core/types';
 

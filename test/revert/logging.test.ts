@@ -1,4 +1,4 @@
-// Logging and detection rows of risky-changes.md §2 (6, 10, 13, 17, 18) against moto_server: CloudTrail
+// The logging and detection reverts against moto_server: CloudTrail
 // StopLogging → StartLogging, GuardDuty detector disabled → enabled, Config recorder stopped → started, KMS key
 // deletion cancelled and the key enabled again (and a disabled key enabled). Plus: a failed call is never reverted,
 // and a dry run outside EC2 is plan-only.
@@ -16,8 +16,8 @@ import {
 } from '@aws-sdk/client-config-service';
 import { CreateKeyCommand, DescribeKeyCommand, DisableKeyCommand, ScheduleKeyDeletionCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { ApplicationFailure } from '@temporalio/common';
-import { planRevert } from '../../src/revert/plan';
-import { createAwsActivities, createAwsClientFactory, type AwsClientFor } from '../../activities/aws-revert';
+import { createAwsClientFactory, planRevert, type AwsClientFor } from '../../src/revert';
+import { createAwsActivities } from '../../activities/aws-revert';
 import { ACCOUNT, CREDS, REGION, changeOf, inputFor, planOf, record, revertTwice, startAws, type Aws } from './helpers';
 
 let aws: Aws;
@@ -32,7 +32,7 @@ after(async () => {
   await aws?.stop();
 });
 
-describe('CloudTrail logging (row 6)', () => {
+describe('CloudTrail logging', () => {
   test('StopLogging is undone by StartLogging on the same trail', async () => {
     const ct = aws.admin('cloudtrail');
     await ct.send(new CreateTrailCommand({ Name: 'org-trail', S3BucketName: BUCKET }));
@@ -57,7 +57,7 @@ describe('CloudTrail logging (row 6)', () => {
   });
 });
 
-describe('GuardDuty (row 10)', () => {
+describe('GuardDuty', () => {
   test('a detector disabled with UpdateDetector is enabled again', async () => {
     const gd = aws.admin('guardduty');
     const detectorId = (await gd.send(new CreateDetectorCommand({ Enable: true }))).DetectorId ?? assert.fail('no detector');
@@ -75,7 +75,7 @@ describe('GuardDuty (row 10)', () => {
   });
 });
 
-describe('AWS Config (row 13)', () => {
+describe('AWS Config', () => {
   test('a stopped configuration recorder is started again', async () => {
     const cfg = aws.admin('config');
     await cfg.send(
@@ -94,7 +94,7 @@ describe('AWS Config (row 13)', () => {
   });
 });
 
-describe('KMS (rows 17–18)', () => {
+describe('KMS', () => {
   test('a scheduled key deletion is cancelled and the key enabled again; a dry run first is plan-only', async () => {
     const kms = aws.admin('kms');
     const keyId = (await kms.send(new CreateKeyCommand({ Description: 'vouch test' }))).KeyMetadata?.KeyId ?? assert.fail('no key');
@@ -157,7 +157,7 @@ describe('verification and refusals outside EC2', () => {
       return c;
     }) as AwsClientFor;
 
-    await assert.rejects(createAwsActivities({ ec2For: factory.ec2For, clientFor }).revertChange(inputFor(change, planOf(change))), (err: unknown) => {
+    await assert.rejects(createAwsActivities({ clientFor }).revertChange(inputFor(change, planOf(change))), (err: unknown) => {
       assert.ok(err instanceof ApplicationFailure);
       assert.equal(err.type, 'RevertNotVerified');
       assert.equal(err.nonRetryable, true);
@@ -171,7 +171,11 @@ describe('verification and refusals outside EC2', () => {
       ...planOf(changeOf(record('kms.amazonaws.com', 'DisableKey', { keyId: 'k-1' }, null))),
       then: [{ service: 'iam' as const, operation: 'DeleteUser', input: { UserName: 'x' } }],
     };
-    const acts = createAwsActivities({ ec2For: () => assert.fail('no client expected') });
+    const acts = createAwsActivities({
+      clientFor: (service) => {
+        throw new Error(`no ${service} client configured`);
+      },
+    });
     await assert.rejects(acts.revertChange({ plan, account: ACCOUNT, region: REGION, eventId: 'e' }), /does not run iam:DeleteUser after kms:EnableKey/);
     const { then: _then, ...plain } = plan;
     await assert.rejects(acts.revertChange({ plan: plain, account: ACCOUNT, region: REGION, eventId: 'e' }), (err: unknown) => {

@@ -10,8 +10,8 @@ import {
   revertRoleNameFrom,
   REVERTIBLE_EVENTS,
   type IpPermissionInput,
-} from '../../src/revert/plan';
-import { revertCatalogue } from '../../activities/aws-revert';
+  revertCatalogue,
+} from '../../src/revert';
 import { BASELINE_FORMAT, lookupFromDocs, type BaselineDoc } from '../../src/revert/baseline/types';
 import type { Change, RevertPlan } from '../../src/core/types';
 
@@ -381,7 +381,7 @@ describe('planRevert on real CloudTrail records', () => {
   });
 });
 
-// ---- every revertible row (risky-changes.md §2), the safety rules (§3) and baseline plans ----
+// ---- every revertible event, the safety rules and baseline plans ----
 
 const USER = { type: 'IAMUser', name: 'alice', arn: 'arn:aws:iam::123456789012:user/alice' } as const;
 

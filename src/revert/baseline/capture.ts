@@ -3,21 +3,17 @@
 // Regional: CloudTrail trails whose home is the region (settings + event selectors).
 // Global: IAM roles (trust policy + inline policies), users and groups (inline policies), in one paginated
 // GetAccountAuthorizationDetails; S3 bucket policies (ListBuckets + GetBucketPolicy).
-import { DescribeTrailsCommand, GetEventSelectorsCommand, GetTrailCommand, type Trail } from '@aws-sdk/client-cloudtrail';
-import {
-  GetAccountAuthorizationDetailsCommand,
-  GetGroupPolicyCommand,
-  GetRoleCommand,
-  GetRolePolicyCommand,
-  GetUserPolicyCommand,
-  GetGroupCommand,
-  GetUserCommand,
-  ListGroupPoliciesCommand,
-  ListRolePoliciesCommand,
-  ListUserPoliciesCommand,
-} from '@aws-sdk/client-iam';
-import { GetBucketPolicyCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
-import type { AwsClientFor } from '../../../activities/aws-revert';
+// One resource read again (a confirmed change) goes through the same reads as the revert handlers of its service
+// (getTrail and getEventSelectors in cloudtrail.ts, getBucketPolicy in s3.ts, readPrincipal in iam.ts).
+import { DescribeTrailsCommand, type Trail } from '@aws-sdk/client-cloudtrail';
+import { paginateGetAccountAuthorizationDetails } from '@aws-sdk/client-iam';
+import { paginateListBuckets } from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
+import type { AwsClientFor } from '../clients';
+import { getEventSelectors, getTrail } from '../cloudtrail';
+import { collect } from '../handler';
+import { readPrincipal, type PrincipalType } from '../iam';
+import { getBucketPolicy } from '../s3';
 import {
   GLOBAL_SCOPE,
   MAX_VERSIONS,
@@ -72,32 +68,10 @@ function session(c: Clients): string {
   return c.sessionName ?? `vouch-baseline-${Date.now()}`;
 }
 
-function code(err: unknown): string {
-  const e = err as { name?: string; Code?: string };
-  return e?.Code ?? e?.name ?? 'Error';
-}
-
-async function orNull<T>(codes: string[], fn: () => Promise<T>): Promise<T | null> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (codes.includes(code(err))) return null;
-    throw err;
-  }
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i] as T);
-      }
-    }),
-  );
-  return out;
+/** `fn` over every item, at most `limit` at a time; results in the items' order. */
+function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const run = pLimit(limit);
+  return Promise.all(items.map((item) => run(() => fn(item))));
 }
 
 function drop<T extends object>(o: T): T {
@@ -124,21 +98,15 @@ function trailConfig(t: Trail, selectors: { EventSelectors?: unknown[]; Advanced
   });
 }
 
-async function selectorsOf(c: Clients, region: string, name: string): Promise<{ EventSelectors?: unknown[]; AdvancedEventSelectors?: unknown[] }> {
-  const ct = c.clientFor('cloudtrail', c.account, region, session(c));
-  const res = await ct.send(new GetEventSelectorsCommand({ TrailName: name }));
-  return { EventSelectors: res.EventSelectors ?? [], AdvancedEventSelectors: res.AdvancedEventSelectors ?? [] };
-}
-
 /** Trails whose home region is `region`. */
-export async function captureTrails(c: Clients, region: string): Promise<CapturedResource[]> {
+async function captureTrails(c: Clients, region: string): Promise<CapturedResource[]> {
   const ct = c.clientFor('cloudtrail', c.account, region, session(c));
   const res = await ct.send(new DescribeTrailsCommand({ includeShadowTrails: false }));
   const trails = (res.trailList ?? []).filter((t) => t.Name && (!t.HomeRegion || t.HomeRegion === region));
   return mapLimit(trails, 4, async (t) => ({
     kind: 'cloudtrail-trail' as const,
     id: t.Name as string,
-    config: trailConfig(t, await selectorsOf(c, region, t.Name as string)),
+    config: trailConfig(t, await getEventSelectors(ct, t.Name as string)),
   }));
 }
 
@@ -149,7 +117,7 @@ function inline(list: { PolicyName?: string; PolicyDocument?: string }[] | undef
 }
 
 /** Every role, user and group with its policies, in one paginated call. */
-export async function captureIam(c: Clients, kinds: ResourceKind[] = ['iam-role', 'iam-user', 'iam-group']): Promise<CapturedResource[]> {
+async function captureIam(c: Clients, kinds: ResourceKind[] = ['iam-role', 'iam-user', 'iam-group']): Promise<CapturedResource[]> {
   const iam = c.clientFor('iam', c.account, 'us-east-1', session(c));
   const filter = [
     ...(kinds.includes('iam-role') ? ['Role' as const] : []),
@@ -158,9 +126,7 @@ export async function captureIam(c: Clients, kinds: ResourceKind[] = ['iam-role'
   ];
   if (!filter.length) return [];
   const out: CapturedResource[] = [];
-  let Marker: string | undefined;
-  for (let page = 0; page < 200; page++) {
-    const res = await iam.send(new GetAccountAuthorizationDetailsCommand({ Filter: filter, Marker, MaxItems: 1000 }));
+  for await (const res of paginateGetAccountAuthorizationDetails({ client: iam, pageSize: 1000 }, { Filter: filter })) {
     for (const r of res.RoleDetailList ?? []) {
       if (!r.RoleName) continue;
       const config: PrincipalConfig = {
@@ -179,97 +145,37 @@ export async function captureIam(c: Clients, kinds: ResourceKind[] = ['iam-role'
       if (!g.GroupName) continue;
       out.push({ kind: 'iam-group', id: g.GroupName, config: { Name: g.GroupName, ...(g.Arn ? { Arn: g.Arn } : {}), InlinePolicies: inline(g.GroupPolicyList) } });
     }
-    Marker = res.IsTruncated ? res.Marker : undefined;
-    if (!Marker) break;
   }
   return out;
 }
 
 async function bucketPolicy(c: Clients, bucket: string): Promise<BucketPolicyConfig | null> {
-  const s3 = c.clientFor('s3', c.account, 'us-east-1', session(c));
-  try {
-    const res = await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }));
-    return { Bucket: bucket, Policy: parsePolicyDocument(res.Policy) ?? null };
-  } catch (err) {
-    if (code(err) === 'NoSuchBucketPolicy') return { Bucket: bucket, Policy: null };
-    if (code(err) === 'NoSuchBucket') return null;
-    throw err;
-  }
+  const state = await getBucketPolicy(c.clientFor('s3', c.account, 'us-east-1', session(c)), bucket);
+  return state ? { Bucket: bucket, Policy: state.policy } : null;
 }
 
 /** Every bucket's policy (null when it has none). */
-export async function captureBucketPolicies(c: Clients): Promise<CapturedResource[]> {
+async function captureBucketPolicies(c: Clients): Promise<CapturedResource[]> {
   const s3 = c.clientFor('s3', c.account, 'us-east-1', session(c));
-  const buckets: string[] = [];
-  let token: string | undefined;
-  for (let page = 0; page < 100; page++) {
-    const res = await s3.send(new ListBucketsCommand({ ContinuationToken: token, MaxBuckets: 1000 }));
-    buckets.push(...(res.Buckets ?? []).map((b) => b.Name ?? '').filter(Boolean));
-    token = res.ContinuationToken;
-    if (!token) break;
-  }
+  const buckets = (await collect(paginateListBuckets({ client: s3, pageSize: 1000 }, {}), (page) => page.Buckets?.map((b) => b.Name ?? ''))).filter(Boolean);
   const configs = await mapLimit(buckets, 8, (b) => bucketPolicy(c, b));
   return buckets.map((id, i) => ({ kind: 's3-bucket-policy' as const, id, config: configs[i] ?? null }));
 }
 
-async function principal(c: Clients, kind: 'iam-role' | 'iam-user' | 'iam-group', name: string): Promise<PrincipalConfig | null> {
-  const iam = c.clientFor('iam', c.account, 'us-east-1', session(c));
-  const gone = ['NoSuchEntity', 'NoSuchEntityException'];
-  let arn: string | undefined;
-  let trust: unknown;
-  if (kind === 'iam-role') {
-    const role = await orNull(gone, () => iam.send(new GetRoleCommand({ RoleName: name })));
-    if (!role) return null;
-    arn = role.Role?.Arn;
-    trust = parsePolicyDocument(role.Role?.AssumeRolePolicyDocument) ?? null;
-  } else if (kind === 'iam-user') {
-    const user = await orNull(gone, () => iam.send(new GetUserCommand({ UserName: name })));
-    if (!user) return null;
-    arn = user.User?.Arn;
-  } else {
-    const group = await orNull(gone, () => iam.send(new GetGroupCommand({ GroupName: name, MaxItems: 1 })));
-    if (!group) return null;
-    arn = group.Group?.Arn;
-  }
-  const names: string[] = [];
-  let Marker: string | undefined;
-  for (let page = 0; page < 50; page++) {
-    const res =
-      kind === 'iam-role'
-        ? await iam.send(new ListRolePoliciesCommand({ RoleName: name, Marker }))
-        : kind === 'iam-user'
-          ? await iam.send(new ListUserPoliciesCommand({ UserName: name, Marker }))
-          : await iam.send(new ListGroupPoliciesCommand({ GroupName: name, Marker }));
-    names.push(...(res.PolicyNames ?? []));
-    Marker = res.IsTruncated ? res.Marker : undefined;
-    if (!Marker) break;
-  }
-  const InlinePolicies: Record<string, unknown> = {};
-  for (const PolicyName of names) {
-    const res =
-      kind === 'iam-role'
-        ? await iam.send(new GetRolePolicyCommand({ RoleName: name, PolicyName }))
-        : kind === 'iam-user'
-          ? await iam.send(new GetUserPolicyCommand({ UserName: name, PolicyName }))
-          : await iam.send(new GetGroupPolicyCommand({ GroupName: name, PolicyName }));
-    InlinePolicies[PolicyName] = parsePolicyDocument(res.PolicyDocument) ?? null;
-  }
-  return { Name: name, ...(arn ? { Arn: arn } : {}), ...(kind === 'iam-role' ? { AssumeRolePolicyDocument: trust } : {}), InlinePolicies };
-}
+const PRINCIPAL_OF: Record<'iam-role' | 'iam-user' | 'iam-group', PrincipalType> = { 'iam-role': 'Role', 'iam-user': 'User', 'iam-group': 'Group' };
 
 /** One resource, read now (acceptTrustedChange): null when it no longer exists. */
 export async function captureResource(c: Clients, region: string, kind: ResourceKind, id: string): Promise<ResourceConfig | null> {
   switch (kind) {
     case 'cloudtrail-trail': {
       const ct = c.clientFor('cloudtrail', c.account, region, session(c));
-      const res = await orNull(['TrailNotFoundException'], () => ct.send(new GetTrailCommand({ Name: id })));
-      if (!res?.Trail) return null;
-      return trailConfig(res.Trail, await selectorsOf(c, region, id));
+      const trail = await getTrail(ct, id);
+      return trail ? trailConfig(trail, await getEventSelectors(ct, id)) : null;
     }
     case 's3-bucket-policy':
       return bucketPolicy(c, id);
     default:
-      return principal(c, kind, id);
+      return readPrincipal(c.clientFor('iam', c.account, 'us-east-1', session(c)), PRINCIPAL_OF[kind], id);
   }
 }
 

@@ -1,6 +1,7 @@
 // The trusted baseline: capture into a store, accept a confirmed change, and load the lookup the planner needs.
-import type { AwsClientFor } from '../../../activities/aws-revert';
-import { baselineTarget, planRevert, type PlanContext, type PlanDecision } from '../plan';
+import type { AwsClientFor } from '../clients';
+import { planRevert } from '../plan';
+import { baselineTarget, type PlanContext, type PlanDecision } from '../plan-common';
 import type { Change } from '../../core/types';
 import { captureResource, captureScope, GLOBAL_KINDS, mergeCapture, recordVersion, REGIONAL_KINDS, type MergeSummary } from './capture';
 import { loadDocs, type BaselineStore } from './store';

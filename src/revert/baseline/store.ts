@@ -6,11 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   GetObjectCommand,
-  ListObjectsV2Command,
+  paginateListObjectsV2,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
+import { awsError } from '../failures';
 import { BASELINE_FORMAT, emptyDoc, type BaselineDoc } from './types';
 
 export interface BaselineStore {
@@ -167,15 +168,6 @@ export interface S3StoreOptions {
   maxAttempts?: number;
 }
 
-function errorCode(err: unknown): string {
-  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.Code ?? e?.name ?? 'Error';
-}
-
-function httpStatus(err: unknown): number | undefined {
-  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
-}
-
 export class S3Store implements BaselineStore {
   readonly location: string;
   private readonly prefix: string;
@@ -198,7 +190,8 @@ export class S3Store implements BaselineStore {
       const text = (await res.Body?.transformToString('utf8')) ?? '';
       return { doc: parseBaselineDoc(text, `s3://${this.opts.bucket}/${Key}`, account, scope), etag: res.ETag };
     } catch (err) {
-      if (errorCode(err) === 'NoSuchKey' || (httpStatus(err) === 404 && errorCode(err) !== 'NoSuchBucket')) return null;
+      const { code, status } = awsError(err);
+      if (code === 'NoSuchKey' || (status === 404 && code !== 'NoSuchBucket')) return null;
       throw err;
     }
   }
@@ -227,7 +220,8 @@ export class S3Store implements BaselineStore {
         );
         return doc;
       } catch (err) {
-        const conflict = httpStatus(err) === 412 || httpStatus(err) === 409 || errorCode(err) === 'PreconditionFailed';
+        const { code, status } = awsError(err);
+        const conflict = status === 412 || status === 409 || code === 'PreconditionFailed';
         if (!conflict || attempt >= attempts) throw err;
         await sleep(20 * attempt);
       }
@@ -236,17 +230,11 @@ export class S3Store implements BaselineStore {
 
   async list(): Promise<{ account: string; scope: string }[]> {
     const out: { account: string; scope: string }[] = [];
-    let token: string | undefined;
-    for (let page = 0; page < 100; page++) {
-      const res = await this.opts.client.send(
-        new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: this.prefix, ContinuationToken: token }),
-      );
+    for await (const res of paginateListObjectsV2({ client: this.opts.client }, { Bucket: this.opts.bucket, Prefix: this.prefix })) {
       for (const o of res.Contents ?? []) {
         const m = /^(\d{12})\/(.+)\.json$/.exec((o.Key ?? '').slice(this.prefix.length));
         if (m && SCOPE.test(m[2] as string)) out.push({ account: m[1] as string, scope: m[2] as string });
       }
-      token = res.IsTruncated ? res.NextContinuationToken : undefined;
-      if (!token) break;
     }
     return out.sort((a, b) => `${a.account}/${a.scope}`.localeCompare(`${b.account}/${b.scope}`));
   }

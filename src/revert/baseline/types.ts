@@ -4,7 +4,7 @@
 // One document per account and "scope": a region for regional resources (CloudTrail trails), `global` for IAM roles,
 // users and groups and for S3 bucket policies (bucket names are global). Each resource keeps a short history of
 // versions with the time they were read, so a plan can pick the state that was trusted *before* the change it
-// undoes, even when a scheduled refresh read the resource again after the change (risky-changes.md §3 rule 3).
+// undoes, even when a scheduled refresh read the resource again after the change (README, "Trusted baseline").
 
 export const BASELINE_FORMAT = 'vouch-baseline/1';
 export const GLOBAL_SCOPE = 'global';

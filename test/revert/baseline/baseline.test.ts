@@ -27,13 +27,12 @@ import {
   PutUserPolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { planRevert, revertVerdictFields } from '../../../src/revert/plan';
+import { createAwsClientFactory, planRevert, revertVerdictFields } from '../../../src/revert';
 import { captureIntoStore, createBaselinePlanner, loadBaselineLookup, planWithBaseline } from '../../../src/revert/baseline/index';
 import { createBaselineStore, type BaselineStore } from '../../../src/revert/baseline/store';
 import { parsePolicyDocument } from '../../../src/revert/baseline/types';
 import { baselineCommand } from '../../../src/cli/baseline';
 import { createBaselineActivities } from '../../../activities/baseline';
-import { createAwsClientFactory } from '../../../activities/aws-revert';
 import { ACCOUNT, CREDS, REGION, changeOf, record, revertTwice, startAws, type Aws } from '../helpers';
 import type { Change } from '../../../src/core/types';
 
@@ -118,7 +117,7 @@ describe('denied change → restored to the trusted baseline', () => {
   test('a bucket policy opened to the world is replaced by the trusted one; the verdict also reverts on timeout', async () => {
     const s3 = aws.admin('s3');
     await s3.send(new PutBucketPolicyCommand({ Bucket: 'vouch-data', Policy: JSON.stringify(P_PUBLIC) }));
-    // S3 records the policy as an object (risky-changes.md §4).
+    // CloudTrail records an S3 bucket policy as an object, not a JSON string.
     const change = changeOf(record('s3.amazonaws.com', 'PutBucketPolicy', { bucketPolicy: P_PUBLIC, bucketName: 'vouch-data', Host: 'vouch-data.s3.us-east-1.amazonaws.com', policy: [''] }, null, later()));
     const decision = await plan(change);
     assert.equal(decision.plan?.source, 'baseline');

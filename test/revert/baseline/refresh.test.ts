@@ -13,7 +13,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import { startDevServer, eventually } from '../../helpers/temporal';
 import { createBaselineActivities } from '../../../activities/baseline';
-import { createAwsClientFactory } from '../../../activities/aws-revert';
+import { createAwsClientFactory } from '../../../src/revert';
 import { createBaselineStore } from '../../../src/revert/baseline/store';
 import { BASELINE_SCHEDULE_ID, ensureBaselineSchedule } from '../../../src/revert/baseline/schedule';
 import { ACCOUNT, CREDS, REGION, startAws, type Aws } from '../helpers';

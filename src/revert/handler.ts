@@ -1,18 +1,26 @@
 // The handler contract every revert handler implements, the shared checks and helpers, and the generic
 // read → pending → apply → verify flow (runHandler).
-import { ApplicationFailure } from '@temporalio/activity';
 import {
   FailureTypes,
   type AwsService,
   type RevertInput,
   type RevertPlan,
   type RevertResult,
-} from '../../core/types';
-import { parsePolicyDocument } from '../baseline/types';
+} from '../core/types';
+import { parsePolicyDocument } from './baseline/types';
 import { type AwsClients } from './clients';
-import { awsError, forbidden, Gone } from './failures';
+import { type Planner } from './plan-common';
+import { awsError, forbidden, Gone, RevertFailure, unless } from './failures';
 
 // ---- handlers ----
+
+/** One AWS service's part of the revert room: how to plan the undo of each event, and the handlers that carry it out. */
+export interface ServiceReverts {
+  /** CloudTrail event name → its planner. */
+  planners: Record<string, Planner>;
+  /** The plan kinds (service:Operation) this service runs. */
+  handlers: Handler[];
+}
 
 export interface RunContext {
   input: RevertInput;
@@ -73,22 +81,30 @@ export async function ec2DryRun(send: () => Promise<unknown>): Promise<void> {
     if (awsError(err).code === 'DryRunOperation') return;
     throw err;
   }
-  throw ApplicationFailure.create({
+  throw new RevertFailure({
     message: 'the endpoint ignored DryRun and made the call: treat it as a real revert and check the resource',
     type: 'DryRunIgnored',
     nonRetryable: true,
   });
 }
 
-export async function pages<T>(fetch: (marker?: string) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
+/**
+ * An EC2 handler's apply: `send` makes the call with `extra` added to its input; with `dryRun`, as a DryRun. Codes in
+ * `alreadyDone` (the entry, route or attachment is gone already) are not errors: the read after the call decides.
+ */
+export async function applyEc2(
+  dryRun: boolean,
+  send: (extra: { DryRun?: true }) => Promise<unknown>,
+  alreadyDone: readonly string[] = [],
+): Promise<void> {
+  if (dryRun) return ec2DryRun(() => send({ DryRun: true }));
+  await unless(alreadyDone, undefined, async () => void (await send({})));
+}
+
+/** Every item of every page an SDK paginator yields. */
+export async function collect<P, T>(pages: AsyncIterable<P>, items: (page: P) => T[] | undefined): Promise<T[]> {
   const out: T[] = [];
-  let marker: string | undefined;
-  for (let page = 0; page < 50; page++) {
-    const res = await fetch(marker);
-    out.push(...res.items);
-    marker = res.next;
-    if (!marker) break;
-  }
+  for await (const page of pages) out.push(...(items(page) ?? []));
   return out;
 }
 
@@ -144,12 +160,12 @@ export async function runHandler(h: Handler, ctx: RunContext): Promise<RevertRes
   try {
     after = await h.read(ctx);
   } catch (err) {
-    if (err instanceof Gone) throw ApplicationFailure.create({ message: `${ctx.plan.description}: ${err.message} after the revert`, type: FailureTypes.RevertNotVerified, nonRetryable: true });
+    if (err instanceof Gone) throw new RevertFailure({ message: `${ctx.plan.description}: ${err.message} after the revert`, type: FailureTypes.RevertNotVerified, nonRetryable: true });
     throw err;
   }
   const left = h.pending(after, ctx);
   if (left.length) {
-    throw ApplicationFailure.create({
+    throw new RevertFailure({
       message: `${ctx.plan.description}: not verified after the revert: ${left.join('; ')}`,
       type: FailureTypes.RevertNotVerified,
       nonRetryable: true,

@@ -1,15 +1,13 @@
 // Shared by every room of the revert planner: the decision/context types, safety checks and small record readers.
-import type { Actor, AwsService, Change, RevertPlan, RevertStep, Verdict } from '../../core/types';
-import { isRecord } from '../../core/text';
-import type { BaselineLookup } from '../baseline/types';
+import type { Actor, AwsService, Change, RevertPlan, RevertStep, Verdict } from '../core/types';
+import { isRecord } from '../core/text';
+import { scopeFor, type BaselineLookup, type BaselineVersion, type ResourceKind } from './baseline/types';
 
 export interface PlanDecision {
   plan: RevertPlan | null;
   /** Why there is (or is not) a plan, for humans and the verdict's reasons. */
   reason: string;
 }
-
-export { isRecord };
 
 export function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v : undefined;
@@ -30,7 +28,7 @@ export function items(v: unknown): Record<string, unknown>[] {
 // ---- context, safety ----
 
 export interface PlanContext {
-  /** Trusted baselines already loaded for the change's account (src/baseline); without it, baseline rows get no plan. */
+  /** Trusted baselines already loaded for the change's account (baseline/); without it, changes that need it get no plan. */
   baseline?: BaselineLookup;
   /**
    * Name of vouch's revert role (the role in VOUCH_REVERT_ROLE_ARN_TEMPLATE). When set, only `vouch-revert-*` sessions
@@ -39,7 +37,7 @@ export interface PlanContext {
   revertRoleName?: string;
 }
 
-/** Role session names of vouch's reverts: `vouch-revert-<eventID>` (activities/aws-revert.ts). */
+/** Role session names of vouch's reverts: `vouch-revert-<eventID>` (revertSessionName in clients.ts). */
 export const REVERT_SESSION_PREFIX = 'vouch-revert-';
 
 /** Is this vouch's own revert principal (a role session `vouch-revert-*`)? Only assumed-role sessions qualify. */
@@ -115,4 +113,75 @@ export interface Planner {
   /** The revert operations this planner may produce (service:Operation), for documentation and tests. */
   produces: string[];
   plan(a: PlanArgs): PlanDecision;
+}
+
+// ---- from the trusted baseline ----
+
+/** The baseline resource a change overwrites, if it is one vouch keeps a baseline of. */
+export interface BaselineTarget {
+  kind: ResourceKind;
+  id: string;
+  scope: string;
+  /** Human name: "role app-deployer", "trail org-trail". */
+  what: string;
+}
+
+function trailNameOf(v: unknown): string | undefined {
+  const s = str(v);
+  if (!s) return undefined;
+  const m = /:trail\/(.+)$/.exec(s);
+  return m ? m[1] : s;
+}
+
+/** Which baseline resource a (successful) change touches; null when the event is not a baseline row. */
+export function baselineTarget(change: Change): BaselineTarget | null {
+  const req = isRecord(change.request) ? change.request : {};
+  const name = canonicalEventName(change.eventName);
+  const mk = (kind: ResourceKind, id: string | undefined, what: string): BaselineTarget | null =>
+    id ? { kind, id, scope: scopeFor(kind, change.region), what: `${what} ${id}` } : null;
+  switch (name) {
+    case 'UpdateTrail':
+      return mk('cloudtrail-trail', trailNameOf(req.name), 'trail');
+    case 'PutEventSelectors':
+      return mk('cloudtrail-trail', trailNameOf(req.trailName), 'trail');
+    case 'PutBucketPolicy':
+    case 'DeleteBucketPolicy':
+      return mk('s3-bucket-policy', str(req.bucketName), 'bucket');
+    case 'UpdateAssumeRolePolicy':
+    case 'PutRolePolicy':
+      return mk('iam-role', str(req.roleName), 'role');
+    case 'PutUserPolicy':
+      return mk('iam-user', str(req.userName), 'user');
+    case 'PutGroupPolicy':
+      return mk('iam-group', str(req.groupName), 'group');
+    default:
+      return null;
+  }
+}
+
+/** The trusted version of the change's resource from before the change, or the reason there is none. */
+export function trusted<T>(a: PlanArgs): { target: BaselineTarget; version: BaselineVersion; config: T } | PlanDecision {
+  const target = baselineTarget(a.change);
+  if (!target) return none(`${a.change.eventName} names no resource vouch keeps a baseline of`);
+  const where = `${a.change.account}/${target.scope}`;
+  const lookup = a.ctx.baseline;
+  if (!lookup || !lookup.has(a.change.account, target.scope)) {
+    return none(`no trusted baseline for ${target.what} (${where}); paging instead`);
+  }
+  const version = lookup.get(a.change.account, target.scope, target.kind, target.id, a.change.eventTime);
+  if (!version) {
+    return none(`no trusted baseline for ${target.what} captured before the change at ${a.change.eventTime} (${where}); paging instead`);
+  }
+  if (version.config === null) {
+    return none(`${target.what} did not exist in the trusted baseline of ${version.capturedAt} (${where}); paging instead`);
+  }
+  return { target, version, config: version.config as T };
+}
+
+export function isDecision(v: object): v is PlanDecision {
+  return 'plan' in v && 'reason' in v;
+}
+
+export function trustedNote(v: BaselineVersion): string {
+  return `trusted baseline of ${v.capturedAt}${v.source === 'accepted' ? ` (accepted change ${v.eventId ?? ''})` : ''}`;
 }

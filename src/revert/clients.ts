@@ -1,5 +1,5 @@
-// AWS SDK v3 clients for the revert activity (activities/aws-revert.ts): one client per service a plan can name,
-// acting in the target account as the role session `vouch-revert-<eventId>`.
+// AWS SDK v3 clients for the reverts and the baseline reads: one client per service a plan can name, acting in the
+// target account (as the role session `vouch-revert-<eventId>` for a revert, `vouch-baseline-*` for the reads).
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { IAMClient } from '@aws-sdk/client-iam';
@@ -11,7 +11,8 @@ import { ConfigServiceClient } from '@aws-sdk/client-config-service';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import { type AwsService } from '../../core/types';
+import { type AwsService } from '../core/types';
+import { REVERT_SESSION_PREFIX } from './plan-common';
 
 // ---- clients ----
 
@@ -36,13 +37,6 @@ export type AwsClientFor = <S extends AwsService>(
   sessionName: string,
 ) => AwsClients[S];
 
-export interface AwsDeps {
-  /** An EC2 client acting in `account`/`region`, as the role session `sessionName` when roles are used. */
-  ec2For(account: string, region: string, sessionName: string): EC2Client;
-  /** Any service's client (EC2 plans always go through `ec2For`). Without it, only EC2 plans run. */
-  clientFor?: AwsClientFor;
-}
-
 export interface AwsClientFactoryOptions {
   /** Role to assume in the target account, `{account}` replaced: `arn:aws:iam::{account}:role/vouch-revert`. */
   roleArnTemplate?: string;
@@ -51,44 +45,32 @@ export interface AwsClientFactoryOptions {
   /** Static credentials (the caller of AssumeRole when a template is set); the SDK's default chain otherwise. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
-/** @deprecated name kept for src/cli/worker.ts and src/demo/command.ts; same options as AwsClientFactoryOptions. */
-export type Ec2ClientFactoryOptions = AwsClientFactoryOptions;
 
-/** A compact, stable view of one security-group rule, for `RevertResult.before` / `after`. */
-export interface RuleSummary {
-  id: string;
-  direction: 'ingress' | 'egress';
-  /** 'tcp' | 'udp' | 'icmp' | '-1' (all traffic) | a protocol number. */
-  protocol: string;
-  /** 'all', '22' or '1024-65535' (ICMP: 'type-code'). */
-  ports: string;
-  /** The IPv4 or IPv6 CIDR, when the rule has one. */
-  cidr?: string;
-  prefixListId?: string;
-  referencedGroupId?: string;
+/** What createAwsClientFactory builds: spread it into the activities' dependencies. */
+export interface AwsClientFactory {
+  clientFor: AwsClientFor;
 }
 
-const SESSION_PREFIX = 'vouch-revert-';
 /** SDK retries are bounded to one extra attempt: Temporal's retry policy owns the backoff. */
 const SDK_MAX_ATTEMPTS = 2;
 
 /** `vouch-revert-<eventId>`, limited to AssumeRole's 2–64 characters of `[\w+=,.@-]`. */
 export function revertSessionName(eventId: string): string {
-  return sanitizeSessionName(`${SESSION_PREFIX}${eventId}`);
+  return sanitizeSessionName(`${REVERT_SESSION_PREFIX}${eventId}`);
 }
 
 function sanitizeSessionName(name: string): string {
   const clean = name.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
-  return clean.length >= 2 ? clean : `${SESSION_PREFIX}${clean}`.slice(0, 64);
+  return clean.length >= 2 ? clean : `${REVERT_SESSION_PREFIX}${clean}`.slice(0, 64);
 }
 
 type Credentials = NonNullable<EC2ClientConfig['credentials']>;
 
 /**
- * Builds `AwsDeps` (`ec2For` and `clientFor`): one client per call, assuming the revert role in the target account
- * when configured. Credential providers are shared per account and session, so one revert assumes the role once.
+ * Builds `clientFor`: one client per call, assuming the revert role in the target account when configured.
+ * Credential providers are shared per account and session, so one revert assumes the role once.
  */
-export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): Required<AwsDeps> {
+export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): AwsClientFactory {
   const providers = new Map<string, Credentials>();
   const credentialsFor = (account: string, region: string, sessionName: string): Credentials | undefined => {
     if (!opts.roleArnTemplate) return opts.credentials;
@@ -156,11 +138,5 @@ export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): Requ
     return make() as AwsClients[typeof service];
   };
 
-  return {
-    clientFor,
-    ec2For: (account, region, sessionName) => clientFor('ec2', account, region, sessionName),
-  };
+  return { clientFor };
 }
-
-/** The same factory under its original name (src/cli/worker.ts, src/demo/command.ts): now covers every service. */
-export const createEc2ClientFactory = createAwsClientFactory;

@@ -1,15 +1,46 @@
+// RDS: a DB snapshot or cluster snapshot shared with another account (ModifyDBSnapshotAttribute /
+// ModifyDBClusterSnapshotAttribute adding values to "restore") is unshared with the same call and ValuesToRemove.
 import {
   DescribeDBClusterSnapshotAttributesCommand,
   DescribeDBSnapshotAttributesCommand,
   ModifyDBClusterSnapshotAttributeCommand,
   ModifyDBSnapshotAttributeCommand,
 } from '@aws-sdk/client-rds';
+import { eventPlan, none, str, strings, type PlanArgs, type PlanDecision } from './plan-common';
 import { forbidden, orGone } from './failures';
-import { need, onlyKeys, sdkInput, type Handler } from './handler';
+import { need, onlyKeys, sdkInput, type Handler, type ServiceReverts } from './handler';
 
-// RDS snapshot sharing (row 38): only ever ValuesToRemove.
+// ---- plan ----
 
-export function rdsShare(cluster: boolean): Handler {
+function planRdsShare(cluster: boolean) {
+  return ({ req }: PlanArgs): PlanDecision => {
+    const idKey = cluster ? 'dBClusterSnapshotIdentifier' : 'dBSnapshotIdentifier';
+    const id = str(req[idKey]);
+    const attribute = str(req.attributeName) ?? 'restore';
+    const added = strings(req.valuesToAdd);
+    const op = cluster ? 'ModifyDBClusterSnapshotAttribute' : 'ModifyDBSnapshotAttribute';
+    if (!id) return none(`${op} without ${idKey}`);
+    if (attribute !== 'restore') return none(`${op} of ${attribute} does not share the snapshot: nothing to revert`);
+    if (!added.length) return none(`${op} on ${id} added no account: nothing to revert`);
+    return {
+      plan: eventPlan(
+        'rds',
+        op,
+        {
+          [cluster ? 'DBClusterSnapshotIdentifier' : 'DBSnapshotIdentifier']: id,
+          AttributeName: attribute,
+          ValuesToRemove: added,
+        },
+        `stop sharing ${cluster ? 'cluster snapshot' : 'snapshot'} ${id} with ${added.join(', ')}`,
+      ),
+      reason: 'the same call with ValuesToRemove, for the values the request added',
+    };
+  };
+}
+
+// ---- run ----
+
+function rdsShare(cluster: boolean): Handler {
   const op = cluster ? 'ModifyDBClusterSnapshotAttribute' : 'ModifyDBSnapshotAttribute';
   const idKey = cluster ? 'DBClusterSnapshotIdentifier' : 'DBSnapshotIdentifier';
   return {
@@ -52,3 +83,18 @@ export function rdsShare(cluster: boolean): Handler {
     },
   };
 }
+
+const RDS = ['rds.amazonaws.com'];
+
+export const rdsReverts: ServiceReverts = {
+  planners: {
+    ModifyDBSnapshotAttribute: { eventSources: RDS, from: 'event', produces: ['rds:ModifyDBSnapshotAttribute'], plan: planRdsShare(false) },
+    ModifyDBClusterSnapshotAttribute: {
+      eventSources: RDS,
+      from: 'event',
+      produces: ['rds:ModifyDBClusterSnapshotAttribute'],
+      plan: planRdsShare(true),
+    },
+  },
+  handlers: [rdsShare(false), rdsShare(true)],
+};

@@ -1,16 +1,43 @@
-// AWS errors (any service, or STS) → the ApplicationFailure the workflow branches on, and the small helpers that
-// turn "not found" answers into "already reverted" / "gone".
-import { ApplicationFailure } from '@temporalio/activity';
-import { isRecord } from '../../core/text';
-import { FailureTypes } from '../../core/types';
+// Why a revert stopped, as a RevertFailure whose `type` the review workflow branches on (activities/aws-revert.ts
+// turns it into a Temporal ApplicationFailure), and the small helpers that turn AWS "not found" answers into
+// "already reverted" / "gone".
+import { isRecord } from '../core/text';
+import { FailureTypes } from '../core/types';
 
 // ---- failures ----
 
-export function forbidden(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type: FailureTypes.RevertForbidden, nonRetryable: true });
+export interface RevertFailureOptions {
+  message: string;
+  /** FailureTypes.* or another stable string the workflow can branch on. */
+  type: string;
+  nonRetryable: boolean;
+  /** When retrying is worth it only after a pause (throttling), in milliseconds. */
+  nextRetryDelayMs?: number;
+  /** Evidence for the humans reading the failure (the state before and after). */
+  details?: unknown[];
+  cause?: Error;
 }
 
-export { isRecord };
+/** A revert that did not happen or could not be proven. Thrown by everything in src/revert that runs a revert. */
+export class RevertFailure extends Error {
+  readonly type: string;
+  readonly nonRetryable: boolean;
+  readonly nextRetryDelayMs?: number;
+  readonly details?: unknown[];
+
+  constructor(o: RevertFailureOptions) {
+    super(o.message, o.cause ? { cause: o.cause } : undefined);
+    this.name = 'RevertFailure';
+    this.type = o.type;
+    this.nonRetryable = o.nonRetryable;
+    if (o.nextRetryDelayMs !== undefined) this.nextRetryDelayMs = o.nextRetryDelayMs;
+    if (o.details !== undefined) this.details = o.details;
+  }
+}
+
+export function forbidden(message: string): RevertFailure {
+  return new RevertFailure({ message, type: FailureTypes.RevertForbidden, nonRetryable: true });
+}
 
 interface AwsErrorShape {
   code: string;
@@ -62,31 +89,31 @@ const THROTTLING = new Set([
   'PriorRequestNotComplete',
 ]);
 
-/** Maps an SDK error (any service, or STS) to the failure the workflow branches on. */
-export function toFailure(err: unknown, step: string): ApplicationFailure {
-  if (err instanceof ApplicationFailure) return err;
+/** Maps an SDK error (any service, or STS) at `step` to the failure the workflow branches on. */
+export function revertFailure(err: unknown, step: string): RevertFailure {
+  if (err instanceof RevertFailure) return err;
   const e = awsError(err);
   const text = `${step}: ${e.code}: ${e.message}`;
   if (e.code === 'UnauthorizedOperation' || e.code.startsWith('AccessDenied') || e.code === 'UnauthorizedAccess') {
-    return ApplicationFailure.create({ message: text, type: FailureTypes.RevertForbidden, nonRetryable: true });
+    return new RevertFailure({ message: text, type: FailureTypes.RevertForbidden, nonRetryable: true });
   }
   if (CREDENTIAL_ERRORS.has(e.code)) {
-    return ApplicationFailure.create({ message: text, type: FailureTypes.InvalidCredentials, nonRetryable: true });
+    return new RevertFailure({ message: text, type: FailureTypes.InvalidCredentials, nonRetryable: true });
   }
   if (THROTTLING.has(e.code) || e.status === 429) {
-    return ApplicationFailure.create({ message: text, type: FailureTypes.RateLimited, nextRetryDelay: '5 seconds' });
+    return new RevertFailure({ message: text, type: FailureTypes.RateLimited, nonRetryable: false, nextRetryDelayMs: 5_000 });
   }
   const cause = err instanceof Error ? err : undefined;
   if ((e.status !== undefined && e.status >= 500) || e.fault === 'server' || e.network) {
     // 5xx, or no HTTP answer at all (connection refused, reset, timeout): worth another attempt.
     const message = e.network ? `${step}: ${e.network}: ${e.message}` : text;
-    return ApplicationFailure.create({ message, type: 'AwsUnavailable', nonRetryable: false, cause });
+    return new RevertFailure({ message, type: 'AwsUnavailable', nonRetryable: false, cause });
   }
   if (e.status === undefined) {
     // Not an AWS answer (a bug or an unexpected runtime error): retryable, bounded by the activity retry policy.
-    return ApplicationFailure.create({ message: text, type: e.code, nonRetryable: false, cause });
+    return new RevertFailure({ message: text, type: e.code, nonRetryable: false, cause });
   }
-  return ApplicationFailure.create({ message: text, type: FailureTypes.VendorRejected, nonRetryable: true });
+  return new RevertFailure({ message: text, type: FailureTypes.VendorRejected, nonRetryable: true });
 }
 
 /** Runs `fn`; an AWS error whose code is in `codes` becomes `fallback` instead. */
@@ -94,7 +121,7 @@ export async function unless<T>(codes: readonly string[], fallback: T, fn: () =>
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof ApplicationFailure) throw err;
+    if (err instanceof RevertFailure) throw err;
     if (codes.includes(awsError(err).code)) return fallback;
     throw err;
   }

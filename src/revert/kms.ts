@@ -1,8 +1,35 @@
+// KMS: a key scheduled for deletion gets its deletion cancelled and is enabled again (CancelKeyDeletion leaves it
+// Disabled); a disabled key is enabled again. The key id comes from the record.
 import { CancelKeyDeletionCommand, DescribeKeyCommand, EnableKeyCommand } from '@aws-sdk/client-kms';
+import { eventPlan, none, str, type PlanArgs, type PlanDecision } from './plan-common';
 import { orGone } from './failures';
-import { need, onlyKeys, type Handler, type RunContext } from './handler';
+import { need, onlyKeys, type Handler, type RunContext, type ServiceReverts } from './handler';
 
-// KMS (rows 17–18): cancel a scheduled deletion, then enable; or enable a disabled key.
+// ---- plan ----
+
+function kmsKey(req: Record<string, unknown>, res: Record<string, unknown> | null): string | undefined {
+  const id = str(res?.keyId) ?? str(req.keyId);
+  return id && !id.startsWith('alias/') ? id : undefined;
+}
+
+function planKmsDeletion({ req, res }: PlanArgs): PlanDecision {
+  const key = kmsKey(req, res);
+  if (!key) return none('ScheduleKeyDeletion without a key id (aliases cannot be scheduled)');
+  return {
+    plan: eventPlan('kms', 'CancelKeyDeletion', { KeyId: key }, `cancel the deletion of ${key} and enable it again`, [
+      { service: 'kms', operation: 'EnableKey', input: { KeyId: key } },
+    ]),
+    reason: 'CancelKeyDeletion leaves the key Disabled, so EnableKey follows',
+  };
+}
+
+function planKmsDisable({ req, res }: PlanArgs): PlanDecision {
+  const key = kmsKey(req, res);
+  if (!key) return none('DisableKey without a key id');
+  return { plan: eventPlan('kms', 'EnableKey', { KeyId: key }, `enable ${key} again`), reason: 'key id from the request' };
+}
+
+// ---- run ----
 
 async function readKey(ctx: RunContext): Promise<{ keyState?: string; enabled?: boolean }> {
   const id = ctx.args.KeyId as string;
@@ -15,7 +42,7 @@ function checkKey(a: Record<string, unknown>, op: string): void {
   onlyKeys(a, ['KeyId'], op);
 }
 
-export const kmsCancelDeletion: Handler = {
+const kmsCancelDeletion: Handler = {
   service: 'kms',
   operation: 'CancelKeyDeletion',
   then: ['kms:EnableKey'],
@@ -44,7 +71,7 @@ export const kmsCancelDeletion: Handler = {
   },
 };
 
-export const kmsEnable: Handler = {
+const kmsEnable: Handler = {
   service: 'kms',
   operation: 'EnableKey',
   iam: { write: ['kms:EnableKey'], read: ['kms:DescribeKey'] },
@@ -54,4 +81,14 @@ export const kmsEnable: Handler = {
   async apply(ctx) {
     await ctx.client('kms').send(new EnableKeyCommand({ KeyId: ctx.args.KeyId as string }));
   },
+};
+
+const KMS = ['kms.amazonaws.com'];
+
+export const kmsReverts: ServiceReverts = {
+  planners: {
+    ScheduleKeyDeletion: { eventSources: KMS, from: 'event', produces: ['kms:CancelKeyDeletion', 'kms:EnableKey'], plan: planKmsDeletion },
+    DisableKey: { eventSources: KMS, from: 'event', produces: ['kms:EnableKey'], plan: planKmsDisable },
+  },
+  handlers: [kmsCancelDeletion, kmsEnable],
 };
