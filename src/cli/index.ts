@@ -8,7 +8,7 @@ import { runWorkerFromEnv } from './worker';
 import { runHandlerFromEnv } from './handler';
 import { setupFromEnv } from './setup';
 import { prepareReviews, startPrepared } from './review';
-import { policyFromConfig } from '../intake/settings';
+import { policyFromConfig } from './intake-settings';
 import { connectClientFromEnv } from './temporal-client';
 import { runDemo } from '../demo/command';
 import { reportCommand } from './report';

@@ -15,8 +15,8 @@ import { FolderDeadLetterStore } from '../intake/dead-letter';
 import { ingestFiles, listDir, listS3, s3Client } from '../intake/files';
 import { ensurePollers, orphanPollers, type PollerSettings } from '../intake/lookup';
 import { IntakePipeline, policyJudge, temporalStarter, type Judge } from '../intake/pipeline';
-import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings, type IntakeConfig } from '../intake/settings';
-import { loadConfig, metricsSchema } from './config';
+import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings } from './intake-settings';
+import { loadConfig, metricsSchema, type IntakeConfig } from './config';
 import { startProcessMetrics } from './metrics';
 import { SqsIntake, sqsClientFor } from '../intake/sqs';
 

@@ -4,7 +4,7 @@ import { normalise, parseRecords, RecordError } from '../intake/normalise';
 import { planRevert } from '../revert/plan';
 import { assess, loadPolicy, toVerdict, type Policy } from '../policy';
 import { intakeSchema, loadConfig, type IntakeConfig } from './config';
-import { reviewSettings } from '../intake/settings';
+import { reviewSettings } from './intake-settings';
 import { connectClient } from './temporal-client';
 import { startReview } from '../intake/starter';
 import type { Change, ReviewInput, Verdict } from '../core/types';

@@ -12,7 +12,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createCloudTrailLookupActivities, type LookupRecord } from '../../activities/cloudtrail-lookup';
 import { AccountsError, createCloudTrailClients, createCredentialCache, lookupTargets, parseAccounts } from '../../src/intake/accounts';
 import { ingestCommand } from '../../src/cli/ingest';
-import { loadIntakeConfig } from '../../src/intake/settings';
+import { loadIntakeConfig } from '../../src/cli/intake-settings';
 import { startCloudTrailStandIn, type CloudTrailStandIn } from '../standins/cloudtrail';
 import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
 import { lookupPollerWorkflowId } from '../../workflows/lookup-poller';

@@ -14,7 +14,7 @@ import { FolderDeadLetterStore, rawOf } from '../../src/intake/dead-letter';
 import { ingestFiles, listS3, s3Client } from '../../src/intake/files';
 import { ingestCommand } from '../../src/cli/ingest';
 import { IntakePipeline, policyJudge, temporalStarter, type Judge } from '../../src/intake/pipeline';
-import { loadIntakeConfig } from '../../src/intake/settings';
+import { loadIntakeConfig } from '../../src/cli/intake-settings';
 import { loadPolicy } from '../../src/policy';
 import { startDevServer } from '../helpers/temporal';
 import { eventIdsOf, waitForReviews } from './helpers/temporal';
