@@ -48,7 +48,7 @@ export interface ErrorLine {
   eventID?: string;
 }
 
-export function lineFor(change: Change, a: Assessment): ClassifiedLine {
+function lineFor(change: Change, a: Assessment): ClassifiedLine {
   return lineOf(change.eventId, change.eventName, change.account, change.actor, a);
 }
 
@@ -143,7 +143,7 @@ export function classifyText(
 const DATA_FILE = /\.(json|jsonl|ndjson|json\.gz|jsonl\.gz|gz)$/i;
 
 /** Files of a path: the file itself, or every data file under a folder (recursively, sorted, so output is stable). */
-export function expandPath(p: string): string[] {
+function expandPath(p: string): string[] {
   const st = fs.statSync(p);
   if (!st.isDirectory()) return [p];
   const out: string[] = [];
@@ -164,7 +164,7 @@ export function expandPath(p: string): string[] {
 }
 
 /** Text of a file or of stdin bytes; gzip (as CloudTrail delivers to S3) is recognised by its magic bytes. */
-export function decodeInput(buf: Buffer): string {
+function decodeInput(buf: Buffer): string {
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return zlib.gunzipSync(buf).toString('utf8');
   return buf.toString('utf8');
 }

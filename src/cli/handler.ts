@@ -23,7 +23,7 @@ export function handlerLog(logger: Logger): HandlerLog {
   return (level, msg, fields = {}) => logger[level](fields, msg);
 }
 
-export async function runHandlerFromEnv(stop: AbortSignal): Promise<number> {
+async function runHandlerFromEnv(stop: AbortSignal): Promise<number> {
   const config = loadConfig(handlerProcessSchema);
   const logger = getLogger();
   const processMetrics = await startProcessMetrics('handler', loadConfig(metricsSchema));

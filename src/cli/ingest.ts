@@ -25,7 +25,7 @@ import { formatRate, measure, ProgressLine, type ProgressStream } from './progre
 import { SqsIntake, sqsClientFor } from '../intake/sqs';
 
 /** `sqs://sqs.us-east-1.amazonaws.com/1/q` → https://…; `sqs://http://127.0.0.1:5000/1/q` → as is. */
-export function queueUrlFrom(from: string): string {
+function queueUrlFrom(from: string): string {
   const rest = from.slice('sqs://'.length);
   if (!rest) throw new UsageError('--from sqs:// needs a queue URL');
   return /^https?:\/\//.test(rest) ? rest : `https://${rest}`;

@@ -213,14 +213,14 @@ const VENDOR_OF_ACTIVITY: Readonly<Record<string, Vendor>> = {
 };
 
 /** Which vendor an activity failure is about: by activity, refined by the failure message for mixed activities. */
-export function vendorOf(activityType: string, err: unknown): Vendor {
+function vendorOf(activityType: string, err: unknown): Vendor {
   const message = err instanceof Error ? err.message : '';
   if (/^Slack /.test(message)) return 'slack';
   if (/^PagerDuty /.test(message)) return 'pagerduty';
   return VENDOR_OF_ACTIVITY[activityType] ?? 'other';
 }
 
-export function failureTypeOf(err: unknown): string {
+function failureTypeOf(err: unknown): string {
   if (err instanceof ApplicationFailure && err.type) return err.type;
   if (err instanceof Error) return err.name || 'Error';
   return 'Unknown';

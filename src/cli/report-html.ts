@@ -16,7 +16,7 @@ const COLORS: Record<string, string> = {
 };
 const OTHER_COLOR = '#546e7a';
 
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 }
 

@@ -19,7 +19,7 @@ export function socketModeCommand(): Command {
   );
 }
 
-export async function runSocketModeFromEnv(stop: AbortSignal): Promise<number> {
+async function runSocketModeFromEnv(stop: AbortSignal): Promise<number> {
   const config = loadConfig(socketModeSchema);
   const logger = getLogger();
   const processMetrics = await startProcessMetrics('socket-mode', loadConfig(metricsSchema));

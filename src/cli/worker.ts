@@ -78,7 +78,7 @@ export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides
 }
 
 
-export const SHUTDOWN_GRACE = '20 seconds';
+const SHUTDOWN_GRACE = '20 seconds';
 
 export async function createWorker(
   config: WorkerConfig,
@@ -118,7 +118,7 @@ export function workerCommand(): Command {
 }
 
 /** The worker from the environment, until `stop` is aborted; then it finishes the tasks in flight and returns 0. */
-export async function runWorkerFromEnv(stop: AbortSignal): Promise<number> {
+async function runWorkerFromEnv(stop: AbortSignal): Promise<number> {
   const config = loadConfig(workerSchema);
   const logger = getLogger();
   const metricsOn = config.VOUCH_METRICS_PORT !== undefined;
