@@ -202,6 +202,7 @@ const classifySchema = z.object({
 
 export function classifyCommand(io: Io = DEFAULT_IO): Command {
   const cmd = new Command('classify')
+    .summary("the policy's verdict on CloudTrail records, one JSON line each")
     .description('one JSON line per CloudTrail record: its tier, score, rules and revert plan (files, folders, .json.gz, JSON lines, stdin)')
     .argument('[path...]', 'files or folders of CloudTrail records; none or - reads standard input')
     .option('--policy <file>', 'the policy (default VOUCH_POLICY_FILE, else the shipped one)');

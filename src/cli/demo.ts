@@ -17,6 +17,7 @@ interface DemoFlags {
 
 export function demoCommand(): Command {
   const cmd = new Command('demo')
+    .summary('run everything on an embedded default: dev server, vendor sandbox, moto')
     .description('run everything on an embedded default: Temporal dev server + Web UI, vendor sandbox page, moto; Ctrl-C stops it')
     .addOption(
       new Option('--auto <mode>', 'answer on its own (confirm, deny, or stay silent), print a summary and exit 1 if any review ends unexpectedly').choices([

@@ -11,7 +11,7 @@ import { startHandler, type HandlerLog } from '../slack/http-receiver';
 
 export function handlerCommand(): Command {
   return act(
-    new Command('handler').description(
+    new Command('handler').summary('run the Slack interactivity endpoint').description(
       'run the Slack interactivity endpoint (POST /slack/interactions, GET /healthz); stops on SIGINT/SIGTERM after the clicks in flight',
     ),
     () => runHandlerFromEnv(gracefulStop()),

@@ -66,12 +66,7 @@ interface IngestOptions {
 export function ingestCommand(deps: IngestDeps = {}): Command {
   const cmd = new Command('ingest')
     .description('read CloudTrail and start reviews, through the one intake pipeline')
-    .requiredOption(
-      '--from <source>',
-      'DIR|FILE (.json.gz as delivered to S3, .json, .jsonl; folders recursively), s3://BUCKET/PREFIX, ' +
-        'sqs://QUEUE_URL (EventBridge "AWS API Call via CloudTrail" envelopes, until SIGINT/SIGTERM; sqs://http://host:port/… locally), ' +
-        'or lookup (start or find one LookupEvents poller workflow per account and Region)',
-    )
+    .requiredOption('--from <source>', 'where the records come from: DIR|FILE, s3://BUCKET/PREFIX, sqs://QUEUE_URL or lookup (below)')
     .option('--policy <file>', 'policy (default VOUCH_POLICY_FILE, else the shipped default)')
     .option('--dry-run', 'rehearse a policy: reviews run, reverts are EC2 DryRun calls or plans (VOUCH_DRY_RUN)')
     .option('--dead-letter <dir>', 'where unusable records are kept (default VOUCH_DEAD_LETTER_DIR or .data/dead-letter)')
@@ -87,7 +82,13 @@ export function ingestCommand(deps: IngestDeps = {}): Command {
     .option('--no-progress', 'no progress line, even on a terminal')
     .addHelpText(
       'after',
-      '\nPrints a JSON summary line on stdout when done (lookup: one line per poller, started or existing).\n' +
+      '\nSources:\n' +
+        '  DIR|FILE            local CloudTrail files: .json.gz (as delivered to S3), .json, .jsonl; folders recursively\n' +
+        "  s3://BUCKET/PREFIX  a trail's bucket (digest and Insights files are skipped)\n" +
+        '  sqs://QUEUE_URL     EventBridge "AWS API Call via CloudTrail" envelopes, until SIGINT/SIGTERM\n' +
+        '                      (sqs://sqs.us-east-1.amazonaws.com/123456789012/vouch, or sqs://http://host:port/… locally)\n' +
+        '  lookup              start or find one LookupEvents poller workflow per account and Region\n' +
+        '\nPrints a JSON summary line on stdout when done (lookup: one line per poller, started or existing).\n' +
         'Exit status: 1 when any record or file was dead-lettered (files) or the run stopped on an error; 2 for usage errors.\n' +
         'Every source dedups on (account, eventID) through the review workflow id, so sources can overlap freely.',
     );

@@ -181,6 +181,7 @@ export interface ReportDeps {
 
 export function reportCommand(deps: ReportDeps = {}): Command {
   const cmd = new Command('report')
+    .summary('outcomes by rule, account and team; time to confirm; pages per week')
     .description('what the reviews of a period say: outcomes by rule, account and team, time to confirm, pages per week')
     .option('--since <when>', 'start of the period: 7d, 24h, 90m, 2w, or an ISO date', '7d')
     .option('--html <file>', 'also write the report as an HTML page')

@@ -158,6 +158,7 @@ interface ReviewOptions {
 
 export function reviewCommand(io: CommandIo = {}): Command {
   const cmd = new Command('review')
+    .summary('start reviews for files of CloudTrail records')
     .description('start reviews for CloudTrail records ({"Records":[…]}, an array, one record, JSON lines); every record is checked first')
     .argument('<file...>', 'files of CloudTrail records, or - for standard input')
     .option('--policy <file>', 'the policy that decides (default VOUCH_POLICY_FILE, else the shipped one)')

@@ -12,7 +12,7 @@ import { startSocketMode } from '../slack/socket-mode';
 
 export function socketModeCommand(): Command {
   return act(
-    new Command('socket-mode').description(
+    new Command('socket-mode').summary('receive Slack clicks over Socket Mode instead of an endpoint').description(
       'receive Slack clicks over Socket Mode (SLACK_APP_TOKEN) instead of a public endpoint; stops on SIGINT/SIGTERM after the clicks in flight',
     ),
     () => runSocketModeFromEnv(gracefulStop()),

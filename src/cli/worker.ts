@@ -112,7 +112,7 @@ export async function createWorker(
 
 export function workerCommand(): Command {
   return act(
-    new Command('worker').description('run the Temporal worker: the review workflows and the vendor activities (stops on SIGINT/SIGTERM after the work in flight)'),
+    new Command('worker').summary('run the Temporal worker: review workflows and vendor activities').description('run the Temporal worker: the review workflows and the vendor activities (stops on SIGINT/SIGTERM after the work in flight)'),
     () => runWorkerFromEnv(gracefulStop()),
   );
 }
