@@ -18,6 +18,7 @@ import { parseDocument } from 'yaml';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SECRET_VARS } from '../src/cli/config';
+import { SHUTDOWN_GRACE } from '../src/cli/worker';
 import { resolveTemporalCli } from '../src/demo/tools/resolve';
 import { ALL_SEARCH_ATTRIBUTES, devServerSearchAttributeArgs } from '../workflows/search-attributes';
 
@@ -476,6 +477,10 @@ describe('docker-compose.yml', () => {
       assert.match(str(svc.image, `${name}.image`), /^vouch:\d+\.\d+\.\d+$/);
       assert.equal(environment(svc).TEMPORAL_ADDRESS, 'temporal:7233');
       assert.equal(svc.init, true, `${name} runs under an init that forwards SIGTERM`);
+      // The worker's drain (activities in flight get SHUTDOWN_GRACE) fits before Docker's SIGKILL.
+      const grace = /^(\d+)s$/.exec(str(svc.stop_grace_period, `${name}.stop_grace_period`))?.[1];
+      const drain = /^(\d+) seconds$/.exec(SHUTDOWN_GRACE)?.[1];
+      assert.ok(grace && drain && Number(grace) > Number(drain), `${name}: stop_grace_period ${svc.stop_grace_period} > ${SHUTDOWN_GRACE}`);
       assert.equal(environment(svc).VOUCH_UI_BASE_URL, 'http://127.0.0.1:8080', 'review links point at the UI');
     }
     const dockerfile = fs.readFileSync(DOCKERFILE, 'utf8');

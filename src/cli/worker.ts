@@ -78,7 +78,7 @@ export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides
 }
 
 
-const SHUTDOWN_GRACE = '20 seconds';
+export const SHUTDOWN_GRACE = '20 seconds';
 
 export async function createWorker(
   config: WorkerConfig,
