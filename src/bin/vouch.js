@@ -7,6 +7,6 @@ const cli = require('../cli/index.ts');
 
 cli.installProcessHandlers(cli.getLogger);
 cli.main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
+  // Exit once stdout has taken everything written to it (a pipe may still be draining).
   process.stdout.write('', () => process.exit(code));
 });
