@@ -48,8 +48,9 @@ test('vouch demo stops cleanly on Ctrl-C: exit 0, no stack trace, the dev server
     const sandbox = /sandbox \(Slack DMs, Duo pushes, PagerDuty incidents, reverts\): (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
     assert.ok(sandbox, out);
     assert.equal((await fetch(sandbox)).status, 200);
-    // Reviews are open (people answer on the page): their results are being long-polled when Ctrl-C comes.
-    assert.match(out, /Duo push to|Slack DM to/);
+    // Reviews are open (people answer on the page) and under way: their results are being long-polled when Ctrl-C comes.
+    assert.match(out, /review started for /);
+    await eventually(() => /Slack DM to /.test(out), 60_000, 'a Slack DM');
     child.kill('SIGINT');
     const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
     assert.equal(code, 0, `exit status after Ctrl-C\n${out}\n${err}`);
