@@ -18,6 +18,7 @@ import { parseDocument } from 'yaml';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SECRET_VARS } from '../src/cli/config';
+import { SHUTDOWN_GRACE } from '../src/cli/worker';
 import { resolveTemporalCli } from '../src/demo/tools/resolve';
 import { ALL_SEARCH_ATTRIBUTES, devServerSearchAttributeArgs } from '../workflows/search-attributes';
 
@@ -476,6 +477,10 @@ describe('docker-compose.yml', () => {
       assert.match(str(svc.image, `${name}.image`), /^vouch:\d+\.\d+\.\d+$/);
       assert.equal(environment(svc).TEMPORAL_ADDRESS, 'temporal:7233');
       assert.equal(svc.init, true, `${name} runs under an init that forwards SIGTERM`);
+      // The worker's drain (activities in flight get SHUTDOWN_GRACE) fits before Docker's SIGKILL.
+      const grace = /^(\d+)s$/.exec(str(svc.stop_grace_period, `${name}.stop_grace_period`))?.[1];
+      const drain = /^(\d+) seconds$/.exec(SHUTDOWN_GRACE)?.[1];
+      assert.ok(grace && drain && Number(grace) > Number(drain), `${name}: stop_grace_period ${svc.stop_grace_period} > ${SHUTDOWN_GRACE}`);
       assert.equal(environment(svc).VOUCH_UI_BASE_URL, 'http://127.0.0.1:8080', 'review links point at the UI');
     }
     const dockerfile = fs.readFileSync(DOCKERFILE, 'utf8');
@@ -509,6 +514,9 @@ describe('docker-compose.yml', () => {
     ];
     const seen = new Set<string>();
     const missing: string[] = [];
+    // src/demo is not in the image (Dockerfile.dockerignore): it may be reached only by the lazy require of `vouch demo`.
+    const demoDir = path.join(ROOT, 'src/demo') + path.sep;
+    const demoRefs: string[] = [];
     const resolveLocal = (from: string, spec: string): string | undefined => {
       const base = path.resolve(path.dirname(from), spec);
       const candidates = [base, `${base}.ts`, `${base}.js`, path.join(base, 'index.ts')];
@@ -532,7 +540,8 @@ describe('docker-compose.yml', () => {
         if (spec.startsWith('.')) {
           const target = resolveLocal(file, spec);
           assert.ok(target, `${path.relative(ROOT, file)} imports ${spec}, which does not resolve`);
-          queue.push(target);
+          if (target.startsWith(demoDir)) demoRefs.push(`${path.relative(ROOT, file)} → ${spec}`);
+          else queue.push(target);
           continue;
         }
         const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] as string);
@@ -541,6 +550,11 @@ describe('docker-compose.yml', () => {
       }
     }
     assert.ok(seen.has(path.join(ROOT, 'src/cli/index.ts')), 'the walk reached src/cli/index.ts');
+    assert.deepEqual(demoRefs, ['src/cli/demo.ts → ../demo/command'], 'only `vouch demo` loads src/demo');
+    const demoCommand = fs.readFileSync(path.join(ROOT, 'src/cli/demo.ts'), 'utf8');
+    assert.doesNotMatch(demoCommand, /^import\s+(?!type\b)[^;]*'\.\.\/demo\//m, 'src/cli/demo.ts loads src/demo lazily, never at import time');
+    const ignore = fs.readFileSync(`${DOCKERFILE}.dockerignore`, 'utf8').split('\n').map((l) => l.trim());
+    assert.ok(ignore.includes('src/demo'), 'the build context leaves src/demo out');
     assert.deepEqual(missing, [], 'packages loaded at run time must be in "dependencies", not devDependencies');
   });
 

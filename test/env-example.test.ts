@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { workerSchema, handlerProcessSchema, starterSchema, oncallSchema, metricsSchema } from '../src/cli/config';
-import { intakeSchema } from '../src/intake/settings';
+import { intakeSchema } from '../src/cli/config';
 
 const ROOT = path.resolve(__dirname, '..');
 const vars = [...new Set([workerSchema, handlerProcessSchema, starterSchema, intakeSchema, oncallSchema, metricsSchema].flatMap((s) => Object.keys(s.shape)))].sort();

@@ -7,13 +7,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import { z } from 'zod';
 import { awsSchema, loadConfig } from './config';
 import * as cloudtrail from '../intake/normalise';
 import { RecordError, type RecordHeader } from '../intake/normalise';
 import { classifier, loadPolicy, PolicyError, type Assessment, type Policy, type QuickIgnore } from '../policy';
 import type { Actor, Change } from '../core/types';
+import { act } from './program';
 
 export interface Io {
   stdout: NodeJS.WritableStream;
@@ -47,7 +48,7 @@ export interface ErrorLine {
   eventID?: string;
 }
 
-export function lineFor(change: Change, a: Assessment): ClassifiedLine {
+function lineFor(change: Change, a: Assessment): ClassifiedLine {
   return lineOf(change.eventId, change.eventName, change.account, change.actor, a);
 }
 
@@ -142,7 +143,7 @@ export function classifyText(
 const DATA_FILE = /\.(json|jsonl|ndjson|json\.gz|jsonl\.gz|gz)$/i;
 
 /** Files of a path: the file itself, or every data file under a folder (recursively, sorted, so output is stable). */
-export function expandPath(p: string): string[] {
+function expandPath(p: string): string[] {
   const st = fs.statSync(p);
   if (!st.isDirectory()) return [p];
   const out: string[] = [];
@@ -163,7 +164,7 @@ export function expandPath(p: string): string[] {
 }
 
 /** Text of a file or of stdin bytes; gzip (as CloudTrail delivers to S3) is recognised by its magic bytes. */
-export function decodeInput(buf: Buffer): string {
+function decodeInput(buf: Buffer): string {
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return zlib.gunzipSync(buf).toString('utf8');
   return buf.toString('utf8');
 }
@@ -199,25 +200,16 @@ const classifySchema = z.object({
   VOUCH_REVERT_ROLE_ARN_TEMPLATE: awsSchema.shape.VOUCH_REVERT_ROLE_ARN_TEMPLATE,
 });
 
-const CLASSIFY_USAGE = 'usage: vouch classify [--policy FILE] [PATH ...|-]   (no PATH: standard input; policy default: VOUCH_POLICY_FILE, else the shipped one)';
+export function classifyCommand(io: Io = DEFAULT_IO): Command {
+  const cmd = new Command('classify')
+    .summary("the policy's verdict on CloudTrail records, one JSON line each")
+    .description('one JSON line per CloudTrail record: its tier, score, rules and revert plan (files, folders, .json.gz, JSON lines, stdin)')
+    .argument('[path...]', 'files or folders of CloudTrail records; none or - reads standard input')
+    .option('--policy <file>', 'the policy (default VOUCH_POLICY_FILE, else the shipped one)');
+  return act(cmd, (paths: string[], opts: { policy?: string }) => classify(paths, opts, io));
+}
 
-export async function classifyCommand(argv: string[], io: Io = DEFAULT_IO): Promise<number> {
-  let values: { policy?: string; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: { policy: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-    }));
-  } catch (err) {
-    io.stderr.write(`${(err as Error).message}\n${CLASSIFY_USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout.write(`${CLASSIFY_USAGE}\n`);
-    return 0;
-  }
+async function classify(positionals: string[], values: { policy?: string }, io: Io): Promise<number> {
   let policy: Policy;
   try {
     const config = loadConfig(classifySchema);
@@ -273,16 +265,14 @@ export async function classifyCommand(argv: string[], io: Io = DEFAULT_IO): Prom
   return tally.failed > 0 ? 1 : 0;
 }
 
-const CHECK_USAGE = 'usage: vouch policy check FILE';
+/** `vouch policy check FILE`: every mistake with its line; exit 1 if any. */
+export function policyCommand(io: Io = DEFAULT_IO): Command {
+  const check = new Command('check').description('validate a policy file; every mistake with its line (exit 1 if any)').argument('<file>', 'the policy file (YAML)');
+  act(check, (file: string) => checkPolicy(file, io));
+  return new Command('policy').description('work with policy files').addCommand(check);
+}
 
-/** `vouch policy check FILE` (argv may start with "check"): every mistake with its line; exit 1 if any. */
-export async function policyCheckCommand(argv: string[], io: Io = DEFAULT_IO): Promise<number> {
-  const args = argv[0] === 'check' ? argv.slice(1) : argv;
-  if (args.length !== 1 || args[0]?.startsWith('-')) {
-    io.stderr.write(`${CHECK_USAGE}\n`);
-    return 2;
-  }
-  const file = args[0] as string;
+async function checkPolicy(file: string, io: Io): Promise<number> {
   try {
     const policy = loadPolicy(file);
     io.stdout.write(`${file}: ok (${policy.rules.length} rules)\n`);

@@ -34,26 +34,26 @@ export const temporalSchema = z.object({
   VOUCH_UI_BASE_URL: url.default('http://127.0.0.1:8233'),
 });
 
-export const reviewSchema = z.object({
+const reviewSchema = z.object({
   VOUCH_SECURITY_SLACK_USERS: csv.default([]),
   VOUCH_DEADLINE_SECONDS: int(30, 7 * 24 * 3600).default(900),
   VOUCH_MAX_DUO_PUSHES: int(1, 10).default(3),
 });
 
-export const slackSchema = z.object({
+const slackSchema = z.object({
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-[A-Za-z0-9-]+$/, 'must be a Slack bot token (xoxb-…)'),
   SLACK_API_URL: url.optional(),
   VOUCH_PEOPLE_FILE: z.string().min(1).optional(),
   VOUCH_DUO_USERNAME_FROM: z.enum(['email', 'localpart']).default('email'),
 });
 
-export const handlerSchema = z.object({
+const handlerSchema = z.object({
   SLACK_SIGNING_SECRET: z.string().min(16, 'must be the Slack app signing secret'),
   VOUCH_HANDLER_HOST: z.string().min(1).default('0.0.0.0'),
   VOUCH_HANDLER_PORT: int(1, 65535).default(3000),
 });
 
-export const duoSchema = z.object({
+const duoSchema = z.object({
   DUO_IKEY: z.string().regex(/^DI[A-Z0-9]{18}$/, 'must be a Duo integration key (DI + 18 characters)'),
   DUO_SKEY: z.string().min(40, 'must be the 40-character Duo secret key'),
   DUO_API_HOST: z
@@ -61,7 +61,7 @@ export const duoSchema = z.object({
     .regex(/^[a-z0-9.-]+$/, 'must be a host name like api-XXXXXXXX.duosecurity.com (no scheme, no port)'),
 });
 
-export const pagerdutySchema = z.object({
+const pagerdutySchema = z.object({
   PAGERDUTY_ROUTING_KEY: z.string().regex(/^[A-Za-z0-9]{32}$/, 'must be a 32-character Events API v2 integration key'),
   PAGERDUTY_EVENTS_SERVER: z.string().min(1).default('events.pagerduty.com'),
 });
@@ -148,8 +148,6 @@ export const socketModeSchema = z.object({
 
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type IntakeConfig = z.infer<typeof intakeSchema>;
-export type HandlerConfig = z.infer<typeof handlerProcessSchema>;
-export type StarterConfig = z.infer<typeof starterSchema>;
 
 /** Variables whose values are secrets. */
 export const SECRET_VARS = new Set([

@@ -1,22 +1,53 @@
-// `vouch handler`: the Slack interactivity endpoint from validated config.
+// `vouch handler`: the Slack interactivity endpoint from validated config, until SIGINT/SIGTERM; then it stops
+// accepting clicks, finishes the ones in flight (Update and reply) and exits 0.
+import { Command } from 'commander';
+import type { Logger } from 'pino';
 import { handlerProcessSchema, loadConfig, metricsSchema } from './config';
+import { gracefulStop, untilAborted } from './lifecycle';
+import { getLogger } from './log';
 import { startProcessMetrics } from './metrics';
-import { startHandler } from '../slack/http-receiver';
+import { act } from './program';
+import { startHandler, type HandlerLog } from '../slack/http-receiver';
 
-export async function runHandlerFromEnv(): Promise<void> {
+export function handlerCommand(): Command {
+  return act(
+    new Command('handler').summary('run the Slack interactivity endpoint').description(
+      'run the Slack interactivity endpoint (POST /slack/interactions, GET /healthz); stops on SIGINT/SIGTERM after the clicks in flight',
+    ),
+    () => runHandlerFromEnv(gracefulStop()),
+  );
+}
+
+/** The Slack receivers' log function over the process logger. */
+export function handlerLog(logger: Logger): HandlerLog {
+  return (level, msg, fields = {}) => logger[level](fields, msg);
+}
+
+async function runHandlerFromEnv(stop: AbortSignal): Promise<number> {
   const config = loadConfig(handlerProcessSchema);
-  const { metrics } = await startProcessMetrics('handler', loadConfig(metricsSchema));
-  await startHandler({
-    metrics,
-    signingSecret: config.SLACK_SIGNING_SECRET,
-    slackBotToken: config.SLACK_BOT_TOKEN,
-    ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),
-    temporal: {
-      address: config.TEMPORAL_ADDRESS,
-      namespace: config.TEMPORAL_NAMESPACE,
-      ...(config.TEMPORAL_API_KEY ? { apiKey: config.TEMPORAL_API_KEY, tls: true } : {}),
-    },
-    host: config.VOUCH_HANDLER_HOST,
-    port: config.VOUCH_HANDLER_PORT,
-  });
+  const logger = getLogger();
+  const processMetrics = await startProcessMetrics('handler', loadConfig(metricsSchema));
+  try {
+    const running = await startHandler({
+      metrics: processMetrics.metrics,
+      signingSecret: config.SLACK_SIGNING_SECRET,
+      slackBotToken: config.SLACK_BOT_TOKEN,
+      ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),
+      temporal: {
+        address: config.TEMPORAL_ADDRESS,
+        namespace: config.TEMPORAL_NAMESPACE,
+        ...(config.TEMPORAL_API_KEY ? { apiKey: config.TEMPORAL_API_KEY, tls: true } : {}),
+      },
+      host: config.VOUCH_HANDLER_HOST,
+      port: config.VOUCH_HANDLER_PORT,
+      log: handlerLog(logger),
+      handleSignals: false,
+    });
+    await untilAborted(stop);
+    await running.close();
+    logger.info('handler stopped');
+  } finally {
+    await processMetrics.close();
+  }
+  return 0;
 }

@@ -2,9 +2,10 @@
 // handler's calls and the reads that verify them (src/revert/catalogue.ts), plus the read-only calls of the baseline
 // capture (src/revert/baseline/capture.ts). `vouch iam-policy` prints it; `--store s3://bucket/prefix` prints instead the
 // policy vouch's own principal needs for an S3 baseline store.
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import { revertCatalogue } from '../revert';
 import { CAPTURE_IAM_ACTIONS } from '../revert/baseline/capture';
+import { act, UsageError, type CommandIo } from './program';
 
 export interface PolicyDocument {
   Version: '2012-10-17';
@@ -59,25 +60,19 @@ export function baselineStorePolicy(location: string): PolicyDocument {
 }
 
 /** `vouch iam-policy [--no-baseline] [--store s3://bucket/prefix]`: prints the policy JSON. */
-export async function iamPolicyCommand(argv: string[]): Promise<number> {
-  let values: { 'no-baseline'?: boolean; store?: string };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { 'no-baseline': { type: 'boolean' }, store: { type: 'string' } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    process.stderr.write(`vouch iam-policy: ${(err as Error).message}\nusage: vouch iam-policy [--no-baseline] [--store s3://bucket/prefix]\n`);
-    return 2;
-  }
-  try {
-    const doc = values.store ? baselineStorePolicy(values.store) : revertRolePolicy({ baseline: !values['no-baseline'] });
-    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+export function iamPolicyCommand(io: CommandIo = {}): Command {
+  const cmd = new Command('iam-policy')
+    .description("print the least-privilege IAM policy of vouch's revert role")
+    .option('--no-baseline', "leave out the baseline capture's read-only calls")
+    .option('--store <location>', "print instead the policy vouch's own principal needs on an S3 baseline store (s3://bucket/prefix)");
+  return act(cmd, (opts: { baseline: boolean; store?: string }) => {
+    let doc: PolicyDocument;
+    try {
+      doc = opts.store ? baselineStorePolicy(opts.store) : revertRolePolicy({ baseline: opts.baseline });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    (io.stdout ?? process.stdout).write(`${JSON.stringify(doc, null, 2)}\n`);
     return 0;
-  } catch (err) {
-    process.stderr.write(`vouch iam-policy: ${(err as Error).message}\n`);
-    return 2;
-  }
+  });
 }

@@ -6,57 +6,26 @@
 //   --from lookup              start (or find) one durable LookupEvents poller per account and Region
 //
 // Every path dedups on (account, eventID) through the review workflow id, so they can overlap freely.
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
 import { connectClient } from './temporal-client';
-import { log } from './log';
+import { getLogger } from './log';
 import { loadAccounts, lookupTargets } from '../intake/accounts';
 import { FolderDeadLetterStore } from '../intake/dead-letter';
 import { ingestFiles, listDir, listS3, s3Client } from '../intake/files';
 import { ensurePollers, orphanPollers, type PollerSettings } from '../intake/lookup';
 import { IntakePipeline, policyJudge, temporalStarter, type Judge } from '../intake/pipeline';
-import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings, type IntakeConfig } from '../intake/settings';
-import { loadConfig, metricsSchema } from './config';
+import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings } from './intake-settings';
+import { loadConfig, metricsSchema, type IntakeConfig } from './config';
+import { gracefulStop } from './lifecycle';
 import { startProcessMetrics } from './metrics';
+import { act, UsageError, wholeNumber, type Out } from './program';
+import { formatRate, measure, ProgressLine, type ProgressStream } from './progress';
 import { SqsIntake, sqsClientFor } from '../intake/sqs';
 
-export const INGEST_USAGE = `usage: vouch ingest --from SOURCE [options]
-
-sources:
-  --from DIR|FILE            local CloudTrail files: .json.gz (as delivered to S3), .json, .jsonl; folders recursively
-  --from s3://BUCKET/PREFIX  a trail's bucket (digest and Insights files are skipped)
-  --from sqs://QUEUE_URL     EventBridge "AWS API Call via CloudTrail" envelopes, until SIGINT/SIGTERM
-                             (sqs://sqs.us-east-1.amazonaws.com/123456789012/vouch, or sqs://http://host:port/… locally)
-  --from lookup              start or find one LookupEvents poller workflow per account and Region
-
-options:
-  --policy FILE              policy (default VOUCH_POLICY_FILE, else the shipped default)
-  --dry-run                  rehearse a policy: reviews run, reverts are EC2 DryRun calls or plans (VOUCH_DRY_RUN)
-  --dead-letter DIR          where unusable records are kept (default VOUCH_DEAD_LETTER_DIR or .data/dead-letter)
-  --concurrency N            records in flight at once (default 8)
-  --rate N                   at most N records per second (backfills that must not flood Temporal)
-  --until-empty              sqs: stop once the queue holds no message (draining a dead-letter queue)
-  --wait SECONDS             sqs: long-poll wait, 1–20 (default 20)
-  --visibility-timeout S     sqs: visibility timeout for received messages (default: the queue's)
-  --accounts FILE            lookup: accounts file (default VOUCH_ACCOUNTS_FILE)
-  --poll-interval SECONDS    lookup: pause between polls for new pollers (default 60)
-  --overlap SECONDS          lookup: how far each window reaches back before the checkpoint (default 900)
-  --lookback SECONDS         lookup: where a new poller starts, before now (default 3600)
-
-Prints a JSON summary line on stdout when done (lookup: one line per poller, started or existing).
-Exit status: 1 when any record or file was dead-lettered (files) or the run stopped on an error; 2 for usage errors.`;
-
-class UsageError extends Error {}
-
-function positiveInt(name: string, v: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > max) throw new UsageError(`--${name} must be a whole number from 1 to ${max}, got "${v}"`);
-  return n;
-}
-
 /** `sqs://sqs.us-east-1.amazonaws.com/1/q` → https://…; `sqs://http://127.0.0.1:5000/1/q` → as is. */
-export function queueUrlFrom(from: string): string {
+function queueUrlFrom(from: string): string {
   const rest = from.slice('sqs://'.length);
   if (!rest) throw new UsageError('--from sqs:// needs a queue URL');
   return /^https?:\/\//.test(rest) ? rest : `https://${rest}`;
@@ -68,82 +37,75 @@ export interface IngestDeps {
   config?: IntakeConfig;
   client?: Client;
   /** Where output goes (default process.stdout / process.stderr). */
-  stdout?: { write(text: string): unknown };
-  stderr?: { write(text: string): unknown };
+  stdout?: Out;
+  stderr?: Out;
+  /** Where the progress line of a backfill is drawn (default process.stderr, only when it is a terminal). */
+  progress?: ProgressStream;
+  /** SQS intake stops when this is aborted (default: the process's stop signal, SIGINT/SIGTERM). */
+  stop?: AbortSignal;
+  logger?: Logger;
 }
 
-export async function ingestCommand(argv: string[], deps: IngestDeps = {}): Promise<number> {
+interface IngestOptions {
+  from: string;
+  policy?: string;
+  deadLetter?: string;
+  concurrency: number;
+  rate?: number;
+  untilEmpty?: boolean;
+  dryRun?: boolean;
+  wait?: number;
+  visibilityTimeout?: number;
+  accounts?: string;
+  pollInterval?: number;
+  overlap?: number;
+  lookback?: number;
+  progress: boolean;
+}
+
+export function ingestCommand(deps: IngestDeps = {}): Command {
+  const cmd = new Command('ingest')
+    .description('read CloudTrail and start reviews, through the one intake pipeline')
+    .requiredOption('--from <source>', 'where the records come from: DIR|FILE, s3://BUCKET/PREFIX, sqs://QUEUE_URL or lookup (below)')
+    .option('--policy <file>', 'policy (default VOUCH_POLICY_FILE, else the shipped default)')
+    .option('--dry-run', 'rehearse a policy: reviews run, reverts are EC2 DryRun calls or plans (VOUCH_DRY_RUN)')
+    .option('--dead-letter <dir>', 'where unusable records are kept (default VOUCH_DEAD_LETTER_DIR or .data/dead-letter)')
+    .option('--concurrency <n>', 'records in flight at once', wholeNumber('--concurrency', 1, 256), 8)
+    .option('--rate <n>', 'at most N records per second (backfills that must not flood Temporal)', wholeNumber('--rate', 1, 100_000))
+    .option('--until-empty', 'sqs: stop once the queue holds no message (draining a dead-letter queue)')
+    .option('--wait <seconds>', 'sqs: long-poll wait, 0–20 (default 20)', wholeNumber('--wait', 0, 20))
+    .option('--visibility-timeout <seconds>', "sqs: visibility timeout for received messages (default: the queue's)", wholeNumber('--visibility-timeout', 1, 43_200))
+    .option('--accounts <file>', 'lookup: accounts file (default VOUCH_ACCOUNTS_FILE)')
+    .option('--poll-interval <seconds>', 'lookup: pause between polls for new pollers (default 60)', wholeNumber('--poll-interval', 1, 86_400))
+    .option('--overlap <seconds>', 'lookup: how far each window reaches back before the checkpoint (default 900)', wholeNumber('--overlap', 1, 86_400))
+    .option('--lookback <seconds>', 'lookup: where a new poller starts, before now (default 3600)', wholeNumber('--lookback', 1, 90 * 86_400))
+    .option('--no-progress', 'no progress line, even on a terminal')
+    .addHelpText(
+      'after',
+      '\nSources:\n' +
+        '  DIR|FILE            local CloudTrail files: .json.gz (as delivered to S3), .json, .jsonl; folders recursively\n' +
+        "  s3://BUCKET/PREFIX  a trail's bucket (digest and Insights files are skipped)\n" +
+        '  sqs://QUEUE_URL     EventBridge "AWS API Call via CloudTrail" envelopes, until SIGINT/SIGTERM\n' +
+        '                      (sqs://sqs.us-east-1.amazonaws.com/123456789012/vouch, or sqs://http://host:port/… locally)\n' +
+        '  lookup              start or find one LookupEvents poller workflow per account and Region\n' +
+        '\nPrints a JSON summary line on stdout when done (lookup: one line per poller, started or existing).\n' +
+        'Exit status: 1 when any record or file was dead-lettered (files) or the run stopped on an error; 2 for usage errors.\n' +
+        'Every source dedups on (account, eventID) through the review workflow id, so sources can overlap freely.',
+    );
+  return act(cmd, (opts: IngestOptions) => run(opts, deps));
+}
+
+async function run(values: IngestOptions, deps: IngestDeps): Promise<number> {
   const stdout = deps.stdout ?? process.stdout;
   const stderr = deps.stderr ?? process.stderr;
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        from: { type: 'string' },
-        policy: { type: 'string' },
-        'dead-letter': { type: 'string' },
-        concurrency: { type: 'string' },
-        rate: { type: 'string' },
-        'until-empty': { type: 'boolean' },
-        wait: { type: 'string' },
-        'visibility-timeout': { type: 'string' },
-        accounts: { type: 'string' },
-        'poll-interval': { type: 'string' },
-        overlap: { type: 'string' },
-        lookback: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    stderr.write(`vouch ingest: ${(err as Error).message}\n\n${INGEST_USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    stdout.write(`${INGEST_USAGE}\n`);
-    return 0;
-  }
-  try {
-    return await run(values, deps, stdout, stderr);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      stderr.write(`vouch ingest: ${err.message}\n\n${INGEST_USAGE}\n`);
-      return 2;
-    }
-    throw err;
-  }
-}
-
-type Values = {
-  from?: string;
-  policy?: string;
-  'dead-letter'?: string;
-  concurrency?: string;
-  rate?: string;
-  'until-empty'?: boolean;
-  'dry-run'?: boolean;
-  wait?: string;
-  'visibility-timeout'?: string;
-  accounts?: string;
-  'poll-interval'?: string;
-  overlap?: string;
-  lookback?: string;
-};
-
-type Out = { write(text: string): unknown };
-
-async function run(values: Values, deps: IngestDeps, stdout: Out, stderr: Out): Promise<number> {
   const from = values.from;
-  if (!from) throw new UsageError('--from is required');
-  const concurrency = positiveInt('concurrency', values.concurrency, 256) ?? 8;
-  const rate = positiveInt('rate', values.rate, 100_000);
-  const wait = values.wait === undefined ? undefined : Number(values.wait);
-  if (wait !== undefined && !(Number.isInteger(wait) && wait >= 0 && wait <= 20)) throw new UsageError(`--wait must be 0–20 seconds, got "${values.wait}"`);
-  const visibility = values['visibility-timeout'] === undefined ? undefined : positiveInt('visibility-timeout', values['visibility-timeout'], 43_200);
+  const queueUrl = from.startsWith('sqs://') ? queueUrlFrom(from) : undefined;
   const loaded = deps.config ?? loadIntakeConfig();
-  const config = values['dry-run'] ? { ...loaded, VOUCH_DRY_RUN: true } : loaded;
+  const config = values.dryRun ? { ...loaded, VOUCH_DRY_RUN: true } : loaded;
+  if (from === 'lookup' && !(values.accounts ?? config.VOUCH_ACCOUNTS_FILE)) {
+    throw new UsageError('--from lookup needs --accounts FILE (or VOUCH_ACCOUNTS_FILE)');
+  }
+  const logger = deps.logger ?? getLogger();
 
   let connection: { close(): Promise<void> } | undefined;
   let metricsEndpoint: { close(): Promise<void> } | undefined;
@@ -157,7 +119,7 @@ async function run(values: Values, deps: IngestDeps, stdout: Out, stderr: Out): 
     if (from === 'lookup') return await runLookup(client, config, values, stdout, stderr);
 
     const judge = deps.judge ?? policyJudge(policyFromConfig(config, values.policy));
-    const dir = values['dead-letter'] ?? deadLetterDir(config);
+    const dir = values.deadLetter ?? deadLetterDir(config);
     const processMetrics = await startProcessMetrics('intake', loadConfig(metricsSchema));
     metricsEndpoint = processMetrics;
     const pipeline = new IntakePipeline({
@@ -167,48 +129,71 @@ async function run(values: Values, deps: IngestDeps, stdout: Out, stderr: Out): 
       deadLetters: new FolderDeadLetterStore(dir),
       review: reviewSettings(config),
       ...(config.VOUCH_INTAKE_MAX_RECORD_BYTES ? { maxRecordBytes: config.VOUCH_INTAKE_MAX_RECORD_BYTES } : {}),
-      ...(rate ? { maxPerSecond: rate } : {}),
+      ...(values.rate ? { maxPerSecond: values.rate } : {}),
     });
 
-    if (from.startsWith('sqs://')) {
-      const queueUrl = queueUrlFrom(from);
+    if (queueUrl) {
       const intake = new SqsIntake({
         client: sqsClientFor(queueUrl),
         queueUrl,
         pipeline,
-        concurrency,
-        ...(wait !== undefined ? { waitTimeSeconds: wait } : {}),
-        ...(visibility !== undefined ? { visibilityTimeout: visibility } : {}),
-        ...(values['until-empty'] ? { untilEmpty: true } : {}),
+        concurrency: values.concurrency,
+        logger,
+        ...(values.wait !== undefined ? { waitTimeSeconds: values.wait } : {}),
+        ...(values.visibilityTimeout !== undefined ? { visibilityTimeout: values.visibilityTimeout } : {}),
+        ...(values.untilEmpty ? { untilEmpty: true } : {}),
       });
-      const stop = (): void => intake.stop();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      const timer = setInterval(() => log.info('intake metrics', { queue: queueUrl, metrics: pipeline.metrics.snapshot() }), 60_000);
+      // The process's stop signal: the long poll is aborted, the batch in hand finishes and is deleted.
+      const stop = deps.stop ?? gracefulStop();
+      const onStop = (): void => intake.stop();
+      stop.addEventListener('abort', onStop, { once: true });
+      if (stop.aborted) intake.stop();
+      const timer = setInterval(() => logger.info({ queue: queueUrl, metrics: pipeline.metrics.snapshot() }, 'intake metrics'), 60_000);
       timer.unref();
-      log.info('sqs intake started', { queue: queueUrl });
+      logger.info({ queue: queueUrl }, 'sqs intake started');
       try {
         const summary = await intake.run();
         stdout.write(`${JSON.stringify({ source: from, ...summary, deadLetterDir: dir, metrics: pipeline.metrics.snapshot() })}\n`);
+        logger.info({ queue: queueUrl }, 'sqs intake stopped');
       } finally {
         clearInterval(timer);
-        process.removeListener('SIGINT', stop);
-        process.removeListener('SIGTERM', stop);
+        stop.removeEventListener('abort', onStop);
       }
       return 0;
     }
 
     const files = from.startsWith('s3://') ? await listS3(s3Client(), from) : await listDir(from);
+    let filesDone = 0;
+    const progress = new ProgressLine(
+      (elapsedMs) => {
+        const m = pipeline.metrics.snapshot();
+        const { rate, eta } = measure({ done: filesDone, total: files.length, items: m.read }, elapsedMs);
+        return (
+          `ingest: ${m.read} records read, ${m.started} reviews started (${m.existing} existing, ${m.ignored} ignored, ` +
+          `${m.failed} dead-lettered), ${filesDone}/${files.length} files, ${formatRate(rate)} records/s, ETA ${eta}`
+        );
+      },
+      { enabled: values.progress, ...(deps.progress ? { stream: deps.progress } : {}) },
+    ).start();
     let summary;
     try {
-      summary = await ingestFiles(files, pipeline, { concurrency });
+      summary = await ingestFiles(files, pipeline, {
+        concurrency: values.concurrency,
+        onFile: () => {
+          filesDone += 1;
+          progress.update();
+        },
+      });
     } catch (err) {
+      progress.stop();
       stderr.write(
         `vouch ingest: stopped: ${(err as Error).message}\nvouch ingest: run it again once the problem is fixed; reviews already started are found, not doubled\n`,
       );
       stdout.write(`${JSON.stringify({ source: from, stopped: true, deadLetterDir: dir, metrics: pipeline.metrics.snapshot() })}\n`);
       return 1;
     }
+    filesDone = files.length;
+    progress.stop();
     stdout.write(`${JSON.stringify({ source: from, ...summary, deadLetterDir: dir, metrics: pipeline.metrics.snapshot() })}\n`);
     if (summary.deadLettered > 0) {
       stderr.write(`vouch ingest: ${summary.deadLettered} record(s) or file(s) could not be processed; kept with the reason in ${dir}\n`);
@@ -221,17 +206,13 @@ async function run(values: Values, deps: IngestDeps, stdout: Out, stderr: Out): 
   }
 }
 
-async function runLookup(client: Client, config: IntakeConfig, values: Values, stdout: Out, stderr: Out): Promise<number> {
-  const file = values.accounts ?? config.VOUCH_ACCOUNTS_FILE;
-  if (!file) throw new UsageError('--from lookup needs --accounts FILE (or VOUCH_ACCOUNTS_FILE)');
+async function runLookup(client: Client, config: IntakeConfig, values: IngestOptions, stdout: Out, stderr: Out): Promise<number> {
+  const file = (values.accounts ?? config.VOUCH_ACCOUNTS_FILE) as string;
   const targets = lookupTargets(loadAccounts(file));
   const settings: PollerSettings = {};
-  const poll = positiveInt('poll-interval', values['poll-interval'], 86_400);
-  const overlap = positiveInt('overlap', values.overlap, 86_400);
-  const lookback = positiveInt('lookback', values.lookback, 90 * 86_400);
-  if (poll) settings.pollIntervalSeconds = poll;
-  if (overlap) settings.overlapSeconds = overlap;
-  if (lookback) settings.initialLookbackSeconds = lookback;
+  if (values.pollInterval) settings.pollIntervalSeconds = values.pollInterval;
+  if (values.overlap) settings.overlapSeconds = values.overlap;
+  if (values.lookback) settings.initialLookbackSeconds = values.lookback;
   const pollers = await ensurePollers(client, targets, { taskQueue: config.TEMPORAL_TASK_QUEUE, settings });
   for (const p of pollers) stdout.write(`${JSON.stringify(p)}\n`);
   for (const id of await orphanPollers(client, targets)) {

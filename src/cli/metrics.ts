@@ -9,18 +9,16 @@
 //     reviews started (tier, rule), outcomes (tier, outcome) and time to confirm through the workflow `metricMeter`,
 //     which is silent during replay, so a replayed review is never counted twice.
 //
-// Logs. createJsonLogger is a Temporal Runtime logger writing one JSON object per line on stderr (the format of
-// src/cli/log.ts), with `reviewId` on every line that belongs to a review: workflow logs and activity logs carry
-// workflowId/runId from the SDK, and activityTelemetryInterceptors adds reviewId to every activity log line.
-// Core's own (native) log lines are forwarded to it as well.
+// Logs. The worker's Runtime logger is log.ts's temporalLogger (pino, JSON lines on stderr), with `reviewId` on every
+// line that belongs to a review: workflow logs and activity logs carry workflowId/runId from the SDK, and
+// activityTelemetryInterceptors adds reviewId to every activity log line. Core's own (native) log lines are forwarded
+// to it as well (sdkTelemetryOptions).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory, RuntimeOptions } from '@temporalio/worker';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REVIEW_METRICS } from '../../workflows/metrics-interceptor';
-
-export { REVIEW_METRICS };
 
 /** The workflow interceptor module that emits the review metrics; pass it in WorkerOptions.interceptors.workflowModules. */
 export const REVIEW_METRICS_INTERCEPTOR_MODULE = require.resolve('../../workflows/metrics-interceptor');
@@ -197,10 +195,6 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
   };
 }
 
-// ---- structured logs ----
-
-export { createJsonLogger, type JsonLoggerOptions } from './log';
-
 // ---- activity interceptor: review id on activity log lines, vendor error counts ----
 
 const VENDOR_OF_ACTIVITY: Readonly<Record<string, Vendor>> = {
@@ -219,14 +213,14 @@ const VENDOR_OF_ACTIVITY: Readonly<Record<string, Vendor>> = {
 };
 
 /** Which vendor an activity failure is about: by activity, refined by the failure message for mixed activities. */
-export function vendorOf(activityType: string, err: unknown): Vendor {
+function vendorOf(activityType: string, err: unknown): Vendor {
   const message = err instanceof Error ? err.message : '';
   if (/^Slack /.test(message)) return 'slack';
   if (/^PagerDuty /.test(message)) return 'pagerduty';
   return VENDOR_OF_ACTIVITY[activityType] ?? 'other';
 }
 
-export function failureTypeOf(err: unknown): string {
+function failureTypeOf(err: unknown): string {
   if (err instanceof ApplicationFailure && err.type) return err.type;
   if (err instanceof Error) return err.name || 'Error';
   return 'Unknown';

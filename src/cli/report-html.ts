@@ -1,8 +1,7 @@
 // The report as one self-contained HTML page: inline CSS and inline SVG charts, no scripts, fonts or images from
 // anywhere else, so it can be mailed, attached to a ticket or opened offline.
-import type { Counted, Report } from './report';
 import { truncate } from '../core/text';
-import { formatDuration, outcomeColumns } from './report';
+import { formatDuration, outcomeColumns, type Counted, type Report } from './report-model';
 
 const COLORS: Record<string, string> = {
   CONFIRMED: '#2e7d32',
@@ -17,7 +16,7 @@ const COLORS: Record<string, string> = {
 };
 const OTHER_COLOR = '#546e7a';
 
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 }
 

@@ -1,10 +1,13 @@
 // `vouch review FILE|-`: CloudTrail records in, reviews started. Every record is checked first; if any is
 // unusable, the errors name the file, record and field, and nothing starts.
+import fs from 'node:fs';
+import { Command, Option } from 'commander';
 import { normalise, parseRecords, RecordError } from '../intake/normalise';
 import { planRevert } from '../revert/plan';
 import { assess, loadPolicy, toVerdict, type Policy } from '../policy';
 import { intakeSchema, loadConfig, type IntakeConfig } from './config';
-import { reviewSettings } from '../intake/settings';
+import { policyFromConfig, reviewSettings } from './intake-settings';
+import { act, type CommandIo } from './program';
 import { connectClient } from './temporal-client';
 import { startReview } from '../intake/starter';
 import type { Change, ReviewInput, Verdict } from '../core/types';
@@ -141,4 +144,52 @@ export async function* startPrepared(
   } finally {
     await connection.close();
   }
+}
+
+// ---- the command ----
+
+interface ReviewOptions {
+  policy?: string;
+  tier?: Verdict['tier'];
+  dryRun?: boolean;
+  deadline?: string;
+  score?: string;
+}
+
+export function reviewCommand(io: CommandIo = {}): Command {
+  const cmd = new Command('review')
+    .summary('start reviews for files of CloudTrail records')
+    .description('start reviews for CloudTrail records ({"Records":[…]}, an array, one record, JSON lines); every record is checked first')
+    .argument('<file...>', 'files of CloudTrail records, or - for standard input')
+    .option('--policy <file>', 'the policy that decides (default VOUCH_POLICY_FILE, else the shipped one)')
+    .addOption(new Option('--tier <tier>', 'force one tier for every record instead of the policy').choices(TIERS))
+    .option('--dry-run', 'rehearse: reverts only as EC2 DryRun calls or plans (VOUCH_DRY_RUN)')
+    .option('--deadline <seconds>', 'answer deadline (default VOUCH_DEADLINE_SECONDS or 900)')
+    .option('--score <n>', 'risk score to record (default by tier)');
+  return act(cmd, async (files: string[], opts: ReviewOptions) => {
+    const stdout = io.stdout ?? process.stdout;
+    const stderr = io.stderr ?? process.stderr;
+    const loaded = loadConfig(intakeSchema);
+    const config = opts.dryRun ? { ...loaded, VOUCH_DRY_RUN: true } : loaded;
+    const inputs = files.map((p) => ({ source: p === '-' ? 'stdin' : p, text: fs.readFileSync(p === '-' ? 0 : p, 'utf8') }));
+    const prepared = prepareReviews(
+      inputs,
+      { tier: opts.tier, deadline: opts.deadline, score: opts.score },
+      {
+        deadlineSeconds: config.VOUCH_DEADLINE_SECONDS,
+        maxDuoPushes: config.VOUCH_MAX_DUO_PUSHES,
+        ...(opts.tier === undefined ? { policy: policyFromConfig(config, opts.policy) } : {}),
+      },
+    );
+    if (prepared.errors.length > 0) {
+      for (const e of prepared.errors) stderr.write(`vouch review: ${e}\n`);
+      stderr.write(`vouch review: ${prepared.errors.length} record(s) rejected; no review was started\n`);
+      return 1;
+    }
+    for (const i of prepared.ignored) {
+      stdout.write(`${JSON.stringify({ source: i.source, index: i.index, eventID: i.eventID, eventName: i.eventName, status: 'ignored' })}\n`);
+    }
+    for await (const line of startPrepared(prepared.reviews, config)) stdout.write(`${JSON.stringify(line)}\n`);
+    return 0;
+  });
 }

@@ -1,10 +1,12 @@
 // `vouch setup`: register vouch's search attributes on a Temporal server (idempotent). The dev server gets them
 // with --search-attribute flags instead (see src/demo/dev-server.ts).
+import { Command } from 'commander';
 import { temporal } from '@temporalio/proto';
 import type { Connection } from '@temporalio/client';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { connectClientFromEnv } from './temporal-client';
-import { log } from './log';
+import { getLogger } from './log';
+import { act } from './program';
 
 const TYPE: Record<string, temporal.api.enums.v1.IndexedValueType> = {
   KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -31,9 +33,15 @@ export async function registerSearchAttributes(connection: Connection, namespace
   return missing.map((k) => k.name);
 }
 
-export async function setupFromEnv(): Promise<void> {
-  const { client, connection } = await connectClientFromEnv();
-  const added = await registerSearchAttributes(connection, client.options.namespace);
-  log.info('search attributes ready', { namespace: client.options.namespace, added });
-  await connection.close();
+export function setupCommand(): Command {
+  return act(new Command('setup').description("register vouch's search attributes on the Temporal server (idempotent)"), async () => {
+    const { client, connection } = await connectClientFromEnv();
+    try {
+      const added = await registerSearchAttributes(connection, client.options.namespace);
+      getLogger().info({ namespace: client.options.namespace, added }, 'search attributes ready');
+    } finally {
+      await connection.close();
+    }
+    return 0;
+  });
 }

@@ -1,6 +1,7 @@
 // `vouch worker`: wires config to vendor clients, and vendor clients to activities; runs the review workflows.
 import fs from 'node:fs';
 import type https from 'node:https';
+import { Command } from 'commander';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { createSlackClient } from '../../activities/slack';
@@ -9,10 +10,11 @@ import { awsClients, duoClient, pagerDutyClients } from '../../activities/client
 import { createBaselineStore } from '../revert/baseline/store';
 import { createLookupDepsFromEnv } from '../intake/lookup';
 import { ConfigError, loadConfig, workerSchema, describeConfig, type WorkerConfig } from './config';
-import { log } from './log';
+import { getLogger, temporalLogger } from './log';
+import { gracefulStop, untilAborted } from './lifecycle';
+import { act } from './program';
 import {
   activityTelemetryInterceptors,
-  createJsonLogger,
   createMetrics,
   REVIEW_METRICS_INTERCEPTOR_MODULE,
   sdkTelemetryOptions,
@@ -42,7 +44,7 @@ export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides
     slack: createSlackClient({
       token: config.SLACK_BOT_TOKEN,
       ...(config.SLACK_API_URL ? { apiUrl: config.SLACK_API_URL } : {}),
-      logSink: (level, line) => log[level === 'debug' ? 'debug' : level](line),
+      logSink: (level, line) => getLogger()[level](line),
     }),
     directory: createPeopleDirectory(entries, { duoUsernameFrom: config.VOUCH_DUO_USERNAME_FROM }),
     duo: duoClient(config),
@@ -57,6 +59,8 @@ export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides
   };
 }
 
+
+export const SHUTDOWN_GRACE = '20 seconds';
 
 export async function createWorker(
   config: WorkerConfig,
@@ -75,6 +79,9 @@ export async function createWorker(
     // The SDK bundles workflows/ (and the metrics interceptor) at start-up.
     workflowsPath: require.resolve('../../workflows'),
     activities: createActivities(deps),
+    // On stop, activities in flight get this long to finish before they are cancelled (and retried elsewhere); the
+    // compose file's stop_grace_period leaves room for it.
+    shutdownGraceTime: SHUTDOWN_GRACE,
     interceptors: {
       // Review metrics (started, outcomes, time to confirm) from inside the workflow, replay-safe.
       workflowModules: [REVIEW_METRICS_INTERCEPTOR_MODULE],
@@ -85,15 +92,26 @@ export async function createWorker(
   return { worker, connection };
 }
 
-export async function runWorkerFromEnv(): Promise<void> {
+export function workerCommand(): Command {
+  return act(
+    new Command('worker').summary('run the Temporal worker: review workflows and vendor activities').description('run the Temporal worker: the review workflows and the vendor activities (stops on SIGINT/SIGTERM after the work in flight)'),
+    () => runWorkerFromEnv(gracefulStop()),
+  );
+}
+
+/** The worker from the environment, until `stop` is aborted; then it finishes the tasks in flight and returns 0. */
+async function runWorkerFromEnv(stop: AbortSignal): Promise<number> {
   const config = loadConfig(workerSchema);
+  const logger = getLogger();
   const metricsOn = config.VOUCH_METRICS_PORT !== undefined;
-  // JSON log lines (reviewId on every line about a review) for the SDK's, workflows' and activities' logs.
+  // The SDK's, workflows' and activities' lines through vouch's logger (reviewId on every line about a review); the
+  // process handler (src/cli/lifecycle.ts) owns the signals, so the Runtime installs none of its own.
   Runtime.install({
-    logger: createJsonLogger(),
+    logger: temporalLogger(logger),
+    shutdownSignals: [],
     telemetryOptions: sdkTelemetryOptions(metricsOn ? { bindAddress: config.VOUCH_SDK_METRICS_ADDRESS } : {}),
   });
-  log.info('worker starting', { config: describeConfig(config) });
+  logger.info({ config: describeConfig(config) }, 'worker starting');
   const metrics = createMetrics({ defaultLabels: { process: 'worker' } });
   const server = metricsOn
     ? await startMetricsServer({
@@ -103,13 +121,16 @@ export async function runWorkerFromEnv(): Promise<void> {
         sdkMetricsUrl: `http://${config.VOUCH_SDK_METRICS_ADDRESS}/metrics`,
       })
     : undefined;
-  if (server) log.info('metrics endpoint listening', { url: server.url });
+  if (server) logger.info({ url: server.url }, 'metrics endpoint listening');
   const deps = buildActivityDeps(config, { onIntakeLag: (source, eventTime) => metrics.observeIntakeLag(eventTime, source) });
   const { worker, connection } = await createWorker(config, deps, metrics);
   try {
-    await worker.run(); // stops on SIGINT/SIGTERM (the SDK's default shutdown signals)
+    logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker ready');
+    await worker.runUntil(untilAborted(stop));
+    logger.info('worker stopped');
   } finally {
     await server?.close();
     await connection.close();
   }
+  return 0;
 }

@@ -12,12 +12,13 @@
 //                               stays up until Ctrl-C.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { ActionIds } from '../slack/blocks';
 import { createPeopleDirectory, parsePeopleDirectory } from '../../activities/people';
 import { normalise } from '../intake/normalise';
 import { prepareReviews } from '../cli/review';
+import { untilAborted } from '../cli/lifecycle';
+import { createLogger, temporalLogger } from '../cli/log';
 import { PROJECT_ROOT } from './tools/resolve';
 import { assess, loadPolicy, toVerdict, type Policy } from '../policy';
 import { IntakePipeline } from '../intake/pipeline';
@@ -38,30 +39,6 @@ import {
   fixtureScenarios,
   ruleGone,
   sharedScenarios,
-  type Scenario,
-} from './scenarios';
-
-// The stack and the sample records live in src/demo/; everything they exported from here before still is.
-export {
-  DEMO_TEAM,
-  DEMO_USERS,
-  DEMO_SECURITY_RESPONDERS,
-  SAMPLE_EVENTS,
-  DEMO_PEOPLE_FILE,
-  SHARED_CLOUDTRAIL,
-  startDemoStack,
-  type AutoMode,
-  type DemoStackOptions,
-  type DemoStack,
-} from './stack';
-export {
-  enactInMoto,
-  ruleGone,
-  fixtureScenarios,
-  withPort,
-  confirmVariants,
-  sharedScenarios,
-  expectedOutcomes,
   type Scenario,
 } from './scenarios';
 
@@ -133,43 +110,47 @@ function table(rows: Row[]): string {
   return [line(Object.fromEntries(cols.map((c) => [c, c]))), ...rows.map((r) => line(r as unknown as Record<string, string>))].join('\n');
 }
 
-export async function runDemo(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      auto: { type: 'string' },
-      deadline: { type: 'string' },
-      tiers: { type: 'string', default: 'policy' },
-      policy: { type: 'string' },
-      'no-moto': { type: 'boolean', default: false },
-      'no-shared': { type: 'boolean', default: false },
-    },
-  });
-  const auto = values.auto as AutoMode | undefined;
-  if (auto !== undefined && !['confirm', 'deny', 'silent'].includes(auto)) {
-    throw new Error(`--auto must be confirm, deny or silent, got "${auto}"`);
-  }
-  if (values.tiers !== 'policy' && values.tiers !== 'fixed') throw new Error(`--tiers must be policy or fixed, got "${values.tiers}"`);
-  const deadlineOverride = values.deadline !== undefined ? Number(values.deadline) : auto === 'silent' ? 20 : undefined;
-  if (deadlineOverride !== undefined && (!Number.isInteger(deadlineOverride) || deadlineOverride < 5)) {
-    throw new Error(`--deadline must be a whole number of seconds (at least 5), got "${values.deadline}"`);
-  }
+export interface DemoOptions {
+  auto?: AutoMode;
+  /** Answer deadline in seconds (at least 5); default 20 with --auto silent, else the policy's. */
+  deadline?: number;
+  tiers: 'policy' | 'fixed';
+  policy?: string;
+  /** false: no moto_server (reverts are shown as dry-run plans). */
+  moto: boolean;
+  /** false: leave out the records from ../shared/data. */
+  shared: boolean;
+}
+
+/**
+ * Runs the demo until its reviews end (--auto) or `stop` is aborted (Ctrl-C): 0 when it ran as expected or was
+ * stopped while people answered on the sandbox page; 1 when an --auto review ended otherwise than expected; 130 when
+ * an --auto run was stopped before its reviews ended.
+ */
+export async function runDemo(values: DemoOptions, stop: AbortSignal): Promise<number> {
+  const auto = values.auto;
+  const deadlineOverride = values.deadline ?? (auto === 'silent' ? 20 : undefined);
   const say = (msg: string): void => {
     process.stdout.write(`[demo] ${msg}\n`);
   };
   // The policy first: a mistake in it is reported before anything starts.
   const policy = values.tiers === 'policy' ? loadPolicy(values.policy) : null;
-  // Expected activity failures (e.g. an unknown person) are part of the story; keep the console for the story.
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  // Expected activity failures (e.g. an unknown person) are part of the story: the SDK's lines only from errors up
+  // (unless VOUCH_LOG_LEVEL asks for more), so the console keeps the story. Signals are the process handler's.
+  Runtime.install({ logger: temporalLogger(createLogger({ level: process.env.VOUCH_LOG_LEVEL ?? 'error' })), shutdownSignals: [] });
 
   const stack = await startDemoStack({
     devServer: { port: 7233, uiPort: 8233, dbFile: path.join(PROJECT_ROOT, '.data', 'temporal.db') },
-    moto: !values['no-moto'],
+    moto: values.moto,
     duoAutoAnswer: auto ? 'allow' : null,
     sandboxPort: 8234,
     log: say,
   });
   try {
+    if (stop.aborted) {
+      say('stopped');
+      return 0;
+    }
     const listUrl = `${stack.uiBaseUrl.replace(/\/+$/, '')}/namespaces/${stack.namespace}/workflows`;
     say(`sandbox (Slack DMs, Duo pushes, PagerDuty incidents, reverts): ${stack.sandboxUrl}`);
     say(`Temporal Web UI: ${listUrl}`);
@@ -206,7 +187,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     const scenarios = [
       ...fixtureScenarios(),
       ...(policy ? confirmVariants() : []),
-      ...(values['no-shared'] ? [] : sharedScenarios(SHARED_CLOUDTRAIL, problems)),
+      ...(values.shared ? sharedScenarios(SHARED_CLOUDTRAIL, problems) : []),
     ];
     for (const p of problems) say(`skipped a record from ../shared/data: ${p}`);
     const deadLetterDir = path.join(PROJECT_ROOT, '.data', 'dead-letter');
@@ -246,7 +227,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       else {
         const v = routed.verdict;
         say(`review ${routed.status} for ${actor}: ${v.tier} (${v.rules.join(', ') || 'no rule'}, score ${v.score}) ← ${what}: ${routed.workflowId}`);
-        entry.result = stack.client.workflow.getHandle(routed.workflowId).result() as Promise<ReviewOutcome>;
+        entry.result = stack.result(routed.workflowId);
         entry.result.then(
           (o) => say(`${actor}: ${o.outcome} (${o.reason})`),
           () => undefined,
@@ -258,10 +239,8 @@ export async function runDemo(argv: string[]): Promise<number> {
     if (!auto) {
       say(`open ${stack.sandboxUrl} to answer as the engineers (Slack buttons, Duo Approve / Deny)`);
       say(`and ${listUrl} to inspect the reviews; press Ctrl-C to stop`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      });
+      await untilAborted(stop);
+      say('stopping: the worker finishes its tasks in flight, then everything shuts down');
       return 0;
     }
 
@@ -274,7 +253,11 @@ export async function runDemo(argv: string[]): Promise<number> {
         if (routed.status === 'dead-lettered') wrong.push(`${actor}: ${scenario.source}#${scenario.index} was dead-lettered`);
         continue;
       }
-      const out = await result;
+      const out = await Promise.race([result, untilAborted(stop)]);
+      if (!out) {
+        say('stopped before every review finished');
+        return 130;
+      }
       const ec2 = stack.ec2(String(scenario.record.awsRegion));
       const gone = scenario.enact && ec2 ? await ruleGone(ec2, scenario.record) : false;
       const tier = routed.verdict.tier;

@@ -1,5 +1,7 @@
 // The demo's stack: its constants, and startDemoStack (Temporal dev server, vendor stand-ins, moto, worker, handler,
-// sandbox page). Split out of src/demo.ts, which re-exports everything here.
+// sandbox page). stop() takes it down in the reverse order; the Temporal calls still waiting for a review's result
+// are cancelled first, so none is retried on a connection already closed (the SDK's retry would throw from a timer).
+import { setMaxListeners } from 'node:events';
 import https from 'node:https';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -19,7 +21,7 @@ import { SlackStandIn, type SlackUser } from './sandbox/slack';
 import { startMoto, type MotoServer } from './sandbox/moto';
 import { SandboxWeb } from './sandbox/web';
 import { resolveMotoServer, PROJECT_ROOT } from './tools/resolve';
-import type { ReviewInput } from '../core/types';
+import type { ReviewInput, ReviewOutcome } from '../core/types';
 
 export type AutoMode = 'confirm' | 'deny' | 'silent';
 
@@ -73,13 +75,18 @@ export interface DemoStack {
   ec2(region: string): EC2Client | null;
   /** Start (or find) the review of one prepared input, and follow it on the sandbox page. */
   start(input: Omit<ReviewInput, 'reviewUrl' | 'securityResponders'>): Promise<StartResult>;
+  /** The outcome of a review, once it ends; rejected (cancelled) when the stack stops first. */
+  result(workflowId: string): Promise<ReviewOutcome>;
   stop(): Promise<void>;
 }
 
 export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoStack> {
   const log = opts.log ?? (() => undefined);
   const cleanups: Array<() => Promise<void> | void> = [];
+  // Long-polls for results, each under its own signal; stop() aborts them before anything closes.
+  const waiting = new Set<AbortController>();
   const stop = async (): Promise<void> => {
+    for (const call of waiting) call.abort();
     for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => undefined);
   };
   try {
@@ -231,6 +238,14 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
         );
         web.trackReview(res.workflowId);
         return res;
+      },
+      result(workflowId: string): Promise<ReviewOutcome> {
+        const call = new AbortController();
+        setMaxListeners(0, call.signal); // each long poll of the history adds one listener
+        waiting.add(call);
+        return client
+          .withAbortSignal(call.signal, () => client.workflow.getHandle(workflowId).result() as Promise<ReviewOutcome>)
+          .finally(() => waiting.delete(call));
       },
       stop,
     };

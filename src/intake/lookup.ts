@@ -15,7 +15,7 @@ import {
 import { createCloudTrailClients, type CloudTrailClientOptions } from './accounts';
 import { FolderDeadLetterStore } from './dead-letter';
 import { IntakePipeline, policyJudge, temporalStarter, type IntakeItem, type Judge, type PipelineOptions, type Starter } from './pipeline';
-import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings } from './settings';
+import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings } from '../cli/intake-settings';
 
 /** Turns one page's records into pipeline items: the CloudTrailEvent string is the record. */
 export function lookupItems(records: LookupRecord[]): IntakeItem[] {

@@ -20,7 +20,7 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { log } from '../cli/log';
+import type { Logger } from 'pino';
 import { TransientIntakeError, type IntakePipeline, type RecordResult } from './pipeline';
 
 export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
@@ -109,7 +109,13 @@ export interface SqsIntakeOptions {
   concurrency?: number;
   /** Return once the queue holds no message at all (visible, in flight or delayed): for draining a DLQ. */
   untilEmpty?: boolean;
+  /** Where receive/delete failures and dead letters are logged (the command's logger). Default: not logged. */
+  logger?: IntakeLogger;
 }
+
+export type IntakeLogger = Pick<Logger, 'debug' | 'warn' | 'error'>;
+
+const QUIET: IntakeLogger = { debug: () => undefined, warn: () => undefined, error: () => undefined };
 
 export interface SqsRunSummary {
   batches: number;
@@ -126,9 +132,11 @@ export class SqsIntake {
   private abort = new AbortController();
   private readonly source: string;
   private running?: Promise<SqsRunSummary>;
+  private readonly log: IntakeLogger;
 
   constructor(private readonly opts: SqsIntakeOptions) {
     this.source = `sqs://${opts.queueUrl.replace(/^https?:\/\//, '')}`;
+    this.log = opts.logger ?? QUIET;
   }
 
   /** Asks the loop to stop: the long poll is aborted, the batch in hand finishes. */
@@ -163,7 +171,7 @@ export class SqsIntake {
       } catch (err) {
         if (this.stopping) break;
         backoffMs = Math.min(30_000, backoffMs ? backoffMs * 2 : 1_000);
-        log.warn('sqs receive failed; retrying', { queue: this.opts.queueUrl, error: (err as Error).message, retryInMs: backoffMs });
+        this.log.warn({ queue: this.opts.queueUrl, error: (err as Error).message, retryInMs: backoffMs }, 'sqs receive failed; retrying');
         await this.sleep(backoffMs);
         continue;
       }
@@ -237,10 +245,10 @@ export class SqsIntake {
         deleted += res.Successful?.length ?? 0;
         for (const f of res.Failed ?? []) {
           // The message comes back and is found as an existing review: harmless, but worth a line.
-          log.warn('sqs delete failed; the message will be redelivered', { id: f.Id, code: f.Code, message: f.Message });
+          this.log.warn({ id: f.Id, code: f.Code, message: f.Message }, 'sqs delete failed; the message will be redelivered');
         }
       } catch (err) {
-        log.warn('sqs delete failed; the messages will be redelivered', { count: chunk.length, error: (err as Error).message });
+        this.log.warn({ count: chunk.length, error: (err as Error).message }, 'sqs delete failed; the messages will be redelivered');
       }
     }
     return { deleted, kept: dispositions.filter((d) => !d.ack).length };
@@ -264,16 +272,16 @@ export class SqsIntake {
           raw: body,
           details,
         });
-        log.warn('sqs message dead-lettered', { source, reason: result.reason, location: result.location });
+        this.log.warn({ source, reason: result.reason, location: result.location }, 'sqs message dead-lettered');
         return { ack: true, result };
       }
       const result = await this.opts.pipeline.process({ kind: 'sqs', source, index: 0, record: env.record, text: body });
-      if (result.status === 'dead-lettered') log.warn('sqs record dead-lettered', { source, reason: result.reason, location: result.location });
-      else log.debug(`review ${result.status === 'ignored' ? 'not needed' : result.status}`, { source, eventID: result.eventId, ...(result.status !== 'ignored' ? { workflowId: result.workflowId } : {}) });
+      if (result.status === 'dead-lettered') this.log.warn({ source, reason: result.reason, location: result.location }, 'sqs record dead-lettered');
+      else this.log.debug({ source, eventID: result.eventId, ...(result.status !== 'ignored' ? { workflowId: result.workflowId } : {}) }, `review ${result.status === 'ignored' ? 'not needed' : result.status}`);
       return { ack: true, result };
     } catch (err) {
-      if (!(err instanceof TransientIntakeError)) log.error('sqs message failed unexpectedly; left for redelivery', { source, error: (err as Error).message });
-      else log.warn('sqs message left for redelivery', { source, error: err.message });
+      if (!(err instanceof TransientIntakeError)) this.log.error({ source, error: (err as Error).message }, 'sqs message failed unexpectedly; left for redelivery');
+      else this.log.warn({ source, error: err.message }, 'sqs message left for redelivery');
       return { ack: false, error: err };
     }
   }

@@ -9,6 +9,7 @@ import zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { classifyCommand, type Io } from '../../src/cli/classify';
+import { runCommand } from '../../src/cli/program';
 import { record } from '../policy/records';
 
 interface Line {
@@ -36,7 +37,7 @@ async function run(args: string[], stdinText?: string): Promise<{ code: number; 
   if (stdinText !== undefined) stdin.end(stdinText);
   else stdin.end();
   const io: Io = { stdout, stderr, stdin };
-  const code = await classifyCommand(args, io);
+  const code = await runCommand(classifyCommand(io), args, io);
   const lines = out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
   return { code, lines, raw: out, stderr: err };
 }

@@ -10,7 +10,6 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, Worker, bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import {
   activityTelemetryInterceptors,
-  createJsonLogger,
   createMetrics,
   REVIEW_METRICS_INTERCEPTOR_MODULE,
   scrapeText,
@@ -19,6 +18,7 @@ import {
   type MetricsServer,
   type VouchMetrics,
 } from '../../src/cli/metrics';
+import { createLogger, temporalLogger } from '../../src/cli/log';
 import { startReview } from '../../src/intake/starter';
 import { resolveTemporalCli } from '../../src/demo/tools/resolve';
 import { decisionUpdate, statusQuery } from '../../workflows/messages';
@@ -98,7 +98,9 @@ async function scrape(): Promise<string> {
 before(async () => {
   const sdkPort = await freePort();
   Runtime.install({
-    logger: createJsonLogger({ level: 'debug', write: (line) => logLines.push(JSON.parse(line) as Record<string, unknown>) }),
+    logger: temporalLogger(
+      createLogger({ level: 'debug', destination: { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) } }),
+    ),
     telemetryOptions: sdkTelemetryOptions({ bindAddress: `127.0.0.1:${sdkPort}` }),
   });
   sdkUrl = `http://127.0.0.1:${sdkPort}/metrics`;
@@ -227,7 +229,7 @@ describe('worker metrics and logs', () => {
 
   test('the JSON logger masks secret-looking fields and survives bigints and errors', () => {
     const lines: string[] = [];
-    const logger = createJsonLogger({ level: 'info', write: (l) => lines.push(l) });
+    const logger = temporalLogger(createLogger({ level: 'info', destination: { write: (l: string) => lines.push(l) } }));
     logger.debug('hidden');
     logger.warn('hello', { apiToken: 'xoxb-secret', count: 10n, error: new Error('boom'), workflowId: 'vouch-1-e', workflowType: 'reviewChangeWorkflow' });
     assert.equal(lines.length, 1);

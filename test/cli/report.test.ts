@@ -8,16 +8,9 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { chromium } from 'playwright-core';
-import {
-  buildReport,
-  parseSince,
-  parseTeams,
-  percentile,
-  reportCommand,
-  weekOf,
-  type Report,
-  type ReviewRecord,
-} from '../../src/cli/report';
+import { buildReport, parseSince, parseTeams, percentile, weekOf, type Report, type ReviewRecord } from '../../src/cli/report-model';
+import { reportCommand } from '../../src/cli/report';
+import { runCommand } from '../../src/cli/program';
 import { startReview } from '../../src/intake/starter';
 import { decisionUpdate, statusQuery } from '../../workflows/messages';
 import type { ReviewInput, Verdict } from '../../src/core/types';
@@ -130,10 +123,10 @@ before(async () => {
     stderr: (t: string) => errs.push(t),
     env: {},
   };
-  assert.equal(await reportCommand(['--since', '7d', '--json', '--teams', teamsFile], deps), 0, errs.join(''));
+  assert.equal(await runCommand(reportCommand(deps), ['--since', '7d', '--json', '--teams', teamsFile]), 0, errs.join(''));
   report = JSON.parse(out.join('')) as Report;
   out.length = 0;
-  assert.equal(await reportCommand(['--since', '7d', '--html', htmlFile, '--teams', teamsFile], deps), 0, errs.join(''));
+  assert.equal(await runCommand(reportCommand(deps), ['--since', '7d', '--html', htmlFile, '--teams', teamsFile]), 0, errs.join(''));
   terminal = out.join('');
   fs.writeFileSync(path.join(ARTIFACTS, 'report.txt'), terminal);
 });

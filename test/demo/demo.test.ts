@@ -1,11 +1,13 @@
 // The README's first command, unattended: the whole stack (dev server, worker, handler, vendor sandbox page, moto)
 // with the real activities, answering "not me" everywhere through the sandbox's signed clicks. The demo checks its own
-// outcomes and exits non-zero if any review ends otherwise or a reverted rule is still open in moto.
+// outcomes and exits non-zero if any review ends otherwise or a reverted rule is still open in moto. And the demo as
+// people run it (no --auto) stops cleanly on Ctrl-C.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { eventually } from '../helpers/temporal';
 
 const BIN = path.resolve(__dirname, '../../src/bin/vouch.js');
 const SHARED = path.resolve(__dirname, '../../../shared/data/cloudtrail');
@@ -31,4 +33,32 @@ test('vouch demo --auto deny: every denied change is paged and reverted for real
     assert.match(res.stdout, /christophe\s+confirm\s+AttachUserPolicy\s+ESCALATED/);
   }
   assert.match(res.stdout, /all outcomes as expected/);
+});
+
+test('vouch demo stops cleanly on Ctrl-C: exit 0, no stack trace, the dev server and sandbox page gone', async () => {
+  const child = spawn(process.execPath, [BIN, 'demo', '--no-shared'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await eventually(() => /press Ctrl-C to stop/.test(out) || child.exitCode !== null, 180_000, 'the demo to be up');
+    assert.equal(child.exitCode, null, `${out}\n${err}`);
+    const sandbox = /sandbox \(Slack DMs, Duo pushes, PagerDuty incidents, reverts\): (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+    assert.ok(sandbox, out);
+    assert.equal((await fetch(sandbox)).status, 200);
+    // Reviews are open (people answer on the page) and under way: their results are being long-polled when Ctrl-C comes.
+    assert.match(out, /review started for /);
+    await eventually(() => /Slack DM to /.test(out), 60_000, 'a Slack DM');
+    child.kill('SIGINT');
+    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
+    assert.equal(code, 0, `exit status after Ctrl-C\n${out}\n${err}`);
+    assert.doesNotMatch(err, /^\s+at /m, 'no stack trace');
+    assert.doesNotMatch(err, /Channel has been shut down|uncaught|unhandled/i);
+    assert.match(out, /\[demo\] stopping:/);
+    await assert.rejects(fetch(sandbox), 'the sandbox page is gone');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 });

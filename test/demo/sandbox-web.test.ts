@@ -5,7 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { startDemoStack, enactInMoto, fixtureScenarios, ruleGone, type DemoStack } from '../../src/demo/command';
+import { startDemoStack, type DemoStack } from '../../src/demo/stack';
+import { enactInMoto, fixtureScenarios, ruleGone } from '../../src/demo/scenarios';
 import { prepareReviews } from '../../src/cli/review';
 import { reviewUrlFor } from '../../src/intake/starter';
 import { SandboxWeb, type SandboxState } from '../../src/demo/sandbox/web';

@@ -12,7 +12,8 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createCloudTrailLookupActivities, type LookupRecord } from '../../activities/cloudtrail-lookup';
 import { AccountsError, createCloudTrailClients, createCredentialCache, lookupTargets, parseAccounts } from '../../src/intake/accounts';
 import { ingestCommand } from '../../src/cli/ingest';
-import { loadIntakeConfig } from '../../src/intake/settings';
+import { runCommand } from '../../src/cli/program';
+import { loadIntakeConfig } from '../../src/cli/intake-settings';
 import { startCloudTrailStandIn, type CloudTrailStandIn } from '../standins/cloudtrail';
 import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
 import { lookupPollerWorkflowId } from '../../workflows/lookup-poller';
@@ -199,7 +200,8 @@ describe('roles across accounts (STS on moto)', () => {
     const run = async (args: string[]) => {
       const out: string[] = [];
       const err: string[] = [];
-      const code = await ingestCommand(args, { client: env.client, config, stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } });
+      const deps = { client: env.client, config, stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } };
+      const code = await runCommand(ingestCommand(deps), args, deps);
       return { code, lines: out.join('').trim().split('\n').map((l) => JSON.parse(l) as { workflowId: string; status: string }), stderr: err.join('') };
     };
     const first = await run(['--from', 'lookup', '--accounts', file, '--poll-interval', '30']);

@@ -13,8 +13,9 @@ import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
 import { FolderDeadLetterStore, rawOf } from '../../src/intake/dead-letter';
 import { ingestFiles, listS3, s3Client } from '../../src/intake/files';
 import { ingestCommand } from '../../src/cli/ingest';
+import { runCommand } from '../../src/cli/program';
 import { IntakePipeline, policyJudge, temporalStarter, type Judge } from '../../src/intake/pipeline';
-import { loadIntakeConfig } from '../../src/intake/settings';
+import { loadIntakeConfig } from '../../src/cli/intake-settings';
 import { loadPolicy } from '../../src/policy';
 import { startDevServer } from '../helpers/temporal';
 import { eventIdsOf, waitForReviews } from './helpers/temporal';
@@ -33,13 +34,14 @@ async function runIngest(args: string[], judge: Judge | 'policy' = testJudge): P
   const out: string[] = [];
   const err: string[] = [];
   const config = loadIntakeConfig({ TEMPORAL_TASK_QUEUE: REVIEW_QUEUE, VOUCH_LOG_LEVEL: 'error' });
-  const code = await ingestCommand(args, {
+  const deps = {
     ...(judge === 'policy' ? {} : { judge }),
     client: env.client,
     config,
     stdout: { write: (s: string) => out.push(s) },
     stderr: { write: (s: string) => err.push(s) },
-  });
+  };
+  const code = await runCommand(ingestCommand(deps), args, deps);
   const last = out.join('').trim().split('\n').at(-1);
   return { code, summary: last ? (JSON.parse(last) as Record<string, unknown>) : {}, stderr: err.join('') };
 }

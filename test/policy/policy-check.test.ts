@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { policyCheckCommand, type Io } from '../../src/cli/classify';
+import { policyCommand, type Io } from '../../src/cli/classify';
+import { runCommand } from '../../src/cli/program';
 import { DEFAULT_POLICY_FILE, parsePolicy, PolicyError } from '../../src/policy';
 
 function capture(): { io: Io; out: () => string; err: () => string } {
@@ -94,14 +95,14 @@ describe('policy check', () => {
     const file = path.join(dir, 'broken.yaml');
     fs.writeFileSync(file, BROKEN);
     const bad = capture();
-    assert.equal(await policyCheckCommand(['check', file], bad.io), 1);
+    assert.equal(await runCommand(policyCommand(bad.io), ['check', file], bad.io), 1);
     assert.match(bad.out(), new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:11: rules\\[1\\]\\.score: `, 'm'));
     assert.match(bad.err(), /14 problem\(s\)/);
     const good = capture();
-    assert.equal(await policyCheckCommand([DEFAULT_POLICY_FILE], good.io), 0);
+    assert.equal(await runCommand(policyCommand(good.io), ['check', DEFAULT_POLICY_FILE], good.io), 0);
     assert.match(good.out(), /ok \(\d+ rules\)/);
     const missing = capture();
-    assert.equal(await policyCheckCommand([path.join(dir, 'nope.yaml')], missing.io), 1);
+    assert.equal(await runCommand(policyCommand(missing.io), ['check', path.join(dir, 'nope.yaml')], missing.io), 1);
     assert.match(missing.out(), /cannot be read: ENOENT/);
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { revertRolePolicy, baselineStorePolicy, iamPolicyCommand } from '../../src/cli/iam-policy';
+import { runCommand } from '../../src/cli/program';
 import { REVERTIBLE_EVENTS, revertCatalogue } from '../../src/revert';
 import { CAPTURE_IAM_ACTIONS } from '../../src/revert/baseline/capture';
 
@@ -41,8 +42,8 @@ test('vouch iam-policy prints the JSON; --store prints the store policy for vouc
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((c: string | Uint8Array) => (chunks.push(String(c)), true)) as typeof process.stdout.write;
   try {
-    assert.equal(await iamPolicyCommand([]), 0);
-    assert.equal(await iamPolicyCommand(['--store', 's3://vouch-state/baseline']), 0);
+    assert.equal(await runCommand(iamPolicyCommand(), []), 0);
+    assert.equal(await runCommand(iamPolicyCommand(), ['--store', 's3://vouch-state/baseline']), 0);
   } finally {
     process.stdout.write = write;
   }
@@ -50,5 +51,5 @@ test('vouch iam-policy prints the JSON; --store prints the store policy for vouc
   assert.deepEqual(role, revertRolePolicy());
   assert.deepEqual(store, baselineStorePolicy('s3://vouch-state/baseline'));
   assert.deepEqual((store as ReturnType<typeof baselineStorePolicy>).Statement[0]?.Resource, 'arn:aws:s3:::vouch-state/baseline*');
-  assert.equal(await iamPolicyCommand(['--store', 'not-s3']), 2);
+  assert.equal(await runCommand(iamPolicyCommand(), ['--store', 'not-s3']), 2);
 });

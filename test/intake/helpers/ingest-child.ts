@@ -1,7 +1,8 @@
 // `vouch ingest …` as its own process (the kill-and-restart test SIGKILLs it): the real ingestCommand, real policy.
 import { ingestCommand } from '../../../src/cli/ingest';
+import { runCommand } from '../../../src/cli/program';
 
-ingestCommand(process.argv.slice(2)).then(
+runCommand(ingestCommand(), process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`ingest-child: ${err instanceof Error ? err.stack : String(err)}\n`);

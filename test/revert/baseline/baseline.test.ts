@@ -32,6 +32,7 @@ import { captureIntoStore, createBaselinePlanner, loadBaselineLookup, planWithBa
 import { createBaselineStore, type BaselineStore } from '../../../src/revert/baseline/store';
 import { parsePolicyDocument } from '../../../src/revert/baseline/types';
 import { baselineCommand } from '../../../src/cli/baseline';
+import { runCommand } from '../../../src/cli/program';
 import { createBaselineActivities } from '../../../activities/baseline';
 import { ACCOUNT, CREDS, REGION, changeOf, record, revertTwice, startAws, type Aws } from '../helpers';
 import type { Change } from '../../../src/core/types';
@@ -242,7 +243,7 @@ describe('vouch baseline capture | show | diff, and an S3 store', () => {
       return true;
     }) as typeof process.stdout.write;
     try {
-      const code = await baselineCommand(argv, { env: { ...env, AWS_ENDPOINT_URL: aws.moto.endpoint }, credentials: CREDS });
+      const code = await runCommand(baselineCommand({ env: { ...env, AWS_ENDPOINT_URL: aws.moto.endpoint }, credentials: CREDS }), argv);
       return { code, lines: chunks.join('').split('\n').filter(Boolean) };
     } finally {
       process.stdout.write = write;

@@ -1,12 +1,9 @@
-// Helpers over intake's part of the environment (the schema, `intakeSchema`, lives in src/cli/config.ts with the rest).
-import { intakeSchema, loadConfig, type IntakeConfig } from '../cli/config';
-
-export { intakeSchema };
+// Intake's part of the environment (`intakeSchema` in config.ts) turned into what the intake rooms take: the review
+// settings, the dead-letter folder and the policy. Config is read here, in src/cli, so src/intake never reads it.
+import { intakeSchema, loadConfig, type IntakeConfig } from './config';
 import { loadPolicy, type Policy } from '../policy';
-import { defaultDeadLetterDir } from './dead-letter';
-import type { ReviewSettings } from './pipeline';
-
-export type { IntakeConfig };
+import { defaultDeadLetterDir } from '../intake/dead-letter';
+import type { ReviewSettings } from '../intake/pipeline';
 
 export function loadIntakeConfig(env: Record<string, string | undefined> = process.env): Readonly<IntakeConfig> {
   return loadConfig(intakeSchema, env);
