@@ -2,7 +2,7 @@
 // (eventSource, eventName), memoised, and conditions were compiled to closures when the policy was loaded.
 import type { Actor, Change, RevertPlan, Tier } from '../core/types';
 import { planRevert } from '../revert/plan';
-import { Facts, baseEventName } from './conditions';
+import { Facts, baseEventName } from './paths';
 import { TIER_RANK, type CompiledPolicy, type CompiledRule, type Matcher } from './schema';
 
 export interface Assessment {

@@ -10,7 +10,7 @@ export { PolicyError } from './schema';
 export type { PolicyProblem } from './schema';
 export { isReadOnly } from './engine';
 export type { QuickFacts } from './engine';
-export { baseEventName } from './conditions';
+export { baseEventName } from './paths';
 
 export interface Assessment {
   tier: Tier; // ignore | notify | confirm | page | revert

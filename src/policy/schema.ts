@@ -2,7 +2,10 @@
 // every mistake (path + line), and compiled into closures and an index for the engine. Pure apart from reading a file.
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import type { Tier } from '../core/types';
-import { compileConditions, compileTemplate, globToRegExp, type Pred, type Problem, type Template } from './conditions';
+import { compileConditions } from './conditions';
+import type { Pred } from './operators';
+import { globToRegExp, type Problem } from './paths';
+import { compileTemplate, type Template } from './templates';
 
 export const TIERS: readonly Tier[] = ['ignore', 'notify', 'confirm', 'page', 'revert'];
 export const TIER_RANK: Record<Tier, number> = { ignore: 0, notify: 1, confirm: 2, page: 3, revert: 4 };

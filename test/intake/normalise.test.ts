@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { normalise, parseRecords, RecordError, actorOf, redactShared } from '../../src/intake/normalise';
-import { baseEventName, parsePolicyDoc, securityGroupRules } from '../../src/policy/conditions';
+import { securityGroupRules } from '../../src/policy/network';
+import { baseEventName } from '../../src/policy/paths';
+import { parsePolicyDoc } from '../../src/policy/policy-documents';
 import { redact } from '../../src/core/redact';
 import type { Change } from '../../src/core/types';
 
