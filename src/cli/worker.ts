@@ -8,7 +8,7 @@ import { createPeopleDirectory, parsePeopleDirectory } from '../../activities/pe
 import { createDuoClient } from '../../activities/duo';
 import { createEc2ClientFactory } from '../../activities/aws-revert';
 import { createBaselineStore } from '../revert/baseline/store';
-import { createLookupDepsFromEnv } from '../intake/lookup';
+import { createLookupDepsFromEnv } from './lookup-wiring';
 import { ConfigError, loadConfig, workerSchema, describeConfig, type WorkerConfig } from './config';
 import { log } from './log';
 import {

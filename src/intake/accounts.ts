@@ -19,7 +19,7 @@ import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
-import type { LookupTarget } from '../../activities/cloudtrail-lookup';
+import type { LookupTarget } from '../core/lookup';
 
 /** Credentials as the SDK takes them (static or a provider); derived so no extra package is needed. */
 type Credentials = NonNullable<Parameters<typeof fromTemporaryCredentials>[0]['masterCredentials']>;

@@ -10,9 +10,11 @@ import path from 'node:path';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
-import { createCloudTrailLookupActivities, type LookupPageResult, type LookupTarget } from '../../activities/cloudtrail-lookup';
+import { createCloudTrailLookupActivities } from '../../activities/cloudtrail-lookup';
+import type { LookupPageResult, LookupTarget } from '../../src/core/lookup';
 import { FolderDeadLetterStore } from '../../src/intake/dead-letter';
-import { createLookupDepsFromEnv, pageIngester } from '../../src/intake/lookup';
+import { createLookupDepsFromEnv } from '../../src/cli/lookup-wiring';
+import { pageIngester } from '../../src/intake/lookup';
 import { IntakePipeline, temporalStarter } from '../../src/intake/pipeline';
 import { startCloudTrailStandIn, type CloudTrailStandIn, type LookupRequestLog } from '../standins/cloudtrail';
 import {
