@@ -1,6 +1,8 @@
 // Reading CloudTrail records and normalising each into one `Change`, whatever its variant.
 // Bad input gets an error that names the source, the record index and the field.
 import { isSensitiveKey, REDACTED } from '../core/redact';
+import { isRecord } from '../core/records';
+import { securityGroupRules, type SecurityGroupRule } from '../core/security-group-rules';
 import type { Actor, ActorType, Change } from '../core/types';
 
 export type CloudTrailRecord = Record<string, unknown>;
@@ -92,7 +94,7 @@ function str(rec: Record<string, unknown>, key: string): string | undefined {
 }
 
 function obj(v: unknown): Record<string, unknown> | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  return isRecord(v) ? v : undefined;
 }
 
 const ACTOR_TYPES = new Set<ActorType>([
@@ -157,54 +159,12 @@ function isEmail(c: string | undefined): c is string {
   return c !== undefined && c.includes('@') && EMAIL.test(c);
 }
 
-interface Permission {
-  protocol: string;
-  from?: number;
-  to?: number;
-  cidrs: string[];
-}
-
-/** Ingress/egress permissions from both request shapes: flat (CLI) and nested `ipPermissions.items[]`. */
-export function securityGroupPermissions(request: Record<string, unknown>): Permission[] {
-  const out: Permission[] = [];
-  const flatCidr = str(request, 'cidrIp') ?? str(request, 'cidrIpv6');
-  if (flatCidr) {
-    out.push({
-      protocol: str(request, 'ipProtocol') ?? '-1',
-      from: typeof request.fromPort === 'number' ? request.fromPort : undefined,
-      to: typeof request.toPort === 'number' ? request.toPort : undefined,
-      cidrs: [flatCidr],
-    });
-  }
-  const items = obj(request.ipPermissions)?.items;
-  if (Array.isArray(items)) {
-    for (const raw of items) {
-      const p = obj(raw);
-      if (!p) continue;
-      const cidrs: string[] = [];
-      for (const r of (obj(p.ipRanges)?.items as unknown[] | undefined) ?? []) {
-        const c = str(obj(r) ?? {}, 'cidrIp');
-        if (c) cidrs.push(c);
-      }
-      for (const r of (obj(p.ipv6Ranges)?.items as unknown[] | undefined) ?? []) {
-        const c = str(obj(r) ?? {}, 'cidrIpv6');
-        if (c) cidrs.push(c);
-      }
-      out.push({
-        protocol: str(p, 'ipProtocol') ?? '-1',
-        from: typeof p.fromPort === 'number' ? p.fromPort : undefined,
-        to: typeof p.toPort === 'number' ? p.toPort : undefined,
-        cidrs,
-      });
-    }
-  }
-  return out;
-}
-
-function portText(p: Permission): string {
-  if (p.protocol === '-1' || p.protocol === 'all') return 'all ports';
-  if (p.from === undefined) return p.protocol;
-  return p.from === p.to || p.to === undefined ? `${p.protocol}/${p.from}` : `${p.protocol}/${p.from}-${p.to}`;
+/** "tcp/22", "udp/1000-2000", "all ports" (all traffic), "all tcp ports", "icmp". */
+function portText(r: SecurityGroupRule): string {
+  if (r.protocol === '-1') return 'all ports';
+  if (r.protocol === 'icmp' || r.protocol === 'icmpv6') return r.protocol;
+  if (r.allPorts) return `all ${r.protocol} ports`;
+  return r.fromPort === r.toPort ? `${r.protocol}/${r.fromPort}` : `${r.protocol}/${r.fromPort}-${r.toPort}`;
 }
 
 /** One line for humans. */
@@ -212,9 +172,10 @@ export function summarise(eventName: string, request: Record<string, unknown> | 
   const req = request ?? {};
   if (/^(Authorize|Revoke)SecurityGroup(Ingress|Egress)$/.test(eventName)) {
     const group = str(req, 'groupId') ?? str(req, 'groupName') ?? 'a security group';
-    const perms = securityGroupPermissions(req);
+    // The request's rules only: the response's rule set repeats them.
+    const rules = securityGroupRules({ eventName, request: req, response: null });
     const verb = eventName.startsWith('Authorize') ? 'opened to' : 'closed for';
-    const parts = perms.flatMap((p) => p.cidrs.map((c) => `${c} on ${portText(p)}`));
+    const parts = [...new Set(rules.flatMap((r) => (r.cidr ? [`${r.cidr} on ${portText(r)}`] : [])))];
     return parts.length ? `${group} ${verb} ${parts.join(', ')}` : `${eventName} on ${group}`;
   }
   const target =

@@ -21,6 +21,7 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { log } from '../cli/log';
+import { isRecord } from '../core/records';
 import { TransientIntakeError, type IntakePipeline, type RecordResult } from './pipeline';
 
 export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
@@ -28,10 +29,6 @@ export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
 export type EnvelopeParse =
   | { ok: true; record: Record<string, unknown> }
   | { ok: false; field: string; reason: string };
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function kindOf(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
@@ -49,14 +46,14 @@ export function parseEnvelope(body: string): EnvelopeParse {
   } catch (err) {
     return { ok: false, field: '(body)', reason: `message body is not valid JSON: ${(err as Error).message}` };
   }
-  if (isObject(doc) && doc.Type === 'Notification' && typeof doc.Message === 'string') {
+  if (isRecord(doc) && doc.Type === 'Notification' && typeof doc.Message === 'string') {
     try {
       doc = JSON.parse(doc.Message);
     } catch (err) {
       return { ok: false, field: 'Message', reason: `SNS notification's Message is not valid JSON: ${(err as Error).message}` };
     }
   }
-  if (!isObject(doc)) {
+  if (!isRecord(doc)) {
     return { ok: false, field: '(body)', reason: `message body must be an EventBridge envelope (a JSON object), got ${kindOf(doc)}` };
   }
   const detailType = doc['detail-type'];
@@ -70,7 +67,7 @@ export function parseEnvelope(body: string): EnvelopeParse {
       reason: `detail-type must be "${CLOUDTRAIL_DETAIL_TYPE}", got ${JSON.stringify(detailType).slice(0, 80)}`,
     };
   }
-  if (!isObject(doc.detail)) {
+  if (!isRecord(doc.detail)) {
     return { ok: false, field: 'detail', reason: `detail must be an object (the CloudTrail record), got ${kindOf(doc.detail)}` };
   }
   const record = { ...doc.detail };

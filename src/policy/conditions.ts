@@ -5,12 +5,10 @@
 // `{all: [...]}`, `{not: COND}`, `{some: PATH, where: [...]}` (an element of the list satisfies all of `where`, whose
 // fields are relative to that element; the first such element can be named `$` in reasons). Paths: paths.ts;
 // operators: operators.ts.
+import { isRecord } from '../core/records';
 import { compilePath, type Facts, type PathFn, type Problem } from './paths';
 import { OP_NAMES, OPS, same, type CompileEnv, type Pred, type ValuePred } from './operators';
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 const FIELD_OPS_WITH_PATH = new Set(['equalsField', 'notEqualsField']);
 
@@ -20,7 +18,7 @@ function describe(v: unknown): string {
 
 /** Compile one condition; problems are collected (never thrown) so `vouch policy check` reports all of them. */
 export function compileCondition(raw: unknown, at: (string | number)[], problems: Problem[], env: CompileEnv, relative = false): Pred | null {
-  if (!isObj(raw)) {
+  if (!isRecord(raw)) {
     problems.push({ path: at, message: `a condition must be a mapping, got ${describe(raw)}` });
     return null;
   }

@@ -1,11 +1,11 @@
 // The operators of the policy language (the OPS table): each compiles its argument once into a test on one value.
-import { compilePorts, prefixLength } from './network';
-import { globToRegExp, type Facts, type Problem } from './paths';
-import { grants, hasForeignPrincipal, isFederated, isPublic, type PolicyDoc } from './policy-documents';
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { globMatcher } from '../core/glob';
+import type { PolicyStatements } from '../core/policy-document';
+import { isRecord } from '../core/records';
+import { prefixLength } from '../core/security-group-rules';
+import { compilePorts } from './network';
+import type { Facts, Problem } from './paths';
+import { grants, hasForeignPrincipal, isFederated, isPublic } from './policy-documents';
 
 export type Pred = (f: Facts, scope: unknown, capture: { $?: unknown }) => boolean;
 export type ValuePred = (v: unknown, f: Facts) => boolean;
@@ -20,8 +20,8 @@ export function same(a: unknown, b: unknown): boolean {
 
 type Cmp = { lt?: number; lte?: number; gt?: number; gte?: number; eq?: number };
 function compileCmp(arg: unknown, at: (string | number)[], problems: Problem[]): ((n: number) => boolean) | null {
-  const spec: Cmp = typeof arg === 'number' ? { eq: arg } : isObj(arg) ? (arg as Cmp) : {};
-  const keys = isObj(arg) ? Object.keys(arg) : typeof arg === 'number' ? ['eq'] : [];
+  const spec: Cmp = typeof arg === 'number' ? { eq: arg } : isRecord(arg) ? (arg as Cmp) : {};
+  const keys = isRecord(arg) ? Object.keys(arg) : typeof arg === 'number' ? ['eq'] : [];
   if (keys.length === 0 || keys.some((k) => !['lt', 'lte', 'gt', 'gte', 'eq'].includes(k) || typeof (spec as Record<string, unknown>)[k] !== 'number')) {
     problems.push({ path: at, message: 'must be a number or {lt|lte|gt|gte|eq: number}' });
     return null;
@@ -63,7 +63,7 @@ function needTrue(arg: unknown, at: (string | number)[], problems: Problem[]): b
   return true;
 }
 
-function needPolicyDoc(test: (d: PolicyDoc, f: Facts) => boolean): ValuePred {
+function needPolicyStatements(test: (d: PolicyStatements, f: Facts) => boolean): ValuePred {
   return (v, f) => {
     const d = f.policyDoc(v);
     return d !== null && test(d, f);
@@ -90,8 +90,8 @@ export const OPS: Record<string, OpCompiler> = {
   matches: (arg, at, p) => {
     const list = typeof arg === 'string' ? [arg] : Array.isArray(arg) && arg.length && arg.every((x) => typeof x === 'string') ? (arg as string[]) : null;
     if (!list) return p.push({ path: at, message: 'must be a glob ("*" any text, "?" one character) or a list of globs' }), null;
-    const res = list.map(globToRegExp);
-    return (v) => typeof v === 'string' && res.some((r) => r.test(v));
+    const match = globMatcher(list);
+    return (v) => typeof v === 'string' && match(v);
   },
   regex: (arg, at, p) => {
     if (typeof arg !== 'string') return p.push({ path: at, message: 'must be a regular expression' }), null;
@@ -115,7 +115,7 @@ export const OPS: Record<string, OpCompiler> = {
     return (
       cmp &&
       ((v) => {
-        const n = isObj(v) && typeof v.cidr === 'string' ? prefixLength(v.cidr) : prefixLength(v);
+        const n = isRecord(v) && typeof v.cidr === 'string' ? prefixLength(v.cidr) : prefixLength(v);
         return n !== undefined && cmp(n);
       })
     );
@@ -125,7 +125,7 @@ export const OPS: Record<string, OpCompiler> = {
     return (
       specs &&
       ((v) => {
-        if (!isObj(v) || typeof v.fromPort !== 'number' || typeof v.toPort !== 'number') return false;
+        if (!isRecord(v) || typeof v.fromPort !== 'number' || typeof v.toPort !== 'number') return false;
         const from = v.fromPort;
         const to = v.toPort;
         return specs.some((s) => (s === 'all' ? v.allPorts === true : from <= s.to && to >= s.from));
@@ -142,10 +142,10 @@ export const OPS: Record<string, OpCompiler> = {
   policyGrants: (arg, at, p) => {
     const list = typeof arg === 'string' ? [arg] : Array.isArray(arg) && arg.length && arg.every((x) => typeof x === 'string') ? (arg as string[]) : null;
     if (!list) return p.push({ path: at, message: 'must be an action such as "*" or "iam:*", or a list of them' }), null;
-    return needPolicyDoc((d) => list.some((a) => grants(d, a)));
+    return needPolicyStatements((d) => list.some((a) => grants(d, a)));
   },
-  policyPublic: (arg, at, p) => (needTrue(arg, at, p) ? needPolicyDoc((d) => isPublic(d)) : null),
-  policyForeignAccount: (arg, at, p) => (needTrue(arg, at, p) ? needPolicyDoc((d, f) => hasForeignPrincipal(d, f)) : null),
-  policyFederated: (arg, at, p) => (needTrue(arg, at, p) ? needPolicyDoc((d) => isFederated(d)) : null),
+  policyPublic: (arg, at, p) => (needTrue(arg, at, p) ? needPolicyStatements((d) => isPublic(d)) : null),
+  policyForeignAccount: (arg, at, p) => (needTrue(arg, at, p) ? needPolicyStatements((d, f) => hasForeignPrincipal(d, f)) : null),
+  policyFederated: (arg, at, p) => (needTrue(arg, at, p) ? needPolicyStatements((d) => isFederated(d)) : null),
 };
 export const OP_NAMES = Object.keys(OPS);

@@ -5,8 +5,9 @@
 // `request.ipPermissions.ipRanges.cidrIp` reads the nested shape; `[]` spells the iteration out. A missing field has no
 // values: every op is false on it except `exists: false`.
 import type { Change } from '../core/types';
-import { securityGroupRules, type Permission } from './network';
-import { parsePolicyDoc, type PolicyDoc } from './policy-documents';
+import { policyStatements, type PolicyStatements } from '../core/policy-document';
+import { isRecord } from '../core/records';
+import { securityGroupRules, type SecurityGroupRule } from '../core/security-group-rules';
 
 export interface Problem {
   path: (string | number)[];
@@ -15,8 +16,8 @@ export interface Problem {
 
 /** Everything a condition can read for one change; derived views are computed once, on first use. */
 export class Facts {
-  private perms?: Permission[];
-  private docs?: Map<unknown, PolicyDoc | null>;
+  private perms?: SecurityGroupRule[];
+  private docs?: Map<unknown, PolicyStatements | null>;
   private base?: string;
   constructor(
     readonly change: Change,
@@ -28,14 +29,14 @@ export class Facts {
     return (this.base ??= baseEventName(this.change.eventName));
   }
 
-  permissions(): Permission[] {
+  permissions(): SecurityGroupRule[] {
     return (this.perms ??= securityGroupRules(this.change));
   }
 
-  policyDoc(v: unknown): PolicyDoc | null {
+  policyDoc(v: unknown): PolicyStatements | null {
     this.docs ??= new Map();
-    if (this.docs.has(v)) return this.docs.get(v) as PolicyDoc | null;
-    const doc = parsePolicyDoc(v);
+    if (this.docs.has(v)) return this.docs.get(v) as PolicyStatements | null;
+    const doc = policyStatements(v);
     this.docs.set(v, doc);
     return doc;
   }
@@ -79,21 +80,17 @@ export const ROOT_NAMES = Object.keys(ROOTS);
 
 export type PathFn = (f: Facts, scope: unknown) => unknown[];
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function step(values: unknown[], key: string, out: unknown[], depth = 0): void {
   for (const v of values) {
     if (v === null || v === undefined) continue;
     if (key === '[]') {
       if (Array.isArray(v)) out.push(...v);
-      else if (isObj(v)) {
+      else if (isRecord(v)) {
         if (Array.isArray(v.items)) out.push(...v.items);
       } else out.push(v);
     } else if (Array.isArray(v)) {
       if (depth < 4) step(v, key, out, depth + 1);
-    } else if (isObj(v)) {
+    } else if (isRecord(v)) {
       const x = v[key];
       if (x !== undefined) out.push(x);
       else if (Array.isArray(v.items) && depth < 4) step(v.items, key, out, depth + 1);
@@ -172,11 +169,7 @@ function walk(start: unknown[], segs: string[]): unknown[] {
   return out;
 }
 
-export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 's');
-}
-
+/** The 12-digit account of an id or an ARN. */
 export function accountIn(v: unknown): string | undefined {
   if (typeof v === 'number' && Number.isInteger(v)) v = String(v).padStart(12, '0');
   if (typeof v !== 'string') return undefined;

@@ -4,7 +4,9 @@ import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Node }
 import type { Tier } from '../core/types';
 import { compileConditions } from './conditions';
 import type { Pred } from './operators';
-import { globToRegExp, type Problem } from './paths';
+import { globRegExp, isGlob } from '../core/glob';
+import { isRecord } from '../core/records';
+import type { Problem } from './paths';
 import { compileTemplate, type Template } from './templates';
 
 export const TIERS: readonly Tier[] = ['ignore', 'notify', 'confirm', 'page', 'revert'];
@@ -86,10 +88,6 @@ export interface CompiledPolicy {
 }
 
 type Path = (string | number)[];
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function pathText(path: Path): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
@@ -179,16 +177,16 @@ function compileMatcher(raw: Record<string, unknown>, at: Path, ctx: Ctx, ruleId
     ctx.problems.push({ path: at, message: 'needs at least one of principal, account, userAgent, rules, events (an entry matching everything would switch vouch off)' });
   }
   return {
-    principal: principal && principal.map(globToRegExp),
+    principal: principal && principal.map((g) => globRegExp(g)),
     account: account && new Set(account),
-    userAgent: userAgent && userAgent.map(globToRegExp),
+    userAgent: userAgent && userAgent.map((g) => globRegExp(g)),
     rules: rules && new Set(rules),
     events: events && new Set(events),
   };
 }
 
 function compileRule(raw: unknown, at: Path, ctx: Ctx, env: { lists: ReadonlyMap<string, unknown> }, ids: Set<string>): CompiledRule | null {
-  if (!isObj(raw)) {
+  if (!isRecord(raw)) {
     ctx.problems.push({ path: at, message: 'a rule must be a mapping with id, title, events, score …' });
     return null;
   }
@@ -216,7 +214,7 @@ function compileRule(raw: unknown, at: Path, ctx: Ctx, env: { lists: ReadonlyMap
   const exact = new Set<string>();
   const globs: RegExp[] = [];
   for (const e of events ?? []) {
-    if (/[*?]/.test(e)) globs.push(globToRegExp(e));
+    if (isGlob(e)) globs.push(globRegExp(e));
     else exact.add(e);
   }
   const actors = optStrings(raw.actors, [...at, 'actors'], ctx, `a list of userIdentity types (${ACTOR_TYPES.join(', ')})`);
@@ -272,7 +270,7 @@ const TOP_KEYS = ['version', 'defaults', 'thresholds', 'demote', 'self', 'truste
 /** Validate and compile a parsed policy object; returns the problems (paths, no lines yet). */
 export function compilePolicyObject(raw: unknown, source: string): { policy: CompiledPolicy | null; problems: Problem[] } {
   const ctx: Ctx = { problems: [] };
-  if (!isObj(raw)) {
+  if (!isRecord(raw)) {
     ctx.problems.push({ path: [], message: 'the policy must be a YAML mapping with version, thresholds and rules' });
     return { policy: null, problems: ctx.problems };
   }
@@ -282,7 +280,7 @@ export function compilePolicyObject(raw: unknown, source: string): { policy: Com
   // thresholds: score → tier
   const th = { notify: 20, confirm: 50, page: 80 };
   if (raw.thresholds !== undefined) {
-    if (!isObj(raw.thresholds)) ctx.problems.push({ path: ['thresholds'], message: 'must be a mapping {notify, confirm, page}' });
+    if (!isRecord(raw.thresholds)) ctx.problems.push({ path: ['thresholds'], message: 'must be a mapping {notify, confirm, page}' });
     else {
       keysOnly(raw.thresholds, ['notify', 'confirm', 'page'], ['thresholds'], ctx);
       for (const k of ['notify', 'confirm', 'page'] as const) {
@@ -299,7 +297,7 @@ export function compilePolicyObject(raw: unknown, source: string): { policy: Com
 
   let deadlineSeconds = 900;
   if (raw.defaults !== undefined) {
-    if (!isObj(raw.defaults)) ctx.problems.push({ path: ['defaults'], message: 'must be a mapping' });
+    if (!isRecord(raw.defaults)) ctx.problems.push({ path: ['defaults'], message: 'must be a mapping' });
     else {
       keysOnly(raw.defaults, ['deadline'], ['defaults'], ctx);
       if (raw.defaults.deadline !== undefined) deadlineSeconds = intIn(raw.defaults.deadline, 30, 604_800, ['defaults', 'deadline'], ctx) ?? 900;
@@ -308,7 +306,7 @@ export function compilePolicyObject(raw: unknown, source: string): { policy: Com
 
   const demote: CompiledPolicy['demote'] = { readOnly: 'ignore', failed: 'notify' };
   if (raw.demote !== undefined) {
-    if (!isObj(raw.demote)) ctx.problems.push({ path: ['demote'], message: 'must be a mapping {readOnly, failed}' });
+    if (!isRecord(raw.demote)) ctx.problems.push({ path: ['demote'], message: 'must be a mapping {readOnly, failed}' });
     else {
       keysOnly(raw.demote, ['readOnly', 'failed'], ['demote'], ctx);
       for (const k of ['readOnly', 'failed'] as const) {
@@ -318,13 +316,13 @@ export function compilePolicyObject(raw: unknown, source: string): { policy: Com
     }
   }
 
-  const self: CompiledPolicy['self'] = { sessionNames: [globToRegExp('vouch-revert-*')], roleArns: [] };
+  const self: CompiledPolicy['self'] = { sessionNames: [globRegExp('vouch-revert-*')], roleArns: [] };
   if (raw.self !== undefined) {
-    if (!isObj(raw.self)) ctx.problems.push({ path: ['self'], message: 'must be a mapping {sessionNames, roleArns}' });
+    if (!isRecord(raw.self)) ctx.problems.push({ path: ['self'], message: 'must be a mapping {sessionNames, roleArns}' });
     else {
       keysOnly(raw.self, ['sessionNames', 'roleArns'], ['self'], ctx);
       const names = optStrings(raw.self.sessionNames, ['self', 'sessionNames'], ctx, 'a list of role-session-name globs');
-      if (names) self.sessionNames = names.map(globToRegExp);
+      if (names) self.sessionNames = names.map((g) => globRegExp(g));
       const roles = optStrings(raw.self.roleArns, ['self', 'roleArns'], ctx, 'a list of role ARNs ({account} stands for the event account; globs allowed)');
       if (roles) self.roleArns = roles;
     }
@@ -343,7 +341,7 @@ export function compilePolicyObject(raw: unknown, source: string): { policy: Com
 
   const lists = new Map<string, ReadonlySet<string>>();
   if (raw.lists !== undefined) {
-    if (!isObj(raw.lists)) ctx.problems.push({ path: ['lists'], message: 'must be a mapping of list name → values' });
+    if (!isRecord(raw.lists)) ctx.problems.push({ path: ['lists'], message: 'must be a mapping of list name → values' });
     else
       for (const [name, vals] of Object.entries(raw.lists)) {
         if (!Array.isArray(vals) || !vals.every((v) => typeof v === 'string' || typeof v === 'number')) {
@@ -367,7 +365,7 @@ export function compilePolicyObject(raw: unknown, source: string): { policy: Com
     else
       raw.allow.forEach((a, i) => {
         const at: Path = ['allow', i];
-        if (!isObj(a)) return void ctx.problems.push({ path: at, message: 'must be a mapping {id, note, principal, account, userAgent, rules, events, tier}' });
+        if (!isRecord(a)) return void ctx.problems.push({ path: at, message: 'must be a mapping {id, note, principal, account, userAgent, rules, events, tier}' });
         keysOnly(a, ['id', 'note', 'principal', 'account', 'userAgent', 'rules', 'events', 'tier'], at, ctx);
         if (typeof a.id !== 'string' || !ID.test(a.id)) ctx.problems.push({ path: [...at, 'id'], message: 'must be a lower-case id' });
         if (typeof a.note !== 'string' || a.note.trim() === '') ctx.problems.push({ path: [...at, 'note'], message: 'must say why this is allowed' });
@@ -383,7 +381,7 @@ export function compilePolicyObject(raw: unknown, source: string): { policy: Com
     else
       raw.exemptions.forEach((e, i) => {
         const at: Path = ['exemptions', i];
-        if (!isObj(e)) return void ctx.problems.push({ path: at, message: 'must be a mapping {id, approver, expires, reason, …}' });
+        if (!isRecord(e)) return void ctx.problems.push({ path: at, message: 'must be a mapping {id, approver, expires, reason, …}' });
         keysOnly(e, ['id', 'approver', 'reason', 'starts', 'expires', 'principal', 'account', 'userAgent', 'rules', 'events', 'tier'], at, ctx);
         if (typeof e.id !== 'string' || !ID.test(e.id)) ctx.problems.push({ path: [...at, 'id'], message: 'must be a lower-case id' });
         if (typeof e.approver !== 'string' || e.approver.trim() === '') ctx.problems.push({ path: [...at, 'approver'], message: 'is required: who approved this exemption' });

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { normalise, parseRecords, RecordError, actorOf, redactShared } from '../../src/intake/normalise';
-import { securityGroupRules } from '../../src/policy/network';
+import { policyStatements } from '../../src/core/policy-document';
+import { securityGroupRules } from '../../src/core/security-group-rules';
 import { baseEventName } from '../../src/policy/paths';
-import { parsePolicyDoc } from '../../src/policy/policy-documents';
 import { redact } from '../../src/core/redact';
 import type { Change } from '../../src/core/types';
 
@@ -95,11 +95,11 @@ describe('normalisation variants (risky-changes.md §4)', () => {
 
   test('policy documents as JSON strings (IAM), URL-encoded strings (IAM responses) and objects (S3) read the same', () => {
     const doc = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999988887777:root' }, Action: 'sts:AssumeRole' }] };
-    const fromObject = parsePolicyDoc(doc);
-    assert.deepEqual(parsePolicyDoc(JSON.stringify(doc)), fromObject);
-    assert.deepEqual(parsePolicyDoc(encodeURIComponent(JSON.stringify(doc))), fromObject);
+    const fromObject = policyStatements(doc);
+    assert.deepEqual(policyStatements(JSON.stringify(doc)), fromObject);
+    assert.deepEqual(policyStatements(encodeURIComponent(JSON.stringify(doc))), fromObject);
     assert.deepEqual(fromObject?.statements[0]?.principals, [{ kind: 'AWS', value: 'arn:aws:iam::999988887777:root' }]);
-    assert.equal(parsePolicyDoc('not a policy'), null);
+    assert.equal(policyStatements('not a policy'), null);
   });
 
   test('responseElements null, requestParameters null, eventVersion 1.05 … 1.11 or none', () => {
