@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
 import { RecordError } from './normalise';
 import type { IntakeItem, IntakePipeline, RecordResult } from './pipeline';
 
@@ -66,14 +66,12 @@ export function s3Client(env: Record<string, string | undefined> = process.env):
   });
 }
 
-/** Every record file under `s3://bucket/prefix`, in key order (ListObjectsV2, paged). */
+/** Every record file under `s3://bucket/prefix`, in key order (ListObjectsV2 through the SDK's paginator). */
 export async function listS3(client: S3Client, url: string): Promise<InputFile[]> {
   const { bucket, prefix } = parseS3Url(url);
   const out: InputFile[] = [];
-  let token: string | undefined;
-  do {
-    const res = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const obj of res.Contents ?? []) {
+  for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix })) {
+    for (const obj of page.Contents ?? []) {
       const key = obj.Key;
       if (!key || !isRecordFile(key)) continue;
       out.push({
@@ -85,8 +83,7 @@ export async function listS3(client: S3Client, url: string): Promise<InputFile[]
         },
       });
     }
-    token = res.IsTruncated ? res.NextContinuationToken : undefined;
-  } while (token);
+  }
   return out;
 }
 

@@ -7,7 +7,7 @@
 // else used the budget) is a retryable `RateLimited` failure: Temporal's retry policy owns the backoff (the SDK's
 // retries are off).
 import type { Client } from '@temporalio/client';
-import { LookupEventsCommand, type CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { paginateLookupEvents, type CloudTrailClient, type LookupEventsCommandOutput } from '@aws-sdk/client-cloudtrail';
 import type { LookupPageInput, LookupPageResult, LookupTarget, PageCounts } from '../core/lookup';
 import { FailureTypes } from '../core/types';
 
@@ -90,18 +90,21 @@ export async function readLookupPage(deps: LookupDeps, input: LookupPageInput, c
   }
   const attribute = input.lookupAttribute === undefined ? { key: 'ReadOnly' as const, value: 'false' } : input.lookupAttribute;
   const requestedAt = now();
-  let res;
+  let res: LookupEventsCommandOutput | undefined;
   try {
-    res = await deps.clientFor(target).send(
-      new LookupEventsCommand({
+    // The SDK's paginator, one page at a time: the poller keeps NextToken in its workflow state between pages (its
+    // checkpoint), so each activity reads the page at that token and stops; the generator makes no further request.
+    const pages = paginateLookupEvents(
+      { client: deps.clientFor(target), pageSize: input.maxResults ?? 50, ...(input.nextToken ? { startingToken: input.nextToken } : {}) },
+      {
         StartTime: new Date(input.startTime),
         EndTime: new Date(input.endTime),
-        MaxResults: input.maxResults ?? 50,
-        ...(input.nextToken ? { NextToken: input.nextToken } : {}),
         ...(attribute ? { LookupAttributes: [{ AttributeKey: attribute.key, AttributeValue: attribute.value }] } : {}),
-      }),
-      ctx.signal ? { abortSignal: ctx.signal } : {},
+      },
+      ...(ctx.signal ? [{ abortSignal: ctx.signal }] : []),
     );
+    res = (await pages.next()).value;
+    await pages.return(undefined);
   } catch (err) {
     const name = (err as { name?: string }).name ?? 'Error';
     const message = `LookupEvents in ${input.account}/${input.region}: ${name}: ${(err as Error).message}`;
@@ -110,7 +113,7 @@ export async function readLookupPage(deps: LookupDeps, input: LookupPageInput, c
     if (permanent) throw new LookupFailure(message, permanent, false);
     throw new LookupFailure(message, 'LookupFailed', true);
   }
-  const events = res.Events ?? [];
+  const events = res?.Events ?? [];
   const records: LookupRecord[] = events.map((e, i) => ({
     source: `lookup://${input.account}/${input.region}#${e.EventId ?? `page-${requestedAt}-${i}`}`,
     ...(e.EventId ? { eventId: e.EventId } : {}),
@@ -127,7 +130,7 @@ export async function readLookupPage(deps: LookupDeps, input: LookupPageInput, c
     return t !== undefined && (max === undefined || t > max) ? t : max;
   }, undefined);
   return {
-    ...(res.NextToken ? { nextToken: res.NextToken } : {}),
+    ...(res?.NextToken ? { nextToken: res.NextToken } : {}),
     requestedAt,
     events: events.length,
     counts,

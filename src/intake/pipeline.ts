@@ -10,6 +10,7 @@
 // dropped. A transient failure (Temporal unreachable) is thrown as TransientIntakeError, and the caller leaves its
 // input unacknowledged (SQS message not deleted, activity retried, backfill stopped with a non-zero exit).
 import type { Client } from '@temporalio/client';
+import pLimit from 'p-limit';
 import { normalise, RecordError } from './normalise';
 import { startReview } from './starter';
 import { assess, loadPolicy, toVerdict, type Policy } from '../policy';
@@ -273,23 +274,35 @@ export class IntakePipeline {
    * new work; the records already in flight finish, then the first transient error is thrown.
    */
   async processAll(items: Iterable<IntakeItem>, concurrency = 8): Promise<RecordResult[]> {
-    const list = [...items];
-    const results = new Array<RecordResult>(list.length);
-    let next = 0;
-    let failure: unknown;
-    const lane = async (): Promise<void> => {
-      while (failure === undefined && next < list.length) {
-        const i = next++;
-        try {
-          results[i] = await this.process(list[i] as IntakeItem);
-        } catch (err) {
-          failure ??= err;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, list.length)) }, lane));
-    if (failure !== undefined) throw failure;
+    const results: RecordResult[] = [];
+    for await (const r of this.processInOrder(items, concurrency)) results.push(r);
     return results;
+  }
+
+  /** `processAll`, yielding each result (in input order) as soon as it and those before it are done. */
+  async *processInOrder(items: Iterable<IntakeItem>, concurrency = 8): AsyncGenerator<RecordResult> {
+    const limit = pLimit(Math.max(1, concurrency));
+    let failure: { error: unknown } | undefined;
+    const pending = Array.from(items, (item) =>
+      limit(async (): Promise<RecordResult | undefined> => {
+        if (failure) return undefined; // stopped: not started
+        try {
+          return await this.process(item);
+        } catch (error) {
+          failure ??= { error };
+          return undefined;
+        }
+      }),
+    );
+    for (const p of pending) {
+      const result = await p;
+      if (result === undefined) break;
+      yield result;
+    }
+    if (failure) {
+      await Promise.all(pending); // the records in flight finish first
+      throw failure.error;
+    }
   }
 }
 

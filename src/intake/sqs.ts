@@ -20,6 +20,7 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
+import pLimit from 'p-limit';
 import { log } from '../cli/log';
 import { isRecord } from '../core/records';
 import { TransientIntakeError, type IntakePipeline, type RecordResult } from './pipeline';
@@ -207,16 +208,8 @@ export class SqsIntake {
 
   /** Processes one batch, then deletes the messages that are done. */
   async handleBatch(messages: Message[]): Promise<{ deleted: number; kept: number }> {
-    const dispositions = new Array<Disposition>(messages.length);
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < messages.length) {
-        const i = next++;
-        dispositions[i] = await this.handle(messages[i] as Message);
-      }
-    };
-    const lanes = Math.max(1, Math.min(this.opts.concurrency ?? 10, messages.length));
-    await Promise.all(Array.from({ length: lanes }, lane));
+    // handle() never throws: every message ends with a disposition.
+    const dispositions = await pLimit(Math.max(1, this.opts.concurrency ?? 10)).map(messages, (m) => this.handle(m));
 
     const done = messages
       .map((m, i) => ({ m, i, d: dispositions[i] as Disposition }))

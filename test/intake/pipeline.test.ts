@@ -165,6 +165,40 @@ describe('intake pipeline', () => {
     );
   });
 
+  test('many records: at most N in flight, results in input order; a transient failure stops new work, lets the rest finish', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const calls: string[] = [];
+    const finished: string[] = [];
+    const starter: Starter = async (input) => {
+      calls.push(input.change.eventId);
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      // Later records finish first, so the order of the results is the pipeline's doing.
+      await new Promise((r) => setTimeout(r, 40 - Number(input.change.eventId.split('-')[1]) * 3));
+      inFlight -= 1;
+      if (input.change.eventId === 'many-5') throw Object.assign(new Error('14 UNAVAILABLE: connection refused'), { code: 14 });
+      finished.push(input.change.eventId);
+      return { workflowId: `wf-${input.change.eventId}`, status: 'started' };
+    };
+    const items = (n: number) => Array.from({ length: n }, (_, i) => ({ kind: 'files' as const, source: 's', index: i, record: { ...write, eventID: `many-${i}` } }));
+    const ok = await pipelineWith({ starter: async (input) => ({ workflowId: `wf-${input.change.eventId}`, status: 'started' }) }).pipeline.processAll(items(5), 3);
+    assert.deepEqual(ok.map((r) => r.eventId), ['many-0', 'many-1', 'many-2', 'many-3', 'many-4']);
+
+    const { pipeline } = pipelineWith({ starter });
+    const seen: string[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const r of pipeline.processInOrder(items(12), 3)) seen.push(r.eventId ?? '');
+      })(),
+      (err: unknown) => err instanceof TransientIntakeError && /many-5/.test(err.message),
+    );
+    assert.ok(most <= 3 && most >= 2, `at most 3 in flight (saw ${most})`);
+    assert.deepEqual(seen, ['many-0', 'many-1', 'many-2', 'many-3', 'many-4'], 'the results before the failure, in order');
+    assert.ok(calls.length < 12, `new work stopped after the failure (${calls.length} of 12 started)`);
+    assert.deepEqual([...finished].sort(), calls.filter((id) => id !== 'many-5').sort(), 'every record in flight finished before the error was thrown');
+  });
+
   test('--rate spaces records out', async () => {
     const starter = memoryStarter();
     const pipeline = new IntakePipeline({
