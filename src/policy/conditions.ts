@@ -17,7 +17,7 @@ function describe(v: unknown): string {
 }
 
 /** Compile one condition; problems are collected (never thrown) so `vouch policy check` reports all of them. */
-export function compileCondition(raw: unknown, at: (string | number)[], problems: Problem[], env: CompileEnv, relative = false): Pred | null {
+function compileCondition(raw: unknown, at: (string | number)[], problems: Problem[], env: CompileEnv, relative = false): Pred | null {
   if (!isRecord(raw)) {
     problems.push({ path: at, message: `a condition must be a mapping, got ${describe(raw)}` });
     return null;

@@ -4,7 +4,7 @@ import type { Actor, Change, RevertPlan, Tier } from '../core/types';
 import { globTest, isGlob } from '../core/glob';
 import { planRevert } from '../revert/plan';
 import { Facts, baseEventName } from './paths';
-import { TIER_RANK, type CompiledPolicy, type CompiledRule, type Matcher } from './schema';
+import { TIER_RANK, type CompiledPolicy, type CompiledRule, type Matcher } from './compiled';
 
 export interface Assessment {
   tier: Tier;
@@ -20,7 +20,7 @@ export interface Assessment {
 /** Names that only read, for records without a `readOnly` flag (LookupEvents results, old samples). */
 const READ_ONLY_NAME = /^(Describe|List|Get|Head|Lookup|Search|BatchGet|Query|Scan|Select|View|Preview|Estimate|Validate|Check|Test|Simulate|Download)[A-Z]/;
 
-export function isReadOnly(change: Pick<Change, 'eventName'> & { readOnly?: unknown }): boolean {
+function isReadOnly(change: Pick<Change, 'eventName'> & { readOnly?: unknown }): boolean {
   const flag = change.readOnly;
   if (typeof flag === 'boolean') return flag;
   return READ_ONLY_NAME.test(change.eventName);

@@ -2,7 +2,7 @@
 // src/core/security-group-rules.ts (the `permissions` root), CIDR prefix lengths too.
 import type { Problem } from './paths';
 
-export type PortSpec = { from: number; to: number } | 'all';
+type PortSpec = { from: number; to: number } | 'all';
 
 export function compilePorts(arg: unknown, at: (string | number)[], problems: Problem[]): PortSpec[] | null {
   const list = Array.isArray(arg) ? arg : [arg];

@@ -76,7 +76,7 @@ const ROOTS: Record<string, Getter> = {
   /** Security-group rules from every request and response shape (see `securityGroupRules`). */
   permissions: (f) => f.permissions(),
 };
-export const ROOT_NAMES = Object.keys(ROOTS);
+const ROOT_NAMES = Object.keys(ROOTS);
 
 export type PathFn = (f: Facts, scope: unknown) => unknown[];
 
@@ -170,7 +170,7 @@ function walk(start: unknown[], segs: string[]): unknown[] {
 }
 
 /** The 12-digit account of an id or an ARN. */
-export function accountIn(v: unknown): string | undefined {
+function accountIn(v: unknown): string | undefined {
   if (typeof v === 'number' && Number.isInteger(v)) v = String(v).padStart(12, '0');
   if (typeof v !== 'string') return undefined;
   if (/^\d{12}$/.test(v)) return v;
