@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { awsSchema, loadConfig } from './config';
 import * as cloudtrail from '../intake/normalise';
-import { RecordError, type RecordHeader } from '../intake/normalise';
+import * as records from '../intake/record-check';
+import { RecordError, type RecordHeader } from '../intake/record-check';
 import { classifier, loadPolicy, PolicyError, type Assessment, type Policy, type QuickIgnore } from '../policy';
 import type { Actor, Change } from '../core/types';
 
@@ -22,7 +23,8 @@ export interface Io {
 }
 
 // Read once: a named import compiles to a getter call per use, and these run for every record.
-const { actorOf, normaliseHeader, parseRecords, readHeader } = cloudtrail;
+const { actorOf, normaliseHeader, parseRecords } = cloudtrail;
+const { readHeader } = records;
 
 const DEFAULT_IO: Io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
 

@@ -1,6 +1,7 @@
 // `vouch review FILE|-`: CloudTrail records in, reviews started. Every record is checked first; if any is
 // unusable, the errors name the file, record and field, and nothing starts.
-import { normalise, parseRecords, RecordError } from '../intake/normalise';
+import { normalise, parseRecords } from '../intake/normalise';
+import { RecordError } from '../intake/record-check';
 import { planRevert } from '../revert/plan';
 import { assess, loadPolicy, toVerdict, type Policy } from '../policy';
 import { intakeSchema, loadConfig, type IntakeConfig } from './config';

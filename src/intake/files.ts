@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
-import { RecordError } from './normalise';
+import { RecordError } from './record-check';
 import type { IntakeItem, IntakePipeline, RecordResult } from './pipeline';
 
 const gunzip = promisify(zlib.gunzip);

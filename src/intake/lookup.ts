@@ -5,7 +5,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { LookupTarget, PageCounts } from '../core/lookup';
 import type { LookupDeps, LookupRecord } from './lookup-page';
-import { RecordError } from './normalise';
+import { RecordError } from './record-check';
 import {
   LOOKUP_POLLER_WORKFLOW_TYPE,
   lookupPollerWorkflowId,

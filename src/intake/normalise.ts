@@ -3,6 +3,7 @@
 import { isSensitiveKey, REDACTED } from '../core/redact';
 import { isRecord } from '../core/records';
 import { securityGroupRules, type SecurityGroupRule } from '../core/security-group-rules';
+import { CLOUDTRAIL_TIME, readHeader, RecordError, type RecordHeader } from './record-check';
 import type { Actor, ActorType, Change } from '../core/types';
 
 export type CloudTrailRecord = Record<string, unknown>;
@@ -15,19 +16,6 @@ export interface NormalisedChange extends Change {
   readOnly?: boolean;
   eventType?: string;
   additionalEventData?: Record<string, unknown>;
-}
-
-/** A record that cannot be used, with where it came from and which field is wrong. */
-export class RecordError extends Error {
-  constructor(
-    readonly source: string,
-    readonly index: number,
-    readonly field: string,
-    readonly problem: string,
-  ) {
-    super(`${source}#${index}: ${field} ${problem}`);
-    this.name = 'RecordError';
-  }
 }
 
 /**
@@ -190,67 +178,6 @@ export function summarise(eventName: string, request: Record<string, unknown> | 
   return target ? `${eventName} on ${target}` : eventName;
 }
 
-/** The checked fields of a record: enough to decide that a record is ignored without normalising all of it. */
-export interface RecordHeader {
-  rec: Record<string, unknown>;
-  eventId: string;
-  eventName: string;
-  eventSource: string;
-  account: string;
-  eventTime: string;
-  identity: Record<string, unknown> | undefined;
-  readOnly: boolean | undefined;
-  errorCode: string | undefined;
-}
-
-function need(rec: Record<string, unknown>, key: string, source: string, index: number): string {
-  const v = rec[key];
-  if (v === undefined || v === null || v === '') throw new RecordError(source, index, key, 'is missing');
-  if (typeof v !== 'string') throw new RecordError(source, index, key, `must be a string, got ${typeof v}`);
-  return v;
-}
-
-const ACCOUNT_ID = /^\d{12}$/;
-/** CloudTrail's own time format, checked without Date.parse (the hot path); anything else goes to Date.parse. */
-const CLOUDTRAIL_TIME = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?Z$/;
-
-/**
- * Check one record and read its key fields; throws RecordError naming the field when a required one is missing or of
- * the wrong type. `eventVersion` is not checked (1.05 … 1.11 and later all read the same way).
- */
-export function readHeader(raw: unknown, source: string, index: number): RecordHeader {
-  if (raw instanceof RecordError) throw raw;
-  const rec = obj(raw);
-  if (!rec) throw new RecordError(source, index, '(record)', `must be a JSON object, got ${raw === null ? 'null' : typeof raw}`);
-  const eventId = need(rec, 'eventID', source, index);
-  const eventName = need(rec, 'eventName', source, index);
-  const eventSource = need(rec, 'eventSource', source, index);
-  const identity = obj(rec.userIdentity);
-  if (rec.userIdentity !== undefined && rec.userIdentity !== null && !identity) {
-    throw new RecordError(source, index, 'userIdentity', `must be an object, got ${Array.isArray(rec.userIdentity) ? 'an array' : typeof rec.userIdentity}`);
-  }
-  const recipient = rec.recipientAccountId;
-  const account = typeof recipient === 'string' && recipient !== '' ? recipient : identity ? str(identity, 'accountId') : undefined;
-  if (!account) throw new RecordError(source, index, 'recipientAccountId', 'is missing (and userIdentity.accountId too)');
-  if (!ACCOUNT_ID.test(account)) throw new RecordError(source, index, 'recipientAccountId', `must be a 12-digit account id, got "${account.slice(0, 40)}"`);
-  const eventTime = need(rec, 'eventTime', source, index);
-  if (!CLOUDTRAIL_TIME.test(eventTime) && Number.isNaN(Date.parse(eventTime))) throw new RecordError(source, index, 'eventTime', `is not a timestamp: "${eventTime.slice(0, 40)}"`);
-  const rp = rec.requestParameters;
-  if (rp !== undefined && rp !== null && !obj(rp)) throw new RecordError(source, index, 'requestParameters', 'must be an object or null');
-  const re = rec.responseElements;
-  if (re !== undefined && re !== null && !obj(re)) throw new RecordError(source, index, 'responseElements', 'must be an object or null');
-  const ro = rec.readOnly;
-  let readOnly: boolean | undefined;
-  if (typeof ro === 'boolean') readOnly = ro;
-  else if (ro === 'true' || ro === 'false') readOnly = ro === 'true';
-  else if (ro !== undefined && ro !== null) throw new RecordError(source, index, 'readOnly', `must be a boolean, got ${typeof ro}`);
-  // A failed call has errorCode, errorMessage or both (risky-changes.md §3.1).
-  const ec = rec.errorCode;
-  const em = rec.errorMessage;
-  const errorCode = typeof ec === 'string' && ec !== '' ? ec : typeof em === 'string' && em !== '' ? 'UnknownError' : undefined;
-  return { rec, eventId, eventName, eventSource, account, eventTime, identity, readOnly, errorCode };
-}
-
 const sensitiveCache = new Map<string, boolean>();
 function sensitive(key: string): boolean {
   let s = sensitiveCache.get(key);
@@ -338,10 +265,7 @@ export function normaliseHeader(h: RecordHeader, actor?: Actor): NormalisedChang
   };
 }
 
-/**
- * Normalise one record; throws RecordError naming the field when a required one is missing or of the wrong type.
- * `eventVersion` is not checked (1.05 … 1.11 and later all read the same way).
- */
+/** Normalise one record; throws RecordError naming the field when a required one is missing or of the wrong type. */
 export function normalise(raw: unknown, source: string, index: number): NormalisedChange {
   return normaliseHeader(readHeader(raw, source, index));
 }

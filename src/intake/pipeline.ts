@@ -11,7 +11,8 @@
 // input unacknowledged (SQS message not deleted, activity retried, backfill stopped with a non-zero exit).
 import type { Client } from '@temporalio/client';
 import pLimit from 'p-limit';
-import { normalise, RecordError } from './normalise';
+import { normalise } from './normalise';
+import { RecordError } from './record-check';
 import { startReview } from './starter';
 import { assess, loadPolicy, toVerdict, type Policy } from '../policy';
 import type { Change, ReviewInput, Verdict } from '../core/types';

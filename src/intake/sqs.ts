@@ -1,4 +1,5 @@
-// Real-time intake: an SQS queue fed by an EventBridge rule ("AWS API Call via CloudTrail", vendors.md §4.3).
+// Real-time intake: an SQS queue fed by an EventBridge rule ("AWS API Call via CloudTrail" events; see the README
+// and the CloudTrail User Guide, "Creating an EventBridge rule for CloudTrail events").
 //
 // - Long polling (WaitTimeSeconds 20), batches of up to 10 messages, the records of a batch processed concurrently.
 // - A message is deleted only after its review has been started (or found), or its record judged `ignore`, or it
@@ -21,6 +22,7 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
+import { z } from 'zod';
 import { log } from '../cli/log';
 import { isRecord } from '../core/records';
 import { TransientIntakeError, type IntakePipeline, type RecordResult } from './pipeline';
@@ -35,10 +37,28 @@ function kindOf(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
 
+/** An SNS notification carrying the envelope as text (a topic subscribed to the rule, the queue to the topic). */
+const snsNotification = z.object({ Type: z.literal('Notification'), Message: z.string() });
+
+/** An EventBridge envelope `{version, id, "detail-type", source, account, time, region, resources, detail}`. */
+const cloudTrailEnvelope = z.object(
+  {
+    'detail-type': z.literal(CLOUDTRAIL_DETAIL_TYPE, {
+      error: (iss) =>
+        iss.input === undefined
+          ? 'message is not an EventBridge envelope: detail-type is missing'
+          : `detail-type must be "${CLOUDTRAIL_DETAIL_TYPE}", got ${JSON.stringify(iss.input).slice(0, 80)}`,
+    }),
+    // Checked, not copied by zod: the record is copied below with a spread, which keeps a "__proto__" key an own property.
+    detail: z.custom<Record<string, unknown>>(isRecord, { error: (iss) => `detail must be an object (the CloudTrail record), got ${kindOf(iss.input)}` }),
+    account: z.unknown().optional(),
+  },
+  { error: (iss) => `message body must be an EventBridge envelope (a JSON object), got ${kindOf(iss.input)}` },
+);
+
 /**
- * The CloudTrail record inside an SQS body: an EventBridge envelope `{version, id, "detail-type", source, account,
- * time, region, resources, detail}` with `detail-type` "AWS API Call via CloudTrail", delivered raw or wrapped in an
- * SNS notification (`{"Type":"Notification","Message":"<envelope JSON>"}`).
+ * The CloudTrail record inside an SQS body: an EventBridge envelope with `detail-type` "AWS API Call via CloudTrail",
+ * delivered raw or wrapped in an SNS notification (`{"Type":"Notification","Message":"<envelope JSON>"}`).
  */
 export function parseEnvelope(body: string): EnvelopeParse {
   let doc: unknown;
@@ -47,32 +67,21 @@ export function parseEnvelope(body: string): EnvelopeParse {
   } catch (err) {
     return { ok: false, field: '(body)', reason: `message body is not valid JSON: ${(err as Error).message}` };
   }
-  if (isRecord(doc) && doc.Type === 'Notification' && typeof doc.Message === 'string') {
+  const sns = snsNotification.safeParse(doc);
+  if (sns.success) {
     try {
-      doc = JSON.parse(doc.Message);
+      doc = JSON.parse(sns.data.Message);
     } catch (err) {
       return { ok: false, field: 'Message', reason: `SNS notification's Message is not valid JSON: ${(err as Error).message}` };
     }
   }
-  if (!isRecord(doc)) {
-    return { ok: false, field: '(body)', reason: `message body must be an EventBridge envelope (a JSON object), got ${kindOf(doc)}` };
+  const env = cloudTrailEnvelope.safeParse(doc);
+  if (!env.success) {
+    const issue = env.error.issues[0];
+    return { ok: false, field: issue?.path.length ? String(issue.path[0]) : '(body)', reason: issue?.message ?? 'not an EventBridge envelope' };
   }
-  const detailType = doc['detail-type'];
-  if (detailType === undefined) {
-    return { ok: false, field: 'detail-type', reason: 'message is not an EventBridge envelope: detail-type is missing' };
-  }
-  if (detailType !== CLOUDTRAIL_DETAIL_TYPE) {
-    return {
-      ok: false,
-      field: 'detail-type',
-      reason: `detail-type must be "${CLOUDTRAIL_DETAIL_TYPE}", got ${JSON.stringify(detailType).slice(0, 80)}`,
-    };
-  }
-  if (!isRecord(doc.detail)) {
-    return { ok: false, field: 'detail', reason: `detail must be an object (the CloudTrail record), got ${kindOf(doc.detail)}` };
-  }
-  const record = { ...doc.detail };
-  if (record.recipientAccountId === undefined && typeof doc.account === 'string') record.recipientAccountId = doc.account;
+  const record = { ...env.data.detail };
+  if (record.recipientAccountId === undefined && typeof env.data.account === 'string') record.recipientAccountId = env.data.account;
   return { ok: true, record };
 }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RecordError } from '../../src/intake/normalise';
+import { RecordError } from '../../src/intake/record-check';
 import { FolderDeadLetterStore, rawOf } from '../../src/intake/dead-letter';
 import { splitRecords } from '../../src/intake/files';
 import { IntakePipeline, TransientIntakeError, type Starter } from '../../src/intake/pipeline';
@@ -260,5 +260,15 @@ describe('splitting files and SQS bodies', () => {
       assert.equal(r.ok, false, body.slice(0, 40));
       assert.match(r.ok ? '' : r.reason, reason);
     }
+    const sns = parseEnvelope(JSON.stringify({ Type: 'Notification', Message: '{"detail-type":' }));
+    assert.deepEqual(sns.ok ? null : [sns.field, /^SNS notification's Message is not valid JSON/.test(sns.reason)], ['Message', true]);
+    const wrong = parseEnvelope(JSON.stringify({ ...env, detail: [1] }));
+    assert.equal(wrong.ok ? null : wrong.field, 'detail');
+    // A "__proto__" key in the record stays an own property (kept, redacted like any other), never a prototype.
+    const proto = parseEnvelope('{"detail-type":"AWS API Call via CloudTrail","account":"111122223333","detail":{"__proto__":{"polluted":1},"eventID":"p"}}');
+    assert.ok(proto.ok);
+    assert.ok(proto.ok && Object.hasOwn(proto.record, '__proto__'));
+    assert.equal(proto.ok && Object.getPrototypeOf(proto.record), Object.prototype);
+    assert.equal(proto.ok && proto.record.recipientAccountId, '111122223333');
   });
 });
