@@ -1,14 +1,12 @@
 // `vouch <command>`: thin entry points that wire config to modules. Every command catches at the top, prints a
 // message that names the problem, and exits non-zero.
-import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, intakeSchema, loadConfig } from './config';
+import { ConfigError } from './config';
 import { log } from './log';
 import { runWorkerFromEnv } from './worker';
 import { runHandlerFromEnv } from './handler';
 import { setupFromEnv } from './setup';
-import { prepareReviews, startPrepared } from './review';
-import { policyFromConfig } from '../intake/settings';
+import { runReview } from './review';
 import { connectClientFromEnv } from './temporal-client';
 import { runDemo } from '../demo/command';
 import { reportCommand } from './report';
@@ -108,10 +106,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function readInput(path: string): string {
-  return path === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(path, 'utf8');
-}
-
 async function reviewCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -125,28 +119,13 @@ async function reviewCommand(args: string[]): Promise<number> {
     },
   });
   if (positionals.length === 0) throw new Error('review: give a file of CloudTrail records, or - for stdin');
-  const loaded = loadConfig(intakeSchema);
-  const config = values['dry-run'] ? { ...loaded, VOUCH_DRY_RUN: true } : loaded;
-  const inputs = positionals.map((p) => ({ source: p === '-' ? 'stdin' : p, text: readInput(p) }));
-  const prepared = prepareReviews(
-    inputs,
-    { tier: values.tier, deadline: values.deadline, score: values.score },
-    {
-      deadlineSeconds: config.VOUCH_DEADLINE_SECONDS,
-      maxDuoPushes: config.VOUCH_MAX_DUO_PUSHES,
-      ...(values.tier === undefined ? { policy: policyFromConfig(config, values.policy) } : {}),
-    },
-  );
-  if (prepared.errors.length > 0) {
-    for (const e of prepared.errors) process.stderr.write(`vouch review: ${e}\n`);
-    process.stderr.write(`vouch review: ${prepared.errors.length} record(s) rejected; no review was started\n`);
-    return 1;
-  }
-  for (const i of prepared.ignored) {
-    process.stdout.write(`${JSON.stringify({ source: i.source, index: i.index, eventID: i.eventID, eventName: i.eventName, status: 'ignored' })}\n`);
-  }
-  for await (const line of startPrepared(prepared.reviews, config)) process.stdout.write(`${JSON.stringify(line)}\n`);
-  return 0;
+  return runReview(positionals, {
+    ...(values.tier !== undefined ? { tier: values.tier } : {}),
+    ...(values.deadline !== undefined ? { deadline: values.deadline } : {}),
+    ...(values.score !== undefined ? { score: values.score } : {}),
+    ...(values.policy !== undefined ? { policy: values.policy } : {}),
+    ...(values['dry-run'] ? { dryRun: true } : {}),
+  });
 }
 
 async function securityCommand(args: string[]): Promise<number> {

@@ -5,7 +5,9 @@ import { connectClient } from './temporal-client';
 import { FolderDeadLetterStore } from '../intake/dead-letter';
 import { createLookupDeps } from '../intake/lookup';
 import type { LookupDeps } from '../intake/lookup-page';
-import { IntakePipeline, policyJudge, temporalStarter, type Judge, type PipelineOptions, type Starter } from '../intake/pipeline';
+import { policyJudge, type Judge } from '../intake/judges';
+import { IntakePipeline, type PipelineOptions, type Starter } from '../intake/pipeline';
+import { temporalStarter } from '../intake/starter';
 import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings } from '../intake/settings';
 
 /**

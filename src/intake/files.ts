@@ -10,7 +10,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
+import { unwrapEnvelope } from './normalise';
 import { RecordError } from './record-check';
+import type { SourceKind } from './metrics';
 import type { IntakeItem, IntakePipeline, RecordResult } from './pipeline';
 
 const gunzip = promisify(zlib.gunzip);
@@ -91,19 +93,6 @@ export interface SplitFile {
   items: Array<{ record: unknown; text?: string; index: number }>;
 }
 
-/** EventBridge envelopes carry the record in `detail` (as parseRecords does for `vouch review`). */
-function unwrap(doc: unknown): unknown {
-  if (doc !== null && typeof doc === 'object' && !Array.isArray(doc) && 'detail-type' in doc && 'detail' in doc) {
-    const env = doc as { detail: unknown; account?: unknown };
-    if (env.detail !== null && typeof env.detail === 'object' && !Array.isArray(env.detail)) {
-      const rec = { ...(env.detail as Record<string, unknown>) };
-      if (rec.recipientAccountId === undefined && typeof env.account === 'string') rec.recipientAccountId = env.account;
-      return rec;
-    }
-  }
-  return doc;
-}
-
 /**
  * The records of one file's text: `{"Records":[…]}`, a JSON array, one record or envelope, or JSON lines (each line
  * keeps its own text, so a bad line is dead-lettered as it was and the other lines go on). Throws RecordError naming
@@ -121,7 +110,7 @@ export function splitRecords(text: string, source: string): SplitFile {
       return {
         items: lines.map((line, index) => {
           try {
-            return { record: unwrap(JSON.parse(line)), text: line, index };
+            return { record: unwrapEnvelope(JSON.parse(line)), text: line, index };
           } catch (lineErr) {
             return { record: new RecordError(source, index, '(json)', `is not valid JSON: ${(lineErr as Error).message}`), text: line, index };
           }
@@ -135,7 +124,12 @@ export function splitRecords(text: string, source: string): SplitFile {
   else if (doc !== null && typeof doc === 'object' && Array.isArray((doc as { Records?: unknown }).Records)) {
     records = (doc as { Records: unknown[] }).Records;
   } else records = [doc];
-  return { items: records.map((r, index) => ({ record: unwrap(r), index })) };
+  return { items: records.map((r, index) => ({ record: unwrapEnvelope(r), index })) };
+}
+
+/** One file's records as pipeline items: each keeps its source (the file), its index and, for JSON lines, its text. */
+export function itemsOf(kind: SourceKind, name: string, split: SplitFile): IntakeItem[] {
+  return split.items.map((it) => ({ kind, source: name, index: it.index, record: it.record, ...(it.text !== undefined ? { text: it.text } : {}) }));
 }
 
 export interface FilesSummary {
@@ -197,13 +191,7 @@ export async function ingestFiles(
       summary.deadLettered += 1;
       continue;
     }
-    const items: IntakeItem[] = split.items.map((it) => ({
-      kind: 'files',
-      source: file.name,
-      index: it.index,
-      record: it.record,
-      ...(it.text !== undefined ? { text: it.text } : {}),
-    }));
+    const items = itemsOf('files', file.name, split);
     const results = await pipeline.processAll(items, opts.concurrency ?? 8);
     for (const r of results) {
       summary.records += 1;

@@ -54,24 +54,24 @@ function recordsOf(doc: unknown): unknown[] {
     : doc !== null && typeof doc === 'object' && Array.isArray((doc as { Records?: unknown }).Records)
       ? (doc as { Records: unknown[] }).Records
       : null;
-  if (!list) return [unwrap(doc)];
+  if (!list) return [unwrapEnvelope(doc)];
   // In place: the list is ours (fresh from JSON.parse), and most files have no envelopes to unwrap.
   for (let i = 0; i < list.length; i++) {
     const d = list[i];
-    if (d !== null && typeof d === 'object' && 'detail-type' in d) list[i] = unwrap(d);
+    if (d !== null && typeof d === 'object' && 'detail-type' in d) list[i] = unwrapEnvelope(d);
   }
   return list;
 }
 
-/** EventBridge "AWS API Call via CloudTrail" envelopes carry the record in `detail`. */
-function unwrap(doc: unknown): unknown {
-  if (doc !== null && typeof doc === 'object' && 'detail-type' in doc && 'detail' in doc) {
-    const env = doc as { detail: unknown; account?: string };
-    if (env.detail && typeof env.detail === 'object') {
-      const rec = { ...(env.detail as Record<string, unknown>) };
-      if (rec.recipientAccountId === undefined && env.account) rec.recipientAccountId = env.account;
-      return rec;
-    }
+/**
+ * EventBridge "AWS API Call via CloudTrail" envelopes carry the record in `detail` (the envelope's `account` fills a
+ * missing recipientAccountId); anything else is returned as it is.
+ */
+export function unwrapEnvelope(doc: unknown): unknown {
+  if (isRecord(doc) && 'detail-type' in doc && isRecord(doc.detail)) {
+    const rec = { ...doc.detail };
+    if (rec.recipientAccountId === undefined && typeof doc.account === 'string') rec.recipientAccountId = doc.account;
+    return rec;
   }
   return doc;
 }

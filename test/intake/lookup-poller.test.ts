@@ -15,7 +15,8 @@ import type { LookupPageResult, LookupTarget } from '../../src/core/lookup';
 import { FolderDeadLetterStore } from '../../src/intake/dead-letter';
 import { createLookupDepsFromEnv } from '../../src/cli/lookup-wiring';
 import { pageIngester } from '../../src/intake/lookup';
-import { IntakePipeline, temporalStarter } from '../../src/intake/pipeline';
+import { IntakePipeline } from '../../src/intake/pipeline';
+import { temporalStarter } from '../../src/intake/starter';
 import { startCloudTrailStandIn, type CloudTrailStandIn, type LookupRequestLog } from '../standins/cloudtrail';
 import {
   lookupPollerStatusQuery,
