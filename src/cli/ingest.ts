@@ -175,7 +175,7 @@ async function run(values: Values, deps: IngestDeps, stdout: Out, stderr: Out): 
     if (from.startsWith('sqs://')) {
       const queueUrl = queueUrlFrom(from);
       const intake = new SqsIntake({
-        client: sqsClientFor(queueUrl),
+        client: sqsClientFor(queueUrl, { region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION }),
         queueUrl,
         pipeline,
         concurrency,
@@ -200,7 +200,7 @@ async function run(values: Values, deps: IngestDeps, stdout: Out, stderr: Out): 
       return 0;
     }
 
-    const files = from.startsWith('s3://') ? await listS3(s3Client(), from) : await listDir(from);
+    const files = from.startsWith('s3://') ? await listS3(s3Client(process.env), from) : await listDir(from);
     let summary;
     try {
       summary = await ingestFiles(files, pipeline, { concurrency });

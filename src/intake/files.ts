@@ -58,8 +58,9 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } {
   return { bucket: m[1], prefix: m[2] ?? '' };
 }
 
-/** An S3 client for backfills; path-style addressing when an endpoint override (moto, LocalStack) is configured. */
-export function s3Client(env: Record<string, string | undefined> = process.env): S3Client {
+/** An S3 client for backfills from the caller's environment; path-style addressing when an endpoint override (moto,
+ * LocalStack) is configured. */
+export function s3Client(env: Record<string, string | undefined>): S3Client {
   const custom = Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
   return new S3Client({
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',

@@ -85,7 +85,10 @@ export function parseEnvelope(body: string): EnvelopeParse {
   return { ok: true, record };
 }
 
-/** `https://sqs.<region>.amazonaws.com/<account>/<name>` → region; anything else (moto, LocalStack) → its origin. */
+/**
+ * `https://sqs.<region>.amazonaws.com/<account>/<name>` → that region; anything else (moto, LocalStack) → its origin,
+ * in `opts.region` (the caller's AWS_REGION) or us-east-1.
+ */
 export function sqsClientFor(queueUrl: string, opts: { region?: string; maxAttempts?: number } = {}): SQSClient {
   let url: URL;
   try {
@@ -94,7 +97,7 @@ export function sqsClientFor(queueUrl: string, opts: { region?: string; maxAttem
     throw new Error(`not a queue URL: ${JSON.stringify(queueUrl)}`);
   }
   const aws = /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname) ?? /^([a-z0-9-]+)\.queue\.amazonaws\.com$/.exec(url.hostname);
-  const region = aws?.[1] ?? opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const region = aws?.[1] ?? opts.region ?? 'us-east-1';
   return new SQSClient({
     region,
     maxAttempts: opts.maxAttempts ?? 3,

@@ -63,7 +63,7 @@ describe('file intake', () => {
   test('S3 .json.gz trail files: every change reviewed once; digest files skipped; a second run only finds the reviews', async (t) => {
     const account = randomAccount();
     const bucket = `trail-${account}`;
-    const s3 = s3Client();
+    const s3 = s3Client(process.env);
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     const files = loadRecordFiles();
     const all: Rec[] = [];
