@@ -1,6 +1,7 @@
-// Backfill and replay from files: CloudTrail's S3 log files (`.json.gz`, each a gzip of `{"Records":[…]}`, vendors.md
-// §4.3) under `s3://bucket/prefix`, or a local folder of `.json.gz`, `.json` and `.jsonl` files. Every record goes
-// through the shared pipeline, so a backfill that overlaps the real-time path only finds existing reviews.
+// Backfill and replay from files: CloudTrail's S3 log files (`.json.gz`, each a gzip of `{"Records":[…]}`: the
+// CloudTrail User Guide, "CloudTrail log file examples") under `s3://bucket/prefix`, or a local folder of `.json.gz`,
+// `.json` and `.jsonl` files. Every record goes through the shared pipeline, so a backfill that overlaps the
+// real-time path only finds existing reviews.
 //
 // Files that cannot be read (not gzip, not UTF-8, not JSON) are dead-lettered whole with the reason; records that
 // cannot be processed are dead-lettered one by one; the rest of the file, and the other files, go on. Digest and

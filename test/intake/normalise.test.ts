@@ -69,7 +69,7 @@ describe('CloudTrail records', () => {
   });
 });
 
-describe('normalisation variants (risky-changes.md §4)', () => {
+describe('normalisation variants seen in real CloudTrail data', () => {
   const base = { eventID: 'v1', eventSource: 'ec2.amazonaws.com', eventTime: '2026-01-01T00:00:00Z', recipientAccountId: '123456789012' };
 
   test('AuthorizeSecurityGroupIngress flat (CLI) and nested (SDK) forms give the same rules', () => {
