@@ -33,19 +33,27 @@ export function isRecordFile(name: string): boolean {
   return RECORD_FILE.test(name) && !NOT_RECORDS.test(name);
 }
 
-/** Every record file under `dir` (recursively), in path order. A single file is returned as is. */
+/**
+ * Every record file under `dir` (recursively, following symbolic links, each folder once), in name order (by code
+ * point, the same everywhere). A path that is not a folder is returned as is, whatever its name.
+ */
 export async function listDir(dir: string): Promise<InputFile[]> {
   const stat = await fs.promises.stat(dir);
   const file = (p: string): InputFile => ({ name: p, read: () => fs.promises.readFile(p) });
-  if (stat.isFile()) return [file(dir)];
+  if (!stat.isDirectory()) return [file(dir)];
   const out: InputFile[] = [];
+  const seen = new Set<string>(); // symlinked folders may loop
   const walk = async (d: string): Promise<void> => {
+    const real = await fs.promises.realpath(d);
+    if (seen.has(real)) return;
+    seen.add(real);
     const entries = await fs.promises.readdir(d, { withFileTypes: true });
-    entries.sort((a, b) => a.name.localeCompare(b.name));
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && isRecordFile(p)) out.push(file(p));
+      const target = e.isSymbolicLink() ? await fs.promises.stat(p).catch(() => undefined) : e;
+      if (target?.isDirectory()) await walk(p);
+      else if (target?.isFile() && isRecordFile(p)) out.push(file(p));
     }
   };
   await walk(dir);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RecordError } from '../../src/intake/record-check';
 import { FolderDeadLetterStore, rawOf } from '../../src/intake/dead-letter';
-import { splitRecords } from '../../src/intake/files';
+import { listDir, splitRecords } from '../../src/intake/files';
 import { IntakePipeline, TransientIntakeError, type Starter } from '../../src/intake/pipeline';
 import { parseEnvelope } from '../../src/intake/sqs';
 import { envelope, loadRecords, testJudge, type Rec } from './helpers/records';
@@ -239,6 +239,22 @@ describe('splitting files and SQS bodies', () => {
       assert.match(err.message, /^cut\.json#0: \(json\) is not valid JSON: .*(position|Unterminated|Unexpected end)/);
       return true;
     });
+  });
+
+  test('folders: record files in code-point order, symbolic links followed once, digests and other files skipped', async () => {
+    const root = tmpDir();
+    const put = (rel: string): void => {
+      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      fs.writeFileSync(path.join(root, rel), '{}');
+    };
+    for (const rel of ['b/x.json.gz', 'B/y.jsonl', 'a/z.json', 'a/notes.txt', 'AWSLogs/1/CloudTrail-Digest/d.json.gz']) put(rel);
+    const outside = tmpDir();
+    fs.writeFileSync(path.join(outside, 'linked.json'), '{}');
+    fs.symlinkSync(outside, path.join(root, 'c-link'));
+    fs.symlinkSync(root, path.join(root, 'a', 'loop')); // a folder that contains itself
+    const names = (await listDir(root)).map((f) => path.relative(root, f.name));
+    assert.deepEqual(names, ['B/y.jsonl', 'a/z.json', 'b/x.json.gz', 'c-link/linked.json']);
+    assert.deepEqual((await listDir(path.join(root, 'a', 'notes.txt'))).map((f) => path.basename(f.name)), ['notes.txt'], 'a file named on its own is read whatever its name');
   });
 
   test('SQS bodies: envelopes (raw or through SNS) pass; everything else says what is wrong', () => {
