@@ -53,7 +53,7 @@ const TIERS = ['notify', 'confirm', 'page', 'revert'] as const;
 const DEFAULT_SCORE: Record<Verdict['tier'], number> = { notify: 20, confirm: 50, page: 80, revert: 90 };
 
 /** The judge the flags ask for: the policy (with --deadline overriding its deadlines), or --tier's fixed verdict. */
-export function reviewJudge(flags: ReviewFlags, defaults: { deadlineSeconds: number; policy?: Policy }): { judge: Judge } | { errors: string[] } {
+function reviewJudge(flags: ReviewFlags, defaults: { deadlineSeconds: number; policy?: Policy }): { judge: Judge } | { errors: string[] } {
   const errors: string[] = [];
   const tier = flags.tier as Verdict['tier'] | undefined;
   if (tier !== undefined && !TIERS.includes(tier)) errors.push(`--tier must be one of ${TIERS.join(', ')}, got "${flags.tier}"`);

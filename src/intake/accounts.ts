@@ -25,7 +25,7 @@ import { pathText, readYaml } from '../core/yaml-lines';
 type Credentials = NonNullable<Parameters<typeof fromTemporaryCredentials>[0]['masterCredentials']>;
 type CredentialProvider = ReturnType<typeof fromTemporaryCredentials>;
 
-export const INTAKE_SESSION_NAME = 'vouch-intake';
+const INTAKE_SESSION_NAME = 'vouch-intake';
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|\{account\}):role\/[\w+=,.@/-]{1,512}$/;

@@ -29,7 +29,7 @@ const RECORD_FILE = /\.(json|jsonl|ndjson)(\.gz)?$/i;
 const NOT_RECORDS = /(^|[/_])CloudTrail-(Digest|Insight)([/_]|$)/;
 
 /** Does this key or path hold CloudTrail change records? */
-export function isRecordFile(name: string): boolean {
+function isRecordFile(name: string): boolean {
   return RECORD_FILE.test(name) && !NOT_RECORDS.test(name);
 }
 
@@ -61,7 +61,7 @@ export async function listDir(dir: string): Promise<InputFile[]> {
 }
 
 /** `s3://bucket/prefix` → {bucket, prefix}. */
-export function parseS3Url(url: string): { bucket: string; prefix: string } {
+function parseS3Url(url: string): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
   if (!m || !m[1]) throw new Error(`not an S3 URL (s3://bucket/prefix): ${JSON.stringify(url)}`);
   return { bucket: m[1], prefix: m[2] ?? '' };

@@ -42,7 +42,7 @@ export class LookupFailure extends Error {
   }
 }
 
-export const DEFAULT_MIN_INTERVAL_MS = 600;
+const DEFAULT_MIN_INTERVAL_MS = 600;
 
 /** CloudTrail errors that will not pass by retrying the same request. */
 const PERMANENT: Record<string, string> = {

@@ -16,7 +16,7 @@ import { createCloudTrailClients, type CloudTrailClientOptions } from './account
 import type { IntakeItem, IntakePipeline } from './pipeline';
 
 /** Turns one page's records into pipeline items: the CloudTrailEvent string is the record. */
-export function lookupItems(records: LookupRecord[]): IntakeItem[] {
+function lookupItems(records: LookupRecord[]): IntakeItem[] {
   return records.map((r) => {
     const base = { kind: 'lookup' as const, source: r.source, index: 0 };
     if (r.cloudTrailEvent === undefined) {

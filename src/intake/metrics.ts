@@ -4,7 +4,7 @@
 export type SourceKind = 'sqs' | 'lookup' | 'files' | 'review' | 'other';
 
 /** Upper bounds (seconds) of the lag histogram: eventTime → review start. */
-export const LAG_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 6 * 3600, 24 * 3600] as const;
+const LAG_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 6 * 3600, 24 * 3600] as const;
 
 export class Histogram {
   private readonly counts: number[];

@@ -6,8 +6,6 @@ import { securityGroupRules, type SecurityGroupRule } from '../core/security-gro
 import { CLOUDTRAIL_TIME, readHeader, RecordError, type RecordHeader } from './record-check';
 import type { Actor, ActorType, Change } from '../core/types';
 
-export type CloudTrailRecord = Record<string, unknown>;
-
 /**
  * A Change plus the record facts the policy reads that the workflow contract does not carry (yet): whether the call
  * only read, the event type, and `additionalEventData` (ConsoleLogin's MFAUsed). All optional: a plain Change works.
@@ -156,7 +154,7 @@ function portText(r: SecurityGroupRule): string {
 }
 
 /** One line for humans. */
-export function summarise(eventName: string, request: Record<string, unknown> | null): string {
+function summarise(eventName: string, request: Record<string, unknown> | null): string {
   const req = request ?? {};
   if (/^(Authorize|Revoke)SecurityGroup(Ingress|Egress)$/.test(eventName)) {
     const group = str(req, 'groupId') ?? str(req, 'groupName') ?? 'a security group';

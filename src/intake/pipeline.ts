@@ -85,7 +85,7 @@ export interface PipelineOptions {
   now?: () => number;
 }
 
-export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
+const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
 
 /** gRPC INVALID_ARGUMENT: the server refuses this start for good (e.g. a payload over its size limit). */
 const GRPC_INVALID_ARGUMENT = 3;
@@ -160,7 +160,7 @@ export function checkRecord(item: IntakeItem, opts: { judge: Judge; maxRecordByt
 }
 
 /** Spaces calls at least 1/rate seconds apart (in this process). */
-export class RateLimiter {
+class RateLimiter {
   private next = 0;
   constructor(
     private readonly perSecond: number,

@@ -27,7 +27,7 @@ import { log } from '../cli/log';
 import { isRecord } from '../core/records';
 import { TransientIntakeError, type IntakePipeline, type RecordResult } from './pipeline';
 
-export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
+const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
 
 export type EnvelopeParse =
   | { ok: true; record: Record<string, unknown> }
