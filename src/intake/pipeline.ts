@@ -254,8 +254,7 @@ export class IntakePipeline {
     return item.record;
   }
 
-  /** The checks alone (see `checkRecord`): nothing started, kept or counted. */
-  check(item: IntakeItem): Checked {
+  private check(item: IntakeItem): Checked {
     return checkRecord(item, { judge: this.opts.judge, maxRecordBytes: this.maxBytes });
   }
 
