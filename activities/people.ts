@@ -3,6 +3,7 @@
 // glob wins), IAM user / role session name, e-mail. With no mapping, the actor's own e-mail is used, then its name
 // when that looks like an e-mail (IAM Identity Center session names usually are).
 import { z } from 'zod';
+import { globRegExp } from '../src/core/glob';
 import type { Actor } from '../src/core/types';
 
 export interface DirectoryEntry {
@@ -35,14 +36,6 @@ interface GlobKey {
   entry: DirectoryEntry;
 }
 
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${body}$`);
-}
-
 export function createPeopleDirectory(
   entries: Record<string, DirectoryEntry>,
   opts: PeopleDirectoryOptions = {},
@@ -57,7 +50,7 @@ export function createPeopleDirectory(
     const key = rawKey.trim();
     if (key.startsWith('arn:')) {
       if (key.includes('*')) {
-        globs.push({ pattern: globToRegExp(key), specificity: key.replace(/\*/g, '').length, entry });
+        globs.push({ pattern: globRegExp(key), specificity: key.replace(/\*/g, '').length, entry });
       } else {
         byArn.set(key, entry);
       }

@@ -4,14 +4,13 @@
 // single records, EventBridge envelopes — from files, folders (recursively) or standard input, and writes one JSON
 // line per input record, in input order. A record that cannot be read gives a line with "error" (file, index, field)
 // and the rest go on; the exit status is 1 if any record failed.
-import fs from 'node:fs';
-import path from 'node:path';
-import zlib from 'node:zlib';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { awsSchema, loadConfig } from './config';
+import { listDir, readText, type InputFile } from '../intake/files';
 import * as cloudtrail from '../intake/normalise';
-import { RecordError, type RecordHeader } from '../intake/normalise';
+import * as records from '../intake/record-check';
+import { RecordError, type RecordHeader } from '../intake/record-check';
 import { classifier, loadPolicy, PolicyError, type Assessment, type Policy, type QuickIgnore } from '../policy';
 import type { Actor, Change } from '../core/types';
 import { act } from './program';
@@ -23,7 +22,8 @@ export interface Io {
 }
 
 // Read once: a named import compiles to a getter call per use, and these run for every record.
-const { actorOf, normaliseHeader, parseRecords, readHeader } = cloudtrail;
+const { actorOf, normaliseHeader, parseRecords } = cloudtrail;
+const { readHeader } = records;
 
 const DEFAULT_IO: Io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
 
@@ -140,35 +140,6 @@ export function classifyText(
   }
 }
 
-const DATA_FILE = /\.(json|jsonl|ndjson|json\.gz|jsonl\.gz|gz)$/i;
-
-/** Files of a path: the file itself, or every data file under a folder (recursively, sorted, so output is stable). */
-function expandPath(p: string): string[] {
-  const st = fs.statSync(p);
-  if (!st.isDirectory()) return [p];
-  const out: string[] = [];
-  const seen = new Set<string>(); // symlinked folders may loop
-  const walk = (dir: string): void => {
-    const real = fs.realpathSync(dir);
-    if (seen.has(real)) return;
-    seen.add(real);
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const full = path.join(dir, entry.name);
-      const isDir = entry.isDirectory() || (entry.isSymbolicLink() && fs.statSync(full, { throwIfNoEntry: false })?.isDirectory() === true);
-      if (isDir) walk(full);
-      else if (DATA_FILE.test(entry.name) && (entry.isFile() || entry.isSymbolicLink())) out.push(full);
-    }
-  };
-  walk(p);
-  return out;
-}
-
-/** Text of a file or of stdin bytes; gzip (as CloudTrail delivers to S3) is recognised by its magic bytes. */
-function decodeInput(buf: Buffer): string {
-  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return zlib.gunzipSync(buf).toString('utf8');
-  return buf.toString('utf8');
-}
-
 async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
@@ -222,38 +193,30 @@ async function classify(positionals: string[], values: { policy?: string }, io: 
   const tally = newTally();
   const emit = (line: ClassifiedLine | ErrorLine): void => void writer.push(JSON.stringify(line));
   const inputs = positionals.length ? positionals : ['-'];
+  const fail = (source: string, error: string): void => {
+    tally.records += 1;
+    tally.failed += 1;
+    emit({ source, index: 0, field: '(file)', error });
+  };
   for (const input of inputs) {
-    let files: string[];
-    if (input === '-') {
-      try {
-        classifyText(decodeInput(await readStream(io.stdin)), 'stdin', policy, tally, emit);
-      } catch (err) {
-        tally.records += 1;
-        tally.failed += 1;
-        emit({ source: 'stdin', index: 0, field: '(file)', error: `stdin: cannot be read: ${(err as Error).message}` });
-      }
-      await writer.flush();
-      continue;
-    }
+    let files: InputFile[];
     try {
-      files = expandPath(input);
+      files = input === '-' ? [{ name: 'stdin', read: () => readStream(io.stdin) }] : await listDir(input);
     } catch (err) {
-      tally.records += 1;
-      tally.failed += 1;
-      emit({ source: input, index: 0, field: '(file)', error: `${input}: cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      fail(input, `${input}: cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       continue;
     }
+    // The same reading as intake's file backfill: gzip as delivered to S3, UTF-8 text (binary data is one error).
     for (const file of files) {
-      let text: string;
+      let read: Awaited<ReturnType<typeof readText>>;
       try {
-        text = decodeInput(fs.readFileSync(file));
+        read = await readText(file);
       } catch (err) {
-        tally.records += 1;
-        tally.failed += 1;
-        emit({ source: file, index: 0, field: '(file)', error: `${file}: cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+        fail(file.name, `${file.name}: cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         continue;
       }
-      classifyText(text, file, policy, tally, emit);
+      if (read.ok) classifyText(read.text, file.name, policy, tally, emit);
+      else fail(file.name, read.reason);
       await writer.flush();
     }
   }

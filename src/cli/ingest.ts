@@ -15,7 +15,9 @@ import { loadAccounts, lookupTargets } from '../intake/accounts';
 import { FolderDeadLetterStore } from '../intake/dead-letter';
 import { ingestFiles, listDir, listS3, s3Client } from '../intake/files';
 import { ensurePollers, orphanPollers, type PollerSettings } from '../intake/lookup';
-import { IntakePipeline, policyJudge, temporalStarter, type Judge } from '../intake/pipeline';
+import { policyJudge, type Judge } from '../intake/judges';
+import { IntakePipeline } from '../intake/pipeline';
+import { temporalStarter } from '../intake/starter';
 import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings } from './intake-settings';
 import { loadConfig, metricsSchema, type IntakeConfig } from './config';
 import { gracefulStop } from './lifecycle';
@@ -134,7 +136,7 @@ async function run(values: IngestOptions, deps: IngestDeps): Promise<number> {
 
     if (queueUrl) {
       const intake = new SqsIntake({
-        client: sqsClientFor(queueUrl),
+        client: sqsClientFor(queueUrl, { region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION }),
         queueUrl,
         pipeline,
         concurrency: values.concurrency,
@@ -162,7 +164,7 @@ async function run(values: IngestOptions, deps: IngestDeps): Promise<number> {
       return 0;
     }
 
-    const files = from.startsWith('s3://') ? await listS3(s3Client(), from) : await listDir(from);
+    const files = from.startsWith('s3://') ? await listS3(s3Client(process.env), from) : await listDir(from);
     let filesDone = 0;
     const progress = new ProgressLine(
       (elapsedMs) => {

@@ -8,7 +8,7 @@ import { createSlackClient } from '../../activities/slack';
 import { createPeopleDirectory, parsePeopleDirectory } from '../../activities/people';
 import { awsClients, duoClient, pagerDutyClients } from '../../activities/clients';
 import { createBaselineStore } from '../revert/baseline/store';
-import { createLookupDepsFromEnv } from '../intake/lookup';
+import { createLookupDepsFromEnv } from './lookup-wiring';
 import { ConfigError, loadConfig, workerSchema, describeConfig, type WorkerConfig } from './config';
 import { getLogger, temporalLogger } from './log';
 import { gracefulStop, untilAborted } from './lifecycle';

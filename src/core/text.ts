@@ -9,7 +9,5 @@ export function truncate(text: string, max: number): string {
   return `${text.slice(0, end)}…`;
 }
 
-/** A plain JSON-like object (not null, not an array). */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
+// isRecord lives in records.ts; kept here for importers outside the intake and policy rooms (src/revert, activities/).
+export { isRecord } from './records';

@@ -11,21 +11,21 @@
 //       regions: [us-east-1]                              # overrides the default
 //       roleArn: arn:aws:iam::444455556666:role/audit-reader
 //
-// Each account's role is assumed through STS with `fromTemporaryCredentials` (vendors.md §4.5), session name
-// `vouch-intake`, one refreshing provider per role; CloudTrail clients are cached per account and Region.
-// Mistakes are reported all at once, each with its path and line.
+// Each account's role is assumed through STS with the AWS SDK's `fromTemporaryCredentials` credential provider,
+// session name `vouch-intake`, one refreshing provider per role; CloudTrail clients are cached per account and
+// Region. The file is checked by one zod schema; mistakes are reported all at once, each with its path and line.
 import fs from 'node:fs';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
-import type { LookupTarget } from '../../activities/cloudtrail-lookup';
+import type { LookupTarget } from '../core/lookup';
+import { pathText, readYaml } from '../core/yaml-lines';
 
 /** Credentials as the SDK takes them (static or a provider); derived so no extra package is needed. */
 type Credentials = NonNullable<Parameters<typeof fromTemporaryCredentials>[0]['masterCredentials']>;
 type CredentialProvider = ReturnType<typeof fromTemporaryCredentials>;
 
-export const INTAKE_SESSION_NAME = 'vouch-intake';
+const INTAKE_SESSION_NAME = 'vouch-intake';
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|\{account\}):role\/[\w+=,.@/-]{1,512}$/;
@@ -68,7 +68,38 @@ const fileSchema = z
       .optional(),
     accounts: z.array(accountSchema).min(1, 'must list at least one account'),
   })
-  .strict();
+  .strict()
+  // The checks that need the whole file, once every entry has the right shape.
+  .superRefine((file, ctx) => {
+    const seen = new Map<string, number>();
+    file.accounts.forEach((a, i) => {
+      const first = seen.get(a.id);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'id'], message: `repeats account ${a.id} (first at accounts[${first}])` });
+      else seen.set(a.id, i);
+      const role = roleOf(a, file.defaults);
+      const roleAccount = role ? /:iam::(\d{12}):/.exec(role)?.[1] : undefined;
+      if (role && roleAccount !== a.id) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'roleArn'], message: `is a role in account ${roleAccount}, not in ${a.id}` });
+      if (!a.regions && !file.defaults?.regions) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'regions'], message: 'is required (no defaults.regions either)' });
+    });
+  })
+  .transform((file): AccountConfig[] =>
+    file.accounts.map((a) => {
+      const role = roleOf(a, file.defaults);
+      const ext = a.externalId ?? file.defaults?.externalId;
+      return {
+        id: a.id,
+        ...(a.name ? { name: a.name } : {}),
+        regions: [...new Set(a.regions ?? file.defaults?.regions ?? [])],
+        ...(role ? { roleArn: role } : {}),
+        ...(ext ? { externalId: ext } : {}),
+      };
+    }),
+  );
+
+/** The account's role with `{account}` filled in (its own, else the default). */
+function roleOf(a: { id: string; roleArn?: string }, defaults: { roleArn?: string } | undefined): string | undefined {
+  return (a.roleArn ?? defaults?.roleArn)?.split('{account}').join(a.id);
+}
 
 export interface AccountConfig {
   id: string;
@@ -93,65 +124,18 @@ export class AccountsError extends Error {
   }
 }
 
-function pathText(path: ReadonlyArray<PropertyKey>): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
-}
-
 /** Parses and checks an accounts file's text (YAML, of which JSON is a subset). */
 export function parseAccounts(text: string, file = 'accounts'): AccountConfig[] {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    throw new AccountsError(
-      file,
-      doc.errors.map((e) => ({ line: lines.linePos(e.pos[0]).line, path: '', message: e.message.split('\n')[0] ?? e.message })),
-    );
-  }
-  const lineOf = (path: ReadonlyArray<PropertyKey>): number | undefined => {
-    for (let n = path.length; n >= 0; n--) {
-      const node = doc.getIn(path.slice(0, n) as unknown[], true) as YamlNode | undefined;
-      if (node && typeof node === 'object' && 'range' in node && node.range) return lines.linePos(node.range[0]).line;
-      if (n === 0 && (isMap(doc.contents) || isSeq(doc.contents)) && doc.contents.range) return lines.linePos(doc.contents.range[0]).line;
-    }
-    return undefined;
-  };
-  const parsed = fileSchema.safeParse(doc.toJS());
+  const yaml = readYaml(text);
+  if (yaml.errors.length > 0) throw new AccountsError(file, yaml.errors.map((e) => ({ line: e.line, path: '', message: e.message })));
+  const parsed = fileSchema.safeParse(yaml.value);
   if (!parsed.success) {
     throw new AccountsError(
       file,
-      parsed.error.issues.map((i) => ({ line: lineOf(i.path), path: pathText(i.path), message: i.message })),
+      parsed.error.issues.map((i) => ({ line: yaml.lineOf(i.path) || undefined, path: pathText(i.path), message: i.message })),
     );
   }
-  const problems: Array<{ line?: number; path: string; message: string }> = [];
-  const seen = new Map<string, number>();
-  const out = parsed.data.accounts.map((a, i) => {
-    const where = ['accounts', i];
-    if (seen.has(a.id)) {
-      problems.push({ line: lineOf([...where, 'id']), path: pathText([...where, 'id']), message: `repeats account ${a.id} (first at accounts[${seen.get(a.id)}])` });
-    } else seen.set(a.id, i);
-    const template = a.roleArn ?? parsed.data.defaults?.roleArn;
-    const role = template?.split('{account}').join(a.id);
-    const roleAccount = role ? /:iam::(\d{12}):/.exec(role)?.[1] : undefined;
-    if (role && roleAccount !== a.id) {
-      problems.push({
-        line: lineOf([...where, a.roleArn ? 'roleArn' : 'id']),
-        path: pathText([...where, 'roleArn']),
-        message: `is a role in account ${roleAccount}, not in ${a.id}`,
-      });
-    }
-    const regs = a.regions ?? parsed.data.defaults?.regions;
-    if (!regs) problems.push({ line: lineOf(where), path: pathText([...where, 'regions']), message: 'is required (no defaults.regions either)' });
-    const ext = a.externalId ?? parsed.data.defaults?.externalId;
-    return {
-      id: a.id,
-      ...(a.name ? { name: a.name } : {}),
-      regions: [...new Set(regs ?? [])],
-      ...(role ? { roleArn: role } : {}),
-      ...(ext ? { externalId: ext } : {}),
-    };
-  });
-  if (problems.length > 0) throw new AccountsError(file, problems);
-  return out;
+  return parsed.data;
 }
 
 export function loadAccounts(file: string): AccountConfig[] {

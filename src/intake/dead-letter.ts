@@ -127,7 +127,7 @@ export class FolderDeadLetterStore implements DeadLetterStore {
   }
 }
 
-/** The folder used when none is configured: `VOUCH_DEAD_LETTER_DIR`, else `.data/dead-letter` under the cwd. */
-export function defaultDeadLetterDir(env: Record<string, string | undefined> = process.env): string {
+/** The folder used when none is configured: `VOUCH_DEAD_LETTER_DIR` in `env`, else `.data/dead-letter` under the cwd. */
+export function defaultDeadLetterDir(env: Record<string, string | undefined>): string {
   return env.VOUCH_DEAD_LETTER_DIR || path.resolve('.data', 'dead-letter');
 }

@@ -1,6 +1,7 @@
-// Backfill and replay from files: CloudTrail's S3 log files (`.json.gz`, each a gzip of `{"Records":[…]}`, vendors.md
-// §4.3) under `s3://bucket/prefix`, or a local folder of `.json.gz`, `.json` and `.jsonl` files. Every record goes
-// through the shared pipeline, so a backfill that overlaps the real-time path only finds existing reviews.
+// Backfill and replay from files: CloudTrail's S3 log files (`.json.gz`, each a gzip of `{"Records":[…]}`: the
+// CloudTrail User Guide, "CloudTrail log file examples") under `s3://bucket/prefix`, or a local folder of `.json.gz`,
+// `.json` and `.jsonl` files. Every record goes through the shared pipeline, so a backfill that overlaps the
+// real-time path only finds existing reviews.
 //
 // Files that cannot be read (not gzip, not UTF-8, not JSON) are dead-lettered whole with the reason; records that
 // cannot be processed are dead-lettered one by one; the rest of the file, and the other files, go on. Digest and
@@ -9,8 +10,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { RecordError } from './normalise';
+import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
+import { unwrapEnvelope } from './normalise';
+import { RecordError } from './record-check';
+import type { SourceKind } from './metrics';
 import type { IntakeItem, IntakePipeline, RecordResult } from './pipeline';
 
 const gunzip = promisify(zlib.gunzip);
@@ -26,23 +29,31 @@ const RECORD_FILE = /\.(json|jsonl|ndjson)(\.gz)?$/i;
 const NOT_RECORDS = /(^|[/_])CloudTrail-(Digest|Insight)([/_]|$)/;
 
 /** Does this key or path hold CloudTrail change records? */
-export function isRecordFile(name: string): boolean {
+function isRecordFile(name: string): boolean {
   return RECORD_FILE.test(name) && !NOT_RECORDS.test(name);
 }
 
-/** Every record file under `dir` (recursively), in path order. A single file is returned as is. */
+/**
+ * Every record file under `dir` (recursively, following symbolic links, each folder once), in name order (by code
+ * point, the same everywhere). A path that is not a folder is returned as is, whatever its name.
+ */
 export async function listDir(dir: string): Promise<InputFile[]> {
   const stat = await fs.promises.stat(dir);
   const file = (p: string): InputFile => ({ name: p, read: () => fs.promises.readFile(p) });
-  if (stat.isFile()) return [file(dir)];
+  if (!stat.isDirectory()) return [file(dir)];
   const out: InputFile[] = [];
+  const seen = new Set<string>(); // symlinked folders may loop
   const walk = async (d: string): Promise<void> => {
+    const real = await fs.promises.realpath(d);
+    if (seen.has(real)) return;
+    seen.add(real);
     const entries = await fs.promises.readdir(d, { withFileTypes: true });
-    entries.sort((a, b) => a.name.localeCompare(b.name));
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && isRecordFile(p)) out.push(file(p));
+      const target = e.isSymbolicLink() ? await fs.promises.stat(p).catch(() => undefined) : e;
+      if (target?.isDirectory()) await walk(p);
+      else if (target?.isFile() && isRecordFile(p)) out.push(file(p));
     }
   };
   await walk(dir);
@@ -50,14 +61,15 @@ export async function listDir(dir: string): Promise<InputFile[]> {
 }
 
 /** `s3://bucket/prefix` → {bucket, prefix}. */
-export function parseS3Url(url: string): { bucket: string; prefix: string } {
+function parseS3Url(url: string): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
   if (!m || !m[1]) throw new Error(`not an S3 URL (s3://bucket/prefix): ${JSON.stringify(url)}`);
   return { bucket: m[1], prefix: m[2] ?? '' };
 }
 
-/** An S3 client for backfills; path-style addressing when an endpoint override (moto, LocalStack) is configured. */
-export function s3Client(env: Record<string, string | undefined> = process.env): S3Client {
+/** An S3 client for backfills from the caller's environment; path-style addressing when an endpoint override (moto,
+ * LocalStack) is configured. */
+export function s3Client(env: Record<string, string | undefined>): S3Client {
   const custom = Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
   return new S3Client({
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
@@ -66,14 +78,12 @@ export function s3Client(env: Record<string, string | undefined> = process.env):
   });
 }
 
-/** Every record file under `s3://bucket/prefix`, in key order (ListObjectsV2, paged). */
+/** Every record file under `s3://bucket/prefix`, in key order (ListObjectsV2 through the SDK's paginator). */
 export async function listS3(client: S3Client, url: string): Promise<InputFile[]> {
   const { bucket, prefix } = parseS3Url(url);
   const out: InputFile[] = [];
-  let token: string | undefined;
-  do {
-    const res = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const obj of res.Contents ?? []) {
+  for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix })) {
+    for (const obj of page.Contents ?? []) {
       const key = obj.Key;
       if (!key || !isRecordFile(key)) continue;
       out.push({
@@ -85,26 +95,12 @@ export async function listS3(client: S3Client, url: string): Promise<InputFile[]
         },
       });
     }
-    token = res.IsTruncated ? res.NextContinuationToken : undefined;
-  } while (token);
+  }
   return out;
 }
 
 export interface SplitFile {
   items: Array<{ record: unknown; text?: string; index: number }>;
-}
-
-/** EventBridge envelopes carry the record in `detail` (as parseRecords does for `vouch review`). */
-function unwrap(doc: unknown): unknown {
-  if (doc !== null && typeof doc === 'object' && !Array.isArray(doc) && 'detail-type' in doc && 'detail' in doc) {
-    const env = doc as { detail: unknown; account?: unknown };
-    if (env.detail !== null && typeof env.detail === 'object' && !Array.isArray(env.detail)) {
-      const rec = { ...(env.detail as Record<string, unknown>) };
-      if (rec.recipientAccountId === undefined && typeof env.account === 'string') rec.recipientAccountId = env.account;
-      return rec;
-    }
-  }
-  return doc;
 }
 
 /**
@@ -124,7 +120,7 @@ export function splitRecords(text: string, source: string): SplitFile {
       return {
         items: lines.map((line, index) => {
           try {
-            return { record: unwrap(JSON.parse(line)), text: line, index };
+            return { record: unwrapEnvelope(JSON.parse(line)), text: line, index };
           } catch (lineErr) {
             return { record: new RecordError(source, index, '(json)', `is not valid JSON: ${(lineErr as Error).message}`), text: line, index };
           }
@@ -138,7 +134,12 @@ export function splitRecords(text: string, source: string): SplitFile {
   else if (doc !== null && typeof doc === 'object' && Array.isArray((doc as { Records?: unknown }).Records)) {
     records = (doc as { Records: unknown[] }).Records;
   } else records = [doc];
-  return { items: records.map((r, index) => ({ record: unwrap(r), index })) };
+  return { items: records.map((r, index) => ({ record: unwrapEnvelope(r), index })) };
+}
+
+/** One file's records as pipeline items: each keeps its source (the file), its index and, for JSON lines, its text. */
+export function itemsOf(kind: SourceKind, name: string, split: SplitFile): IntakeItem[] {
+  return split.items.map((it) => ({ kind, source: name, index: it.index, record: it.record, ...(it.text !== undefined ? { text: it.text } : {}) }));
 }
 
 export interface FilesSummary {
@@ -200,13 +201,7 @@ export async function ingestFiles(
       summary.deadLettered += 1;
       continue;
     }
-    const items: IntakeItem[] = split.items.map((it) => ({
-      kind: 'files',
-      source: file.name,
-      index: it.index,
-      record: it.record,
-      ...(it.text !== undefined ? { text: it.text } : {}),
-    }));
+    const items = itemsOf('files', file.name, split);
     const results = await pipeline.processAll(items, opts.concurrency ?? 8);
     for (const r of results) {
       summary.records += 1;

@@ -1,11 +1,11 @@
 // Polling intake: CloudTrail LookupEvents per account and Region, run by durable poller workflows
-// (workflows/lookup-poller.ts) whose activity (activities/cloudtrail-lookup.ts) fetches one page at a time. This
-// module is the Node side: the page's records into the pipeline, the activity's dependencies for the worker, and
-// `ensurePollers` (`vouch ingest --from lookup`), which starts one poller per configured account and Region.
+// (workflows/lookup-poller.ts) whose activity reads one page at a time (lookup-page.ts). This module is the Node
+// side: the page's records into the pipeline, the page reader's dependencies for the worker, and `ensurePollers`
+// (`vouch ingest --from lookup`), which starts one poller per configured account and Region.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { CloudTrailLookupDeps, LookupRecord, LookupTarget, PageCounts } from '../../activities/cloudtrail-lookup';
-import { RecordError } from './normalise';
-import { connectClient } from '../cli/temporal-client';
+import type { LookupTarget, PageCounts } from '../core/lookup';
+import type { LookupDeps, LookupRecord } from './lookup-page';
+import { RecordError } from './record-check';
 import {
   LOOKUP_POLLER_WORKFLOW_TYPE,
   lookupPollerWorkflowId,
@@ -13,12 +13,10 @@ import {
   type lookupPollerWorkflow,
 } from '../../workflows/lookup-poller';
 import { createCloudTrailClients, type CloudTrailClientOptions } from './accounts';
-import { FolderDeadLetterStore } from './dead-letter';
-import { IntakePipeline, policyJudge, temporalStarter, type IntakeItem, type Judge, type PipelineOptions, type Starter } from './pipeline';
-import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings } from '../cli/intake-settings';
+import type { IntakeItem, IntakePipeline } from './pipeline';
 
 /** Turns one page's records into pipeline items: the CloudTrailEvent string is the record. */
-export function lookupItems(records: LookupRecord[]): IntakeItem[] {
+function lookupItems(records: LookupRecord[]): IntakeItem[] {
   return records.map((r) => {
     const base = { kind: 'lookup' as const, source: r.source, index: 0 };
     if (r.cloudTrailEvent === undefined) {
@@ -52,39 +50,11 @@ export interface LookupDepsOptions extends CloudTrailClientOptions {
   concurrency?: number;
 }
 
-/** The activity's dependencies from a pipeline and client options. */
-export function createLookupDeps(opts: LookupDepsOptions): Required<CloudTrailLookupDeps> {
+/** The page reader's dependencies from a pipeline and client options. */
+export function createLookupDeps(opts: LookupDepsOptions): { cloudtrailLookup: LookupDeps } {
   const clientFor = createCloudTrailClients(opts);
   const ingest = pageIngester(opts.pipeline, opts.concurrency);
   return { cloudtrailLookup: { clientFor, ingestPage: (target, records) => ingest(target, records) } };
-}
-
-/**
- * For `vouch worker` (the lead wires it into buildActivityDeps): the activity's dependencies from the environment.
- * Reviews are started over the worker's own Temporal client (or a client from TEMPORAL_* when none is given);
- * CloudTrail and STS endpoints follow the SDK's settings (AWS_ENDPOINT_URL_CLOUDTRAIL, AWS_ENDPOINT_URL_STS).
- */
-export function createLookupDepsFromEnv(
-  env: Record<string, string | undefined> = process.env,
-  overrides: { judge?: Judge; onLag?: PipelineOptions['onLag'] } = {},
-): Required<CloudTrailLookupDeps> {
-  const config = loadIntakeConfig(env);
-  // Reviews start over a client of our own (lazily connected from TEMPORAL_*): the activity context's client runs
-  // over the worker's NativeConnection, whose error mapping the SDK still calls experimental.
-  let own: Promise<Client> | undefined;
-  const starter: Starter = async (input) => {
-    own ??= connectClient(config).then((c) => c.client);
-    return temporalStarter(await own, { taskQueue: config.TEMPORAL_TASK_QUEUE, uiBaseUrl: config.VOUCH_UI_BASE_URL })(input);
-  };
-  const pipeline = new IntakePipeline({
-    judge: overrides.judge ?? policyJudge(policyFromConfig(config)),
-    starter,
-    ...(overrides.onLag ? { onLag: overrides.onLag } : {}),
-    deadLetters: new FolderDeadLetterStore(deadLetterDir(config)),
-    review: reviewSettings(config),
-    ...(config.VOUCH_INTAKE_MAX_RECORD_BYTES ? { maxRecordBytes: config.VOUCH_INTAKE_MAX_RECORD_BYTES } : {}),
-  });
-  return createLookupDeps({ pipeline });
 }
 
 export type PollerSettings = Omit<LookupPollerInput, 'account' | 'region' | 'roleArn' | 'externalId' | 'state'>;

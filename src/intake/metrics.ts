@@ -1,10 +1,10 @@
-// Intake metrics as plain counters and one histogram, per source kind (sqs, lookup, files). `snapshot()` returns a
-// plain object; a Prometheus exporter can read it (or replace these objects) without touching the intake code.
+// Intake metrics as plain counters and one histogram, per source kind (sqs, lookup, files, review). `snapshot()`
+// returns a plain object; a Prometheus exporter can read it (or replace these objects) without touching intake code.
 
-export type SourceKind = 'sqs' | 'lookup' | 'files' | 'other';
+export type SourceKind = 'sqs' | 'lookup' | 'files' | 'review' | 'other';
 
 /** Upper bounds (seconds) of the lag histogram: eventTime → review start. */
-export const LAG_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 6 * 3600, 24 * 3600] as const;
+const LAG_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 6 * 3600, 24 * 3600] as const;
 
 export class Histogram {
   private readonly counts: number[];

@@ -1,9 +1,10 @@
 // Reading CloudTrail records and normalising each into one `Change`, whatever its variant.
 // Bad input gets an error that names the source, the record index and the field.
 import { isSensitiveKey, REDACTED } from '../core/redact';
+import { isRecord } from '../core/records';
+import { securityGroupRules, type SecurityGroupRule } from '../core/security-group-rules';
+import { CLOUDTRAIL_TIME, readHeader, RecordError, type RecordHeader } from './record-check';
 import type { Actor, ActorType, Change } from '../core/types';
-
-export type CloudTrailRecord = Record<string, unknown>;
 
 /**
  * A Change plus the record facts the policy reads that the workflow contract does not carry (yet): whether the call
@@ -13,19 +14,6 @@ export interface NormalisedChange extends Change {
   readOnly?: boolean;
   eventType?: string;
   additionalEventData?: Record<string, unknown>;
-}
-
-/** A record that cannot be used, with where it came from and which field is wrong. */
-export class RecordError extends Error {
-  constructor(
-    readonly source: string,
-    readonly index: number,
-    readonly field: string,
-    readonly problem: string,
-  ) {
-    super(`${source}#${index}: ${field} ${problem}`);
-    this.name = 'RecordError';
-  }
 }
 
 /**
@@ -64,24 +52,24 @@ function recordsOf(doc: unknown): unknown[] {
     : doc !== null && typeof doc === 'object' && Array.isArray((doc as { Records?: unknown }).Records)
       ? (doc as { Records: unknown[] }).Records
       : null;
-  if (!list) return [unwrap(doc)];
+  if (!list) return [unwrapEnvelope(doc)];
   // In place: the list is ours (fresh from JSON.parse), and most files have no envelopes to unwrap.
   for (let i = 0; i < list.length; i++) {
     const d = list[i];
-    if (d !== null && typeof d === 'object' && 'detail-type' in d) list[i] = unwrap(d);
+    if (d !== null && typeof d === 'object' && 'detail-type' in d) list[i] = unwrapEnvelope(d);
   }
   return list;
 }
 
-/** EventBridge "AWS API Call via CloudTrail" envelopes carry the record in `detail`. */
-function unwrap(doc: unknown): unknown {
-  if (doc !== null && typeof doc === 'object' && 'detail-type' in doc && 'detail' in doc) {
-    const env = doc as { detail: unknown; account?: string };
-    if (env.detail && typeof env.detail === 'object') {
-      const rec = { ...(env.detail as Record<string, unknown>) };
-      if (rec.recipientAccountId === undefined && env.account) rec.recipientAccountId = env.account;
-      return rec;
-    }
+/**
+ * EventBridge "AWS API Call via CloudTrail" envelopes carry the record in `detail` (the envelope's `account` fills a
+ * missing recipientAccountId); anything else is returned as it is.
+ */
+export function unwrapEnvelope(doc: unknown): unknown {
+  if (isRecord(doc) && 'detail-type' in doc && isRecord(doc.detail)) {
+    const rec = { ...doc.detail };
+    if (rec.recipientAccountId === undefined && typeof doc.account === 'string') rec.recipientAccountId = doc.account;
+    return rec;
   }
   return doc;
 }
@@ -92,7 +80,7 @@ function str(rec: Record<string, unknown>, key: string): string | undefined {
 }
 
 function obj(v: unknown): Record<string, unknown> | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  return isRecord(v) ? v : undefined;
 }
 
 const ACTOR_TYPES = new Set<ActorType>([
@@ -157,64 +145,23 @@ function isEmail(c: string | undefined): c is string {
   return c !== undefined && c.includes('@') && EMAIL.test(c);
 }
 
-interface Permission {
-  protocol: string;
-  from?: number;
-  to?: number;
-  cidrs: string[];
-}
-
-/** Ingress/egress permissions from both request shapes: flat (CLI) and nested `ipPermissions.items[]`. */
-export function securityGroupPermissions(request: Record<string, unknown>): Permission[] {
-  const out: Permission[] = [];
-  const flatCidr = str(request, 'cidrIp') ?? str(request, 'cidrIpv6');
-  if (flatCidr) {
-    out.push({
-      protocol: str(request, 'ipProtocol') ?? '-1',
-      from: typeof request.fromPort === 'number' ? request.fromPort : undefined,
-      to: typeof request.toPort === 'number' ? request.toPort : undefined,
-      cidrs: [flatCidr],
-    });
-  }
-  const items = obj(request.ipPermissions)?.items;
-  if (Array.isArray(items)) {
-    for (const raw of items) {
-      const p = obj(raw);
-      if (!p) continue;
-      const cidrs: string[] = [];
-      for (const r of (obj(p.ipRanges)?.items as unknown[] | undefined) ?? []) {
-        const c = str(obj(r) ?? {}, 'cidrIp');
-        if (c) cidrs.push(c);
-      }
-      for (const r of (obj(p.ipv6Ranges)?.items as unknown[] | undefined) ?? []) {
-        const c = str(obj(r) ?? {}, 'cidrIpv6');
-        if (c) cidrs.push(c);
-      }
-      out.push({
-        protocol: str(p, 'ipProtocol') ?? '-1',
-        from: typeof p.fromPort === 'number' ? p.fromPort : undefined,
-        to: typeof p.toPort === 'number' ? p.toPort : undefined,
-        cidrs,
-      });
-    }
-  }
-  return out;
-}
-
-function portText(p: Permission): string {
-  if (p.protocol === '-1' || p.protocol === 'all') return 'all ports';
-  if (p.from === undefined) return p.protocol;
-  return p.from === p.to || p.to === undefined ? `${p.protocol}/${p.from}` : `${p.protocol}/${p.from}-${p.to}`;
+/** "tcp/22", "udp/1000-2000", "all ports" (all traffic), "all tcp ports", "icmp". */
+function portText(r: SecurityGroupRule): string {
+  if (r.protocol === '-1') return 'all ports';
+  if (r.protocol === 'icmp' || r.protocol === 'icmpv6') return r.protocol;
+  if (r.allPorts) return `all ${r.protocol} ports`;
+  return r.fromPort === r.toPort ? `${r.protocol}/${r.fromPort}` : `${r.protocol}/${r.fromPort}-${r.toPort}`;
 }
 
 /** One line for humans. */
-export function summarise(eventName: string, request: Record<string, unknown> | null): string {
+function summarise(eventName: string, request: Record<string, unknown> | null): string {
   const req = request ?? {};
   if (/^(Authorize|Revoke)SecurityGroup(Ingress|Egress)$/.test(eventName)) {
     const group = str(req, 'groupId') ?? str(req, 'groupName') ?? 'a security group';
-    const perms = securityGroupPermissions(req);
+    // The request's rules only: the response's rule set repeats them.
+    const rules = securityGroupRules({ eventName, request: req, response: null });
     const verb = eventName.startsWith('Authorize') ? 'opened to' : 'closed for';
-    const parts = perms.flatMap((p) => p.cidrs.map((c) => `${c} on ${portText(p)}`));
+    const parts = [...new Set(rules.flatMap((r) => (r.cidr ? [`${r.cidr} on ${portText(r)}`] : [])))];
     return parts.length ? `${group} ${verb} ${parts.join(', ')}` : `${eventName} on ${group}`;
   }
   const target =
@@ -227,67 +174,6 @@ export function summarise(eventName: string, request: Record<string, unknown> | 
     str(req, 'detectorId') ??
     str(req, 'functionName');
   return target ? `${eventName} on ${target}` : eventName;
-}
-
-/** The checked fields of a record: enough to decide that a record is ignored without normalising all of it. */
-export interface RecordHeader {
-  rec: Record<string, unknown>;
-  eventId: string;
-  eventName: string;
-  eventSource: string;
-  account: string;
-  eventTime: string;
-  identity: Record<string, unknown> | undefined;
-  readOnly: boolean | undefined;
-  errorCode: string | undefined;
-}
-
-function need(rec: Record<string, unknown>, key: string, source: string, index: number): string {
-  const v = rec[key];
-  if (v === undefined || v === null || v === '') throw new RecordError(source, index, key, 'is missing');
-  if (typeof v !== 'string') throw new RecordError(source, index, key, `must be a string, got ${typeof v}`);
-  return v;
-}
-
-const ACCOUNT_ID = /^\d{12}$/;
-/** CloudTrail's own time format, checked without Date.parse (the hot path); anything else goes to Date.parse. */
-const CLOUDTRAIL_TIME = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?Z$/;
-
-/**
- * Check one record and read its key fields; throws RecordError naming the field when a required one is missing or of
- * the wrong type. `eventVersion` is not checked (1.05 … 1.11 and later all read the same way).
- */
-export function readHeader(raw: unknown, source: string, index: number): RecordHeader {
-  if (raw instanceof RecordError) throw raw;
-  const rec = obj(raw);
-  if (!rec) throw new RecordError(source, index, '(record)', `must be a JSON object, got ${raw === null ? 'null' : typeof raw}`);
-  const eventId = need(rec, 'eventID', source, index);
-  const eventName = need(rec, 'eventName', source, index);
-  const eventSource = need(rec, 'eventSource', source, index);
-  const identity = obj(rec.userIdentity);
-  if (rec.userIdentity !== undefined && rec.userIdentity !== null && !identity) {
-    throw new RecordError(source, index, 'userIdentity', `must be an object, got ${Array.isArray(rec.userIdentity) ? 'an array' : typeof rec.userIdentity}`);
-  }
-  const recipient = rec.recipientAccountId;
-  const account = typeof recipient === 'string' && recipient !== '' ? recipient : identity ? str(identity, 'accountId') : undefined;
-  if (!account) throw new RecordError(source, index, 'recipientAccountId', 'is missing (and userIdentity.accountId too)');
-  if (!ACCOUNT_ID.test(account)) throw new RecordError(source, index, 'recipientAccountId', `must be a 12-digit account id, got "${account.slice(0, 40)}"`);
-  const eventTime = need(rec, 'eventTime', source, index);
-  if (!CLOUDTRAIL_TIME.test(eventTime) && Number.isNaN(Date.parse(eventTime))) throw new RecordError(source, index, 'eventTime', `is not a timestamp: "${eventTime.slice(0, 40)}"`);
-  const rp = rec.requestParameters;
-  if (rp !== undefined && rp !== null && !obj(rp)) throw new RecordError(source, index, 'requestParameters', 'must be an object or null');
-  const re = rec.responseElements;
-  if (re !== undefined && re !== null && !obj(re)) throw new RecordError(source, index, 'responseElements', 'must be an object or null');
-  const ro = rec.readOnly;
-  let readOnly: boolean | undefined;
-  if (typeof ro === 'boolean') readOnly = ro;
-  else if (ro === 'true' || ro === 'false') readOnly = ro === 'true';
-  else if (ro !== undefined && ro !== null) throw new RecordError(source, index, 'readOnly', `must be a boolean, got ${typeof ro}`);
-  // A failed call has errorCode, errorMessage or both (risky-changes.md §3.1).
-  const ec = rec.errorCode;
-  const em = rec.errorMessage;
-  const errorCode = typeof ec === 'string' && ec !== '' ? ec : typeof em === 'string' && em !== '' ? 'UnknownError' : undefined;
-  return { rec, eventId, eventName, eventSource, account, eventTime, identity, readOnly, errorCode };
 }
 
 const sensitiveCache = new Map<string, boolean>();
@@ -377,10 +263,7 @@ export function normaliseHeader(h: RecordHeader, actor?: Actor): NormalisedChang
   };
 }
 
-/**
- * Normalise one record; throws RecordError naming the field when a required one is missing or of the wrong type.
- * `eventVersion` is not checked (1.05 … 1.11 and later all read the same way).
- */
+/** Normalise one record; throws RecordError naming the field when a required one is missing or of the wrong type. */
 export function normalise(raw: unknown, source: string, index: number): NormalisedChange {
   return normaliseHeader(readHeader(raw, source, index));
 }

@@ -1,6 +1,6 @@
-// The intake pipeline every source shares (SQS, LookupEvents, S3 and folder backfills):
+// The intake pipeline every source shares (SQS, LookupEvents, S3 and folder backfills, `vouch review`):
 //
-//   record (unknown) → size check → normalise (normalise.ts) → judge (the policy, injected)
+//   record (unknown) → size check → normalise (normalise.ts) → judge (the policy, or a fixed tier: judges.ts)
 //     → ignore: done
 //     → otherwise: start the review (workflow id from account + eventID, USE_EXISTING: every path dedups, so the
 //       fast path and a backfill can overlap)
@@ -9,16 +9,16 @@
 // policy error, a start the server refuses as invalid) goes to the dead-letter store with the reason: kept, never
 // dropped. A transient failure (Temporal unreachable) is thrown as TransientIntakeError, and the caller leaves its
 // input unacknowledged (SQS message not deleted, activity retried, backfill stopped with a non-zero exit).
-import type { Client } from '@temporalio/client';
-import { normalise, RecordError } from './normalise';
-import { startReview } from './starter';
-import { assess, loadPolicy, toVerdict, type Policy } from '../policy';
-import type { Change, ReviewInput, Verdict } from '../core/types';
+//
+// The first three stages are `checkRecord`: pure and synchronous, so a source can also run them as a dry pass over
+// all its records before anything starts (`vouch review` is all or nothing).
+import pLimit from 'p-limit';
+import type { ReviewInput, Verdict } from '../core/types';
 import type { DeadLetterStore } from './dead-letter';
+import { JudgeRefusal, type Judge } from './judges';
 import { IntakeMetrics, type SourceKind } from './metrics';
-
-/** The policy, as the pipeline sees it: a verdict for a change, or null to ignore it. */
-export type Judge = (change: Change) => Verdict | null;
+import { normalise, type NormalisedChange } from './normalise';
+import { RecordError } from './record-check';
 
 /** Starts (or finds) the review for one change. */
 export type Starter = (input: Omit<ReviewInput, 'reviewUrl'>) => Promise<{ workflowId: string; status: 'started' | 'existing' }>;
@@ -45,6 +45,12 @@ export interface IntakeItem {
   /** Bytes of the record as received; computed from `text` or the record when absent. */
   bytes?: number;
 }
+
+/** What the checks (size, normalise, judge) make of one record, before anything is started or kept. */
+export type Checked =
+  | { status: 'rejected'; reason: string; field?: string; details?: Record<string, unknown> }
+  | { status: 'ignored'; change: NormalisedChange }
+  | { status: 'review'; change: NormalisedChange; verdict: Verdict };
 
 export type RecordResult =
   | { status: 'ignored'; eventId: string }
@@ -79,7 +85,7 @@ export interface PipelineOptions {
   now?: () => number;
 }
 
-export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
+const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
 
 /** gRPC INVALID_ARGUMENT: the server refuses this start for good (e.g. a payload over its size limit). */
 const GRPC_INVALID_ARGUMENT = 3;
@@ -110,8 +116,51 @@ function eventIdOf(record: unknown): string | undefined {
   return undefined;
 }
 
+function byteSize(item: IntakeItem): number | Error | undefined {
+  if (item.bytes !== undefined) return item.bytes;
+  if (item.text !== undefined) return Buffer.byteLength(item.text);
+  if (item.record && typeof item.record === 'object' && !(item.record instanceof RecordError)) {
+    try {
+      return Buffer.byteLength(JSON.stringify(item.record));
+    } catch (err) {
+      return err as Error;
+    }
+  }
+  return undefined;
+}
+
+/** Size check, normalise and judge: what the pipeline would do with the record, without doing it. */
+export function checkRecord(item: IntakeItem, opts: { judge: Judge; maxRecordBytes?: number }): Checked {
+  const where = `${item.source}#${item.index}`;
+  const max = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  const bytes = byteSize(item);
+  if (bytes instanceof Error) return { status: 'rejected', reason: `${where}: (record) cannot be serialised: ${messageOf(bytes)}`, field: '(record)' };
+  if (bytes !== undefined && bytes > max) {
+    return { status: 'rejected', reason: `${where}: (record) is ${bytes} bytes, over the ${max}-byte limit for one record`, field: '(record)', details: { bytes } };
+  }
+  let change: NormalisedChange;
+  try {
+    change = normalise(item.record, item.source, item.index);
+  } catch (err) {
+    if (err instanceof RecordError) return { status: 'rejected', reason: err.message, field: err.field };
+    return { status: 'rejected', reason: `${where}: cannot be normalised: ${messageOf(err)}` };
+  }
+  let verdict: Verdict | null;
+  try {
+    verdict = opts.judge(change);
+  } catch (err) {
+    if (err instanceof JudgeRefusal) return { status: 'rejected', reason: `${where}: ${err.message}`, details: { eventName: change.eventName } };
+    return {
+      status: 'rejected',
+      reason: `${where}: the policy failed on ${change.eventName} ${change.eventId}: ${messageOf(err)}`,
+      details: { eventName: change.eventName },
+    };
+  }
+  return verdict === null ? { status: 'ignored', change } : { status: 'review', change, verdict };
+}
+
 /** Spaces calls at least 1/rate seconds apart (in this process). */
-export class RateLimiter {
+class RateLimiter {
   private next = 0;
   constructor(
     private readonly perSecond: number,
@@ -205,48 +254,42 @@ export class IntakePipeline {
     return item.record;
   }
 
+  private check(item: IntakeItem): Checked {
+    return checkRecord(item, { judge: this.opts.judge, maxRecordBytes: this.maxBytes });
+  }
+
+  /** Keeps a record the checks rejected (a dry pass found it unusable) in the dead-letter store, counted. */
+  async deadLetterItem(item: IntakeItem, rejected: Checked & { status: 'rejected' }): Promise<RecordResult & { status: 'dead-lettered' }> {
+    this.metrics.inc(item.kind, 'read');
+    return this.keep(item, rejected);
+  }
+
+  private keep(item: IntakeItem, rejected: Checked & { status: 'rejected' }): Promise<RecordResult & { status: 'dead-lettered' }> {
+    return this.deadLetter({
+      kind: item.kind,
+      source: `${item.source}#${item.index}`,
+      reason: rejected.reason,
+      raw: this.rawOf(item),
+      field: rejected.field,
+      eventId: eventIdOf(item.record),
+      details: rejected.details,
+    });
+  }
+
   private async processCounted(item: IntakeItem): Promise<RecordResult> {
-    const where = `${item.source}#${item.index}`;
-    const eventId = eventIdOf(item.record);
-    const fail = (reason: string, field?: string, details?: Record<string, unknown>) =>
-      this.deadLetter({ kind: item.kind, source: where, reason, raw: this.rawOf(item), field, eventId, details });
-
-    let bytes = item.bytes ?? (item.text !== undefined ? Buffer.byteLength(item.text) : undefined);
-    if (bytes === undefined && item.record && typeof item.record === 'object' && !(item.record instanceof RecordError)) {
-      try {
-        bytes = Buffer.byteLength(JSON.stringify(item.record));
-      } catch (err) {
-        return fail(`${where}: (record) cannot be serialised: ${messageOf(err)}`, '(record)');
-      }
-    }
-    if (bytes !== undefined && bytes > this.maxBytes) {
-      return fail(`${where}: (record) is ${bytes} bytes, over the ${this.maxBytes}-byte limit for one record`, '(record)', { bytes });
-    }
-
-    let change: Change;
-    try {
-      change = normalise(item.record, item.source, item.index);
-    } catch (err) {
-      if (err instanceof RecordError) return fail(err.message, err.field);
-      return fail(`${where}: cannot be normalised: ${messageOf(err)}`);
-    }
-
-    let verdict: Verdict | null;
-    try {
-      verdict = this.opts.judge(change);
-    } catch (err) {
-      return fail(`${where}: the policy failed on ${change.eventName} ${change.eventId}: ${messageOf(err)}`, undefined, { eventName: change.eventName });
-    }
-    if (verdict === null) {
+    const checked = this.check(item);
+    if (checked.status === 'rejected') return this.keep(item, checked);
+    const { change } = checked;
+    if (checked.status === 'ignored') {
       this.metrics.inc(item.kind, 'ignored');
       return { status: 'ignored', eventId: change.eventId };
     }
-
+    const where = `${item.source}#${item.index}`;
     let started: { workflowId: string; status: 'started' | 'existing' };
     try {
       started = await this.opts.starter({
         change,
-        verdict,
+        verdict: checked.verdict,
         securityResponders: this.opts.review.securityResponders,
         ...(this.opts.review.maxDuoPushes ? { maxDuoPushes: this.opts.review.maxDuoPushes } : {}),
         ...(this.opts.review.notifyChannel ? { notifyChannel: this.opts.review.notifyChannel } : {}),
@@ -254,7 +297,7 @@ export class IntakePipeline {
       });
     } catch (err) {
       if (isPermanentStartError(err)) {
-        return fail(`${where}: the Temporal server refused the review of ${change.eventName} ${change.eventId}: ${messageOf(err)}`);
+        return this.keep(item, { status: 'rejected', reason: `${where}: the Temporal server refused the review of ${change.eventName} ${change.eventId}: ${messageOf(err)}` });
       }
       this.metrics.inc(item.kind, 'retried');
       throw new TransientIntakeError(`${where}: could not start the review of ${change.eventId}: ${messageOf(err)}`, err);
@@ -273,35 +316,34 @@ export class IntakePipeline {
    * new work; the records already in flight finish, then the first transient error is thrown.
    */
   async processAll(items: Iterable<IntakeItem>, concurrency = 8): Promise<RecordResult[]> {
-    const list = [...items];
-    const results = new Array<RecordResult>(list.length);
-    let next = 0;
-    let failure: unknown;
-    const lane = async (): Promise<void> => {
-      while (failure === undefined && next < list.length) {
-        const i = next++;
-        try {
-          results[i] = await this.process(list[i] as IntakeItem);
-        } catch (err) {
-          failure ??= err;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, list.length)) }, lane));
-    if (failure !== undefined) throw failure;
+    const results: RecordResult[] = [];
+    for await (const r of this.processInOrder(items, concurrency)) results.push(r);
     return results;
   }
-}
 
-/** The production starter: `startReview` on a Temporal client. */
-export function temporalStarter(client: Client, opts: { taskQueue?: string; uiBaseUrl: string }): Starter {
-  return async (input) => {
-    const res = await startReview(client, input, opts);
-    return { workflowId: res.workflowId, status: res.status };
-  };
-}
-
-/** The production judge: vouch's policy (`assess` then `toVerdict`); the shipped default when no file is given. */
-export function policyJudge(policy: Policy = loadPolicy()): Judge {
-  return (change) => toVerdict(assess(change, policy));
+  /** `processAll`, yielding each result (in input order) as soon as it and those before it are done. */
+  async *processInOrder(items: Iterable<IntakeItem>, concurrency = 8): AsyncGenerator<RecordResult> {
+    const limit = pLimit(Math.max(1, concurrency));
+    let failure: { error: unknown } | undefined;
+    const pending = Array.from(items, (item) =>
+      limit(async (): Promise<RecordResult | undefined> => {
+        if (failure) return undefined; // stopped: not started
+        try {
+          return await this.process(item);
+        } catch (error) {
+          failure ??= { error };
+          return undefined;
+        }
+      }),
+    );
+    for (const p of pending) {
+      const result = await p;
+      if (result === undefined) break;
+      yield result;
+    }
+    if (failure) {
+      await Promise.all(pending); // the records in flight finish first
+      throw failure.error;
+    }
+  }
 }

@@ -1,4 +1,5 @@
-// Real-time intake: an SQS queue fed by an EventBridge rule ("AWS API Call via CloudTrail", vendors.md §4.3).
+// Real-time intake: an SQS queue fed by an EventBridge rule ("AWS API Call via CloudTrail" events; see the README
+// and the CloudTrail User Guide, "Creating an EventBridge rule for CloudTrail events").
 //
 // - Long polling (WaitTimeSeconds 20), batches of up to 10 messages, the records of a batch processed concurrently.
 // - A message is deleted only after its review has been started (or found), or its record judged `ignore`, or it
@@ -21,26 +22,43 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
+import pLimit from 'p-limit';
+import { z } from 'zod';
+import { isRecord } from '../core/records';
 import { TransientIntakeError, type IntakePipeline, type RecordResult } from './pipeline';
 
-export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
+const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
 
 export type EnvelopeParse =
   | { ok: true; record: Record<string, unknown> }
   | { ok: false; field: string; reason: string };
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 function kindOf(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
 
+/** An SNS notification carrying the envelope as text (a topic subscribed to the rule, the queue to the topic). */
+const snsNotification = z.object({ Type: z.literal('Notification'), Message: z.string() });
+
+/** An EventBridge envelope `{version, id, "detail-type", source, account, time, region, resources, detail}`. */
+const cloudTrailEnvelope = z.object(
+  {
+    'detail-type': z.literal(CLOUDTRAIL_DETAIL_TYPE, {
+      error: (iss) =>
+        iss.input === undefined
+          ? 'message is not an EventBridge envelope: detail-type is missing'
+          : `detail-type must be "${CLOUDTRAIL_DETAIL_TYPE}", got ${JSON.stringify(iss.input).slice(0, 80)}`,
+    }),
+    // Checked, not copied by zod: the record is copied below with a spread, which keeps a "__proto__" key an own property.
+    detail: z.custom<Record<string, unknown>>(isRecord, { error: (iss) => `detail must be an object (the CloudTrail record), got ${kindOf(iss.input)}` }),
+    account: z.unknown().optional(),
+  },
+  { error: (iss) => `message body must be an EventBridge envelope (a JSON object), got ${kindOf(iss.input)}` },
+);
+
 /**
- * The CloudTrail record inside an SQS body: an EventBridge envelope `{version, id, "detail-type", source, account,
- * time, region, resources, detail}` with `detail-type` "AWS API Call via CloudTrail", delivered raw or wrapped in an
- * SNS notification (`{"Type":"Notification","Message":"<envelope JSON>"}`).
+ * The CloudTrail record inside an SQS body: an EventBridge envelope with `detail-type` "AWS API Call via CloudTrail",
+ * delivered raw or wrapped in an SNS notification (`{"Type":"Notification","Message":"<envelope JSON>"}`).
  */
 export function parseEnvelope(body: string): EnvelopeParse {
   let doc: unknown;
@@ -49,36 +67,28 @@ export function parseEnvelope(body: string): EnvelopeParse {
   } catch (err) {
     return { ok: false, field: '(body)', reason: `message body is not valid JSON: ${(err as Error).message}` };
   }
-  if (isObject(doc) && doc.Type === 'Notification' && typeof doc.Message === 'string') {
+  const sns = snsNotification.safeParse(doc);
+  if (sns.success) {
     try {
-      doc = JSON.parse(doc.Message);
+      doc = JSON.parse(sns.data.Message);
     } catch (err) {
       return { ok: false, field: 'Message', reason: `SNS notification's Message is not valid JSON: ${(err as Error).message}` };
     }
   }
-  if (!isObject(doc)) {
-    return { ok: false, field: '(body)', reason: `message body must be an EventBridge envelope (a JSON object), got ${kindOf(doc)}` };
+  const env = cloudTrailEnvelope.safeParse(doc);
+  if (!env.success) {
+    const issue = env.error.issues[0];
+    return { ok: false, field: issue?.path.length ? String(issue.path[0]) : '(body)', reason: issue?.message ?? 'not an EventBridge envelope' };
   }
-  const detailType = doc['detail-type'];
-  if (detailType === undefined) {
-    return { ok: false, field: 'detail-type', reason: 'message is not an EventBridge envelope: detail-type is missing' };
-  }
-  if (detailType !== CLOUDTRAIL_DETAIL_TYPE) {
-    return {
-      ok: false,
-      field: 'detail-type',
-      reason: `detail-type must be "${CLOUDTRAIL_DETAIL_TYPE}", got ${JSON.stringify(detailType).slice(0, 80)}`,
-    };
-  }
-  if (!isObject(doc.detail)) {
-    return { ok: false, field: 'detail', reason: `detail must be an object (the CloudTrail record), got ${kindOf(doc.detail)}` };
-  }
-  const record = { ...doc.detail };
-  if (record.recipientAccountId === undefined && typeof doc.account === 'string') record.recipientAccountId = doc.account;
+  const record = { ...env.data.detail };
+  if (record.recipientAccountId === undefined && typeof env.data.account === 'string') record.recipientAccountId = env.data.account;
   return { ok: true, record };
 }
 
-/** `https://sqs.<region>.amazonaws.com/<account>/<name>` → region; anything else (moto, LocalStack) → its origin. */
+/**
+ * `https://sqs.<region>.amazonaws.com/<account>/<name>` → that region; anything else (moto, LocalStack) → its origin,
+ * in `opts.region` (the caller's AWS_REGION) or us-east-1.
+ */
 export function sqsClientFor(queueUrl: string, opts: { region?: string; maxAttempts?: number } = {}): SQSClient {
   let url: URL;
   try {
@@ -87,7 +97,7 @@ export function sqsClientFor(queueUrl: string, opts: { region?: string; maxAttem
     throw new Error(`not a queue URL: ${JSON.stringify(queueUrl)}`);
   }
   const aws = /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname) ?? /^([a-z0-9-]+)\.queue\.amazonaws\.com$/.exec(url.hostname);
-  const region = aws?.[1] ?? opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const region = aws?.[1] ?? opts.region ?? 'us-east-1';
   return new SQSClient({
     region,
     maxAttempts: opts.maxAttempts ?? 3,
@@ -218,16 +228,8 @@ export class SqsIntake {
 
   /** Processes one batch, then deletes the messages that are done. */
   async handleBatch(messages: Message[]): Promise<{ deleted: number; kept: number }> {
-    const dispositions = new Array<Disposition>(messages.length);
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < messages.length) {
-        const i = next++;
-        dispositions[i] = await this.handle(messages[i] as Message);
-      }
-    };
-    const lanes = Math.max(1, Math.min(this.opts.concurrency ?? 10, messages.length));
-    await Promise.all(Array.from({ length: lanes }, lane));
+    // handle() never throws: every message ends with a disposition.
+    const dispositions = await pLimit(Math.max(1, this.opts.concurrency ?? 10)).map(messages, (m) => this.handle(m));
 
     const done = messages
       .map((m, i) => ({ m, i, d: dispositions[i] as Disposition }))

@@ -6,8 +6,9 @@ import {
   type Client, type WorkflowHandle } from '@temporalio/client';
 import { reviewWorkflowId, TASK_QUEUE, WORKFLOW_TYPE } from '../../workflows/messages';
 import { reviewSearchAttributes } from '../../workflows/search-attributes';
-import type { Change, ReviewInput, ReviewOutcome } from '../core/types';
+import type { Change, ReviewInput } from '../core/types';
 import type { reviewChangeWorkflow } from '../../workflows/review-change';
+import type { Starter } from './pipeline';
 
 export interface StartResult {
   workflowId: string;
@@ -68,4 +69,11 @@ export async function startReview(
   }
 }
 
-export type { ReviewOutcome };
+
+/** The pipeline's starter: `startReview` on a Temporal client. */
+export function temporalStarter(client: Client, opts: { taskQueue?: string; uiBaseUrl: string }): Starter {
+  return async (input) => {
+    const res = await startReview(client, input, opts);
+    return { workflowId: res.workflowId, status: res.status };
+  };
+}

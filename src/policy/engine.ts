@@ -1,9 +1,10 @@
 // The engine: one change + a compiled policy → an assessment. Pure and fast: candidate rules come from an index by
 // (eventSource, eventName), memoised, and conditions were compiled to closures when the policy was loaded.
 import type { Actor, Change, RevertPlan, Tier } from '../core/types';
+import { globTest, isGlob } from '../core/glob';
 import { planRevert } from '../revert/plan';
-import { Facts, baseEventName } from './conditions';
-import { TIER_RANK, type CompiledPolicy, type CompiledRule, type Matcher } from './schema';
+import { Facts, baseEventName } from './paths';
+import { TIER_RANK, type CompiledPolicy, type CompiledRule, type Matcher } from './compiled';
 
 export interface Assessment {
   tier: Tier;
@@ -19,7 +20,7 @@ export interface Assessment {
 /** Names that only read, for records without a `readOnly` flag (LookupEvents results, old samples). */
 const READ_ONLY_NAME = /^(Describe|List|Get|Head|Lookup|Search|BatchGet|Query|Scan|Select|View|Preview|Estimate|Validate|Check|Test|Simulate|Download)[A-Z]/;
 
-export function isReadOnly(change: Pick<Change, 'eventName'> & { readOnly?: unknown }): boolean {
+function isReadOnly(change: Pick<Change, 'eventName'> & { readOnly?: unknown }): boolean {
   const flag = change.readOnly;
   if (typeof flag === 'boolean') return flag;
   return READ_ONLY_NAME.test(change.eventName);
@@ -116,7 +117,7 @@ export class Engine {
     if (issuer) {
       for (const tmpl of this.policy.self.roleArns) {
         const want = tmpl.replace(/\{account\}/g, change.account);
-        if (want === issuer || (/[*?]/.test(want) && globTest(want, issuer))) return `revert role ${issuer}`;
+        if (want === issuer || (isGlob(want) && globTest(want, issuer))) return `revert role ${issuer}`;
       }
     }
     return null;
@@ -295,17 +296,6 @@ function short(source: string): string {
 
 export function ignore(rules: string[], reasons: string[], deadlineSeconds: number): Assessment {
   return { tier: 'ignore', score: 0, rules, reasons, revertPlan: null, revertReason: 'ignored: nothing to revert', deadlineSeconds, revertOnTimeout: false };
-}
-
-const globs = new Map<string, RegExp>();
-function globTest(glob: string, text: string): boolean {
-  let re = globs.get(glob);
-  if (!re) {
-    re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-    if (globs.size > 1000) globs.clear();
-    globs.set(glob, re);
-  }
-  return re.test(text);
 }
 
 /** An allow-list entry or exemption applies when every matcher it names holds. */

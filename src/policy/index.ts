@@ -1,16 +1,16 @@
-// The policy engine's public API (issue 3 §1): load a policy (YAML, editable by security), assess a change, turn the
+// The policy engine's public API: load a policy (YAML, editable by security), assess a change, turn the
 // assessment into the review workflow's Verdict. See default-policy.yaml for the language.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Actor, Change, RevertPlan, Tier, Verdict } from '../core/types';
 import { Engine, ignore, type QuickFacts, type QuickIgnore } from './engine';
-import { PolicyError, compilePolicyText, type CompiledPolicy } from './schema';
+import { PolicyError, type CompiledPolicy } from './compiled';
+import { compilePolicyText } from './schema';
 
-export { PolicyError } from './schema';
-export type { PolicyProblem } from './schema';
-export { isReadOnly } from './engine';
+export { PolicyError } from './compiled';
+export type { PolicyProblem } from './compiled';
 export type { QuickFacts } from './engine';
-export { baseEventName } from './conditions';
+export { baseEventName } from './paths';
 
 export interface Assessment {
   tier: Tier; // ignore | notify | confirm | page | revert

@@ -1,451 +1,352 @@
-// The policy file: YAML that security edits without code. Read with line numbers, validated in one pass that collects
-// every mistake (path + line), and compiled into closures and an index for the engine. Pure apart from reading a file.
-import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
-import type { Tier } from '../core/types';
-import { compileConditions, compileTemplate, globToRegExp, type Pred, type Problem, type Template } from './conditions';
-
-export const TIERS: readonly Tier[] = ['ignore', 'notify', 'confirm', 'page', 'revert'];
-export const TIER_RANK: Record<Tier, number> = { ignore: 0, notify: 1, confirm: 2, page: 3, revert: 4 };
-
-export interface PolicyProblem {
-  line: number;
-  path: string;
-  message: string;
-}
-
-/** A policy that cannot be used; `problems` lists every mistake with its line (1-based; 0 when unknown). */
-export class PolicyError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problems: PolicyProblem[],
-  ) {
-    super(`${file}: ${problems.length} problem(s)\n${problems.map((p) => `  ${file}:${p.line}: ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n')}`);
-    this.name = 'PolicyError';
-  }
-}
-
-export interface CompiledRule {
-  id: string;
-  title: string;
-  rows: number[];
-  sources: ReadonlySet<string> | null;
-  /** Exact event names (base names: `AddPermission` matches `AddPermission20150331v2`) and globs. */
-  exact: ReadonlySet<string>;
-  globs: RegExp[];
-  /** userIdentity types the rule is about (checked before anything else is read); null: any. */
-  actors: ReadonlySet<string> | null;
-  when: Pred;
-  score: number;
-  tier?: Tier;
-  /** allow: the revert plan may be used; never: vetoes it whatever other rules say; unset: no opinion. */
-  revert?: 'allow' | 'never';
-  revertOnTimeout?: boolean;
-  deadlineSeconds?: number;
-  reason: Template | null;
-}
-
-export interface Matcher {
-  principal: RegExp[] | null;
-  account: ReadonlySet<string> | null;
-  userAgent: RegExp[] | null;
-  rules: ReadonlySet<string> | null;
-  events: ReadonlySet<string> | null;
-}
-
-export interface AllowEntry extends Matcher {
-  id: string;
-  note: string;
-  tier: 'ignore' | 'notify';
-}
-
-export interface Exemption extends Matcher {
-  id: string;
-  approver: string;
-  reason: string;
-  starts: number;
-  expires: number;
-  expiresText: string;
-  tier: 'ignore' | 'notify';
-}
-
-export interface CompiledPolicy {
-  source: string;
-  version: 1;
-  thresholds: { notify: number; confirm: number; page: number };
-  deadlineSeconds: number;
-  demote: { readOnly: 'ignore' | 'notify'; failed: 'ignore' | 'notify' };
-  self: { sessionNames: RegExp[]; roleArns: string[] };
-  trustedAccounts: ReadonlySet<string>;
-  lists: ReadonlyMap<string, ReadonlySet<string>>;
-  allow: AllowEntry[];
-  exemptions: Exemption[];
-  rules: CompiledRule[];
-}
-
-type Path = (string | number)[];
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function pathText(path: Path): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-}
-
-/** Line of the node at `path`, or of the deepest ancestor that exists (the key's line for a wrong key). */
-function lineOf(doc: ReturnType<typeof parseDocument>, counter: LineCounter, path: Path): number {
-  let node: unknown = doc.contents;
-  let best: [number, number, number] | undefined = (doc.contents as Node | null)?.range ?? undefined;
-  for (const seg of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === seg);
-      if (!pair) break;
-      const keyRange = isScalar(pair.key) ? pair.key.range : undefined;
-      if (keyRange) best = keyRange;
-      node = pair.value;
-      const r = (node as Node | null)?.range;
-      if (r && !(isMap(node) || isSeq(node))) best = keyRange ?? r;
-    } else if (isSeq(node) && typeof seg === 'number') {
-      node = node.items[seg];
-      const r = (node as Node | null)?.range;
-      if (!r) break;
-      best = r;
-    } else break;
-  }
-  return best ? counter.linePos(best[0]).line : 0;
-}
+// The policy file: YAML that security edits without code. One zod schema checks it in a single pass that collects
+// every mistake (path + message, then the line from the YAML) and compiles it into closures and an index for the
+// engine: the conditions (conditions.ts) and reason templates (templates.ts) compile inside the schema, so their
+// mistakes are listed with the others. Pure apart from the caller reading a file.
+import { z } from 'zod';
+import { globRegExp, isGlob } from '../core/glob';
+import { isRecord } from '../core/records';
+import { pathText, readYaml, type DocPath } from '../core/yaml-lines';
+import { PolicyError, TIERS, type AllowEntry, type CompiledPolicy, type CompiledRule, type Exemption, type Matcher } from './compiled';
+import { compileConditions } from './conditions';
+import type { Problem } from './paths';
+import { compileTemplate } from './templates';
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;
 const ACTOR_TYPES = ['IAMUser', 'AssumedRole', 'IdentityCenterUser', 'Root', 'AWSService', 'FederatedUser', 'AWSAccount', 'Unknown'];
+const WAIVER_TIERS = ['ignore', 'notify'] as const;
 
-interface Ctx {
-  problems: Problem[];
+/** What the schema must know of the rest of the file: the named lists (`inList`) and the valid rule ids (`rules:`). */
+interface Env {
+  lists: ReadonlyMap<string, unknown>;
+  ruleIds: ReadonlySet<string>;
 }
 
-function keysOnly(obj: Record<string, unknown>, allowed: string[], at: Path, ctx: Ctx): void {
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) ctx.problems.push({ path: [...at, k], message: `unknown key "${k}" (allowed: ${allowed.join(', ')})` });
-  }
+// ---------- field shapes, each with the message people read ----------
+
+const says = (message: string) => ({ error: () => message });
+const got = (v: unknown): string => `${JSON.stringify(v)}`;
+
+function wholeNumber(lo: number, hi: number) {
+  const m = { error: (iss: { input?: unknown }) => `must be a whole number from ${lo} to ${hi}, got ${got(iss.input)}` };
+  return z.number(m).int(m).min(lo, m).max(hi, m);
 }
 
-function optStrings(v: unknown, at: Path, ctx: Ctx, what = 'a string or a list of strings'): string[] | null {
-  if (v === undefined) return null;
-  const list = typeof v === 'string' ? [v] : Array.isArray(v) ? v : null;
-  if (!list || list.length === 0 || !list.every((x) => typeof x === 'string' && x !== '')) {
-    ctx.problems.push({ path: at, message: `must be ${what}` });
-    return null;
-  }
-  return list as string[];
+function oneOf<T extends string>(allowed: readonly T[]) {
+  return z.enum(allowed as unknown as [T, ...T[]], { error: (iss) => `must be one of ${allowed.join(', ')}, got ${got(iss.input)}` });
 }
 
-function tierOf(v: unknown, at: Path, ctx: Ctx, allowed: readonly string[] = TIERS): Tier | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !allowed.includes(v)) {
-    ctx.problems.push({ path: at, message: `must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}` });
-    return undefined;
-  }
-  return v as Tier;
+function nonBlank(message: string) {
+  return z.string(says(message)).refine((s) => s.trim() !== '', says(message));
 }
 
-function intIn(v: unknown, lo: number, hi: number, at: Path, ctx: Ctx): number | undefined {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-    ctx.problems.push({ path: at, message: `must be a whole number from ${lo} to ${hi}, got ${JSON.stringify(v)}` });
-    return undefined;
-  }
-  return v;
-}
-
-function compileMatcher(raw: Record<string, unknown>, at: Path, ctx: Ctx, ruleIds: Set<string>): Matcher {
-  const principal = optStrings(raw.principal, [...at, 'principal'], ctx, 'an ARN glob or a list of them');
-  const account = optStrings(
-    typeof raw.account === 'number' ? String(raw.account) : raw.account,
-    [...at, 'account'],
-    ctx,
-    'a 12-digit account id (quoted) or a list of them',
-  );
-  account?.forEach((a, i) => {
-    if (!/^\d{12}$/.test(a)) ctx.problems.push({ path: [...at, 'account', ...(Array.isArray(raw.account) ? [i] : [])], message: `"${a}" is not a 12-digit account id` });
+/** A string or a non-empty list of non-empty strings, as a list; `each` checks every item (path: the item's index). */
+function strings(what: string, each?: { test(s: string): boolean; message(s: string): string }) {
+  const m = says(`must be ${what}`);
+  return z.union([z.string(m).min(1, m), z.array(z.string(m).min(1, m), m).min(1, m)], m).transform((v, ctx) => {
+    const list = typeof v === 'string' ? [v] : v;
+    if (each) {
+      list.forEach((s, i) => {
+        if (!each.test(s)) ctx.addIssue({ code: 'custom', path: typeof v === 'string' ? [] : [i], message: each.message(s), input: s });
+      });
+    }
+    return list;
   });
-  const userAgent = optStrings(raw.userAgent, [...at, 'userAgent'], ctx, 'a user-agent glob or a list of them');
-  const rules = optStrings(raw.rules, [...at, 'rules'], ctx, 'a rule id or a list of rule ids');
-  rules?.forEach((r, i) => {
-    if (!ruleIds.has(r)) ctx.problems.push({ path: [...at, 'rules', ...(Array.isArray(raw.rules) ? [i] : [])], message: `no rule has the id "${r}"` });
+}
+
+/** A mapping with only these keys: an unknown key is reported on its own (unknown key "x" (allowed: …)). */
+function mapping<S extends z.core.$ZodLooseShape>(shape: S, notAMapping: string) {
+  const allowed = `allowed: ${Object.keys(shape).join(', ')}`;
+  return z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? allowed : notAMapping) });
+}
+
+/** A date (YAML may read one) or a time text, as epoch ms. */
+const time = z
+  .union([z.date(), z.string()], { error: (iss) => `must be a date or time such as 2026-07-01T00:00:00Z, got ${got(iss.input)}` })
+  .transform((v, ctx) => {
+    const text = v instanceof Date ? v.toISOString() : v;
+    if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(Date.parse(text))) {
+      ctx.addIssue({ code: 'custom', message: `must be a date or time such as 2026-07-01T00:00:00Z, got ${got(v)}`, input: v });
+      return z.NEVER;
+    }
+    return Date.parse(text);
   });
-  const events = optStrings(raw.events, [...at, 'events'], ctx, 'an event name or a list of them');
-  if (!principal && !account && !userAgent && !rules && !events) {
-    ctx.problems.push({ path: at, message: 'needs at least one of principal, account, userAgent, rules, events (an entry matching everything would switch vouch off)' });
+
+/** A 12-digit account id; YAML reads unquoted digits as a number (and drops leading zeros: padded back). */
+const accountId = z.union([z.string(), z.number()], { error: (iss) => `must be a 12-digit account id, got ${got(iss.input)}` }).transform((a, ctx) => {
+  const s = typeof a === 'number' ? String(a).padStart(12, '0') : a;
+  if (!/^\d{12}$/.test(s)) {
+    ctx.addIssue({ code: 'custom', message: `must be a 12-digit account id, got ${got(a)}`, input: a });
+    return z.NEVER;
   }
+  return s;
+});
+
+/** Conditions and reason templates compile here, their mistakes reported at their own paths. */
+function compiled<T>(compile: (raw: unknown, problems: Problem[]) => T | null) {
+  return z.unknown().transform((raw, ctx) => {
+    const problems: Problem[] = [];
+    const out = compile(raw, problems);
+    for (const p of problems) ctx.addIssue({ code: 'custom', path: p.path, message: p.message, input: raw });
+    return out === null || problems.length > 0 ? z.NEVER : out;
+  });
+}
+
+// ---------- allow-list entries and exemptions ----------
+
+const MATCHER_KEYS = ['principal', 'account', 'userAgent', 'rules', 'events'] as const;
+
+function matcherShape(env: Env) {
   return {
-    principal: principal && principal.map(globToRegExp),
-    account: account && new Set(account),
-    userAgent: userAgent && userAgent.map(globToRegExp),
-    rules: rules && new Set(rules),
-    events: events && new Set(events),
+    principal: strings('an ARN glob or a list of them').optional(),
+    account: z
+      .preprocess(
+        (v) => (typeof v === 'number' ? String(v) : v),
+        strings('a 12-digit account id (quoted) or a list of them', { test: (a) => /^\d{12}$/.test(a), message: (a) => `"${a}" is not a 12-digit account id` }),
+      )
+      .optional(),
+    userAgent: strings('a user-agent glob or a list of them').optional(),
+    rules: strings('a rule id or a list of rule ids', { test: (r) => env.ruleIds.has(r), message: (r) => `no rule has the id "${r}"` }).optional(),
+    events: strings('an event name or a list of them').optional(),
   };
 }
 
-function compileRule(raw: unknown, at: Path, ctx: Ctx, env: { lists: ReadonlyMap<string, unknown> }, ids: Set<string>): CompiledRule | null {
-  if (!isObj(raw)) {
-    ctx.problems.push({ path: at, message: 'a rule must be a mapping with id, title, events, score …' });
-    return null;
+function needsAMatcher(v: unknown, ctx: z.RefinementCtx): void {
+  if (isRecord(v) && MATCHER_KEYS.every((k) => v[k] === undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'needs at least one of principal, account, userAgent, rules, events (an entry matching everything would switch vouch off)' });
   }
-  keysOnly(raw, ['id', 'title', 'row', 'refs', 'source', 'events', 'actors', 'when', 'score', 'tier', 'revert', 'revertOnTimeout', 'deadline', 'reason'], at, ctx);
-  const before = ctx.problems.length;
-  const id = raw.id;
-  if (typeof id !== 'string' || !ID.test(id)) ctx.problems.push({ path: [...at, 'id'], message: 'must be a lower-case id like sg-open-world (letters, digits, -)' });
-  else if (ids.has(id)) ctx.problems.push({ path: [...at, 'id'], message: `duplicate rule id "${id}"` });
-  else ids.add(id);
-  if (typeof raw.title !== 'string' || raw.title.trim() === '') ctx.problems.push({ path: [...at, 'title'], message: 'must be a short human title' });
-  const rows: number[] = [];
-  if (raw.row !== undefined) {
-    const list = Array.isArray(raw.row) ? raw.row : [raw.row];
-    list.forEach((r, i) => {
-      const n = intIn(r, 1, 999, Array.isArray(raw.row) ? [...at, 'row', i] : [...at, 'row'], ctx);
-      if (n !== undefined) rows.push(n);
+}
+
+function matcherOf(m: { principal?: string[]; account?: string[]; userAgent?: string[]; rules?: string[]; events?: string[] }): Matcher {
+  return {
+    principal: m.principal ? m.principal.map((g) => globRegExp(g)) : null,
+    account: m.account ? new Set(m.account) : null,
+    userAgent: m.userAgent ? m.userAgent.map((g) => globRegExp(g)) : null,
+    rules: m.rules ? new Set(m.rules) : null,
+    events: m.events ? new Set(m.events) : null,
+  };
+}
+
+const ALWAYS = { when: () => true };
+
+function allowEntry(env: Env) {
+  return mapping(
+    {
+      id: z.string(says('must be a lower-case id')).regex(ID, says('must be a lower-case id')),
+      note: nonBlank('must say why this is allowed'),
+      ...matcherShape(env),
+      tier: oneOf(WAIVER_TIERS).optional(),
+    },
+    'must be a mapping {id, note, principal, account, userAgent, rules, events, tier}',
+  )
+    .superRefine(needsAMatcher, ALWAYS)
+    .transform((a): AllowEntry => ({ ...matcherOf(a), id: a.id, note: a.note, tier: a.tier ?? 'ignore' }));
+}
+
+function exemption(env: Env) {
+  return mapping(
+    {
+      id: z.string(says('must be a lower-case id')).regex(ID, says('must be a lower-case id')),
+      approver: nonBlank('is required: who approved this exemption'),
+      reason: nonBlank('is required: why the exemption exists'),
+      starts: time.optional(),
+      expires: time.optional(),
+      ...matcherShape(env),
+      tier: oneOf(WAIVER_TIERS).optional(),
+    },
+    'must be a mapping {id, approver, expires, reason, …}',
+  )
+    .superRefine((e, ctx) => {
+      if (isRecord(e) && e.expires === undefined) ctx.addIssue({ code: 'custom', message: 'an exemption needs "expires" (exemptions are time-boxed)' });
+      needsAMatcher(e, ctx);
+    }, ALWAYS)
+    .superRefine((e, ctx) => {
+      if (typeof e.starts === 'number' && typeof e.expires === 'number' && e.starts >= e.expires) {
+        ctx.addIssue({ code: 'custom', path: ['starts'], message: 'must be before expires' });
+      }
+    })
+    .transform((e): Exemption => {
+      const expires = e.expires ?? 0;
+      return {
+        ...matcherOf(e),
+        id: e.id,
+        approver: e.approver,
+        reason: e.reason,
+        starts: e.starts ?? 0,
+        expires,
+        expiresText: new Date(expires).toISOString(),
+        tier: e.tier ?? 'ignore',
+      };
     });
-  }
-  const sources = optStrings(raw.source, [...at, 'source'], ctx, 'an eventSource like ec2.amazonaws.com, or a list of them');
-  sources?.forEach((s, i) => {
-    if (!/^[a-z0-9.-]+\.amazonaws\.com$/.test(s)) ctx.problems.push({ path: [...at, 'source', ...(Array.isArray(raw.source) ? [i] : [])], message: `"${s}" is not an eventSource like ec2.amazonaws.com` });
-  });
-  const events = optStrings(raw.events, [...at, 'events'], ctx, 'a list of event names (globs allowed: "Delete*")');
-  if (raw.events === undefined) ctx.problems.push({ path: at, message: 'a rule needs "events": the eventNames it applies to' });
-  const exact = new Set<string>();
-  const globs: RegExp[] = [];
-  for (const e of events ?? []) {
-    if (/[*?]/.test(e)) globs.push(globToRegExp(e));
-    else exact.add(e);
-  }
-  const actors = optStrings(raw.actors, [...at, 'actors'], ctx, `a list of userIdentity types (${ACTOR_TYPES.join(', ')})`);
-  actors?.forEach((a, i) => {
-    if (!ACTOR_TYPES.includes(a)) ctx.problems.push({ path: [...at, 'actors', ...(Array.isArray(raw.actors) ? [i] : [])], message: `"${a}" is not a userIdentity type (${ACTOR_TYPES.join(', ')})` });
-  });
-  const when = raw.when === undefined ? () => true : compileConditions(raw.when, [...at, 'when'], ctx.problems, env);
-  const score = intIn(raw.score, 0, 100, [...at, 'score'], ctx);
-  const tier = tierOf(raw.tier, [...at, 'tier'], ctx);
-  let revert: 'allow' | 'never' | undefined;
-  if (raw.revert !== undefined) {
-    if (raw.revert === 'allow' || raw.revert === 'never') revert = raw.revert;
-    else ctx.problems.push({ path: [...at, 'revert'], message: `must be allow or never, got ${JSON.stringify(raw.revert)}` });
-  }
-  if (raw.revertOnTimeout !== undefined && typeof raw.revertOnTimeout !== 'boolean') ctx.problems.push({ path: [...at, 'revertOnTimeout'], message: 'must be true or false' });
-  if (raw.revertOnTimeout === true && revert !== 'allow') ctx.problems.push({ path: [...at, 'revertOnTimeout'], message: 'needs revert: allow' });
-  if (tier === 'revert' && revert !== 'allow') ctx.problems.push({ path: [...at, 'tier'], message: 'tier revert needs revert: allow' });
-  const deadline = raw.deadline === undefined ? undefined : intIn(raw.deadline, 30, 604_800, [...at, 'deadline'], ctx);
-  const reason = raw.reason === undefined ? null : compileTemplate(raw.reason, [...at, 'reason'], ctx.problems);
-  if (raw.refs !== undefined && optStrings(raw.refs, [...at, 'refs'], ctx) === null) {
-    /* reported */
-  }
-  if (ctx.problems.length > before || !when || score === undefined) return null;
-  return {
-    id: id as string,
-    title: raw.title as string,
-    rows,
-    sources: sources ? new Set(sources) : null,
-    exact,
-    globs,
-    actors: actors ? new Set(actors) : null,
-    when,
-    score,
-    ...(tier ? { tier } : {}),
-    ...(revert ? { revert } : {}),
-    ...(raw.revertOnTimeout === true ? { revertOnTimeout: true } : {}),
-    ...(deadline !== undefined ? { deadlineSeconds: deadline } : {}),
-    reason,
-  };
 }
 
-function timeOf(v: unknown, at: Path, ctx: Ctx): number | undefined {
-  const text = v instanceof Date ? v.toISOString() : v;
-  if (typeof text !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(Date.parse(text))) {
-    ctx.problems.push({ path: at, message: `must be a date or time such as 2026-07-01T00:00:00Z, got ${JSON.stringify(v)}` });
-    return undefined;
-  }
-  return Date.parse(text);
+// ---------- rules ----------
+
+function rule(env: Env) {
+  const row = wholeNumber(1, 999);
+  return mapping(
+    {
+      id: z.string(says('must be a lower-case id like sg-open-world (letters, digits, -)')).regex(ID, says('must be a lower-case id like sg-open-world (letters, digits, -)')),
+      title: nonBlank('must be a short human title'),
+      row: z.union([row, z.array(row)], { error: (iss) => `must be a whole number from 1 to 999, got ${got(iss.input)}` }).optional(),
+      refs: strings('a string or a list of strings').optional(),
+      source: strings('an eventSource like ec2.amazonaws.com, or a list of them', {
+        test: (s) => /^[a-z0-9.-]+\.amazonaws\.com$/.test(s),
+        message: (s) => `"${s}" is not an eventSource like ec2.amazonaws.com`,
+      }).optional(),
+      events: strings('a list of event names (globs allowed: "Delete*")').optional(),
+      actors: strings(`a list of userIdentity types (${ACTOR_TYPES.join(', ')})`, {
+        test: (a) => ACTOR_TYPES.includes(a),
+        message: (a) => `"${a}" is not a userIdentity type (${ACTOR_TYPES.join(', ')})`,
+      }).optional(),
+      when: compiled((raw, problems) => compileConditions(raw, [], problems, env)).optional(),
+      score: wholeNumber(0, 100),
+      tier: oneOf(TIERS).optional(),
+      revert: z.enum(['allow', 'never'], { error: (iss) => `must be allow or never, got ${got(iss.input)}` }).optional(),
+      revertOnTimeout: z.boolean(says('must be true or false')).optional(),
+      deadline: wholeNumber(30, 604_800).optional(),
+      reason: compiled((raw, problems) => compileTemplate(raw, [], problems)).optional(),
+    },
+    'a rule must be a mapping with id, title, events, score …',
+  )
+    .superRefine((r, ctx) => {
+      if (!isRecord(r)) return;
+      if (r.events === undefined) ctx.addIssue({ code: 'custom', message: 'a rule needs "events": the eventNames it applies to' });
+      if (r.revertOnTimeout === true && r.revert !== 'allow') ctx.addIssue({ code: 'custom', path: ['revertOnTimeout'], message: 'needs revert: allow' });
+      if (r.tier === 'revert' && r.revert !== 'allow') ctx.addIssue({ code: 'custom', path: ['tier'], message: 'tier revert needs revert: allow' });
+    }, ALWAYS)
+    .transform((r): CompiledRule => {
+      const exact = new Set<string>();
+      const globs: RegExp[] = [];
+      for (const e of r.events ?? []) {
+        if (isGlob(e)) globs.push(globRegExp(e));
+        else exact.add(e);
+      }
+      return {
+        id: r.id,
+        title: r.title,
+        rows: r.row === undefined ? [] : Array.isArray(r.row) ? r.row : [r.row],
+        sources: r.source ? new Set(r.source) : null,
+        exact,
+        globs,
+        actors: r.actors ? new Set(r.actors) : null,
+        when: r.when ?? (() => true),
+        score: r.score,
+        ...(r.tier ? { tier: r.tier } : {}),
+        ...(r.revert ? { revert: r.revert } : {}),
+        ...(r.revertOnTimeout === true ? { revertOnTimeout: true } : {}),
+        ...(r.deadline !== undefined ? { deadlineSeconds: r.deadline } : {}),
+        reason: r.reason ?? null,
+      };
+    });
 }
 
-const TOP_KEYS = ['version', 'defaults', 'thresholds', 'demote', 'self', 'trustedAccounts', 'lists', 'allow', 'exemptions', 'rules'];
+// ---------- the file ----------
+
+function policySchema(env: Env, source: string) {
+  const thresholds = mapping(
+    { notify: wholeNumber(0, 100).optional(), confirm: wholeNumber(0, 100).optional(), page: wholeNumber(0, 100).optional() },
+    'must be a mapping {notify, confirm, page}',
+  )
+    .transform((t) => ({ notify: t.notify ?? 20, confirm: t.confirm ?? 50, page: t.page ?? 80 }))
+    .superRefine((t, ctx) => {
+      if (!(t.notify < t.confirm && t.confirm < t.page)) {
+        ctx.addIssue({ code: 'custom', message: `must rise: notify (${t.notify}) < confirm (${t.confirm}) < page (${t.page})` });
+      }
+    });
+  return mapping(
+    {
+      version: z.literal(1, { error: (iss) => `must be 1, got ${got(iss.input)}` }),
+      defaults: mapping({ deadline: wholeNumber(30, 604_800).optional() }, 'must be a mapping').optional(),
+      thresholds: thresholds.optional(),
+      demote: mapping({ readOnly: oneOf(WAIVER_TIERS).optional(), failed: oneOf(WAIVER_TIERS).optional() }, 'must be a mapping {readOnly, failed}').optional(),
+      self: mapping(
+        {
+          sessionNames: strings('a list of role-session-name globs').optional(),
+          roleArns: strings('a list of role ARNs ({account} stands for the event account; globs allowed)').optional(),
+        },
+        'must be a mapping {sessionNames, roleArns}',
+      ).optional(),
+      trustedAccounts: z.array(accountId, says('must be a list of 12-digit account ids (quoted)')).optional(),
+      lists: z
+        .record(z.string(), z.array(z.union([z.string(), z.number()], says('must be a list of strings (may be empty: [])')), says('must be a list of strings (may be empty: [])')), says('must be a mapping of list name → values'))
+        .optional(),
+      allow: z.array(allowEntry(env), says('must be a list of allow-list entries')).optional(),
+      exemptions: z.array(exemption(env), says('must be a list of exemptions')).optional(),
+      rules: z.array(rule(env), says('must be a list of rules')),
+    },
+    'the policy must be a YAML mapping with version, thresholds and rules',
+  )
+    .superRefine((p, ctx) => {
+      // Rule ids are unique (the first keeps it); whatever else is wrong with the rules is reported beside this.
+      if (!isRecord(p) || !Array.isArray(p.rules)) return;
+      const seen = new Set<string>();
+      p.rules.forEach((r: unknown, i: number) => {
+        const id = isRecord(r) && typeof r.id === 'string' && ID.test(r.id) ? r.id : undefined;
+        if (id === undefined) return;
+        if (seen.has(id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id "${id}"` });
+        seen.add(id);
+      });
+    }, ALWAYS)
+    .transform(
+      (p): CompiledPolicy => ({
+        source,
+        version: 1,
+        thresholds: p.thresholds ?? { notify: 20, confirm: 50, page: 80 },
+        deadlineSeconds: p.defaults?.deadline ?? 900,
+        demote: { readOnly: p.demote?.readOnly ?? 'ignore', failed: p.demote?.failed ?? 'notify' },
+        self: {
+          sessionNames: (p.self?.sessionNames ?? ['vouch-revert-*']).map((g) => globRegExp(g)),
+          roleArns: p.self?.roleArns ?? [],
+        },
+        trustedAccounts: new Set(p.trustedAccounts ?? []),
+        lists: new Map(Object.entries(p.lists ?? {}).map(([name, values]) => [name, new Set(values.map(String))])),
+        allow: p.allow ?? [],
+        exemptions: p.exemptions ?? [],
+        rules: p.rules,
+      }),
+    );
+}
+
+/** What the schema needs to know before it runs: the list names and the rule ids the file defines. */
+function envOf(raw: unknown): Env {
+  const lists = new Map<string, unknown>(isRecord(raw) && isRecord(raw.lists) ? Object.entries(raw.lists) : []);
+  const ruleIds = new Set<string>();
+  if (isRecord(raw) && Array.isArray(raw.rules)) {
+    for (const r of raw.rules) if (isRecord(r) && typeof r.id === 'string' && ID.test(r.id)) ruleIds.add(r.id);
+  }
+  return { lists, ruleIds };
+}
+
+/** zod's issues as problems: an unknown key is one problem per key, at the key. */
+function problemsOf(issues: readonly z.core.$ZodIssue[]): Array<{ path: DocPath; message: string }> {
+  return issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ path: [...i.path, k], message: `unknown key "${k}" (${i.message})` }))
+      : [{ path: i.path, message: i.message }],
+  );
+}
 
 /** Validate and compile a parsed policy object; returns the problems (paths, no lines yet). */
-export function compilePolicyObject(raw: unknown, source: string): { policy: CompiledPolicy | null; problems: Problem[] } {
-  const ctx: Ctx = { problems: [] };
-  if (!isObj(raw)) {
-    ctx.problems.push({ path: [], message: 'the policy must be a YAML mapping with version, thresholds and rules' });
-    return { policy: null, problems: ctx.problems };
-  }
-  keysOnly(raw, TOP_KEYS, [], ctx);
-  if (raw.version !== 1) ctx.problems.push({ path: ['version'], message: `must be 1, got ${JSON.stringify(raw.version)}` });
-
-  // thresholds: score → tier
-  const th = { notify: 20, confirm: 50, page: 80 };
-  if (raw.thresholds !== undefined) {
-    if (!isObj(raw.thresholds)) ctx.problems.push({ path: ['thresholds'], message: 'must be a mapping {notify, confirm, page}' });
-    else {
-      keysOnly(raw.thresholds, ['notify', 'confirm', 'page'], ['thresholds'], ctx);
-      for (const k of ['notify', 'confirm', 'page'] as const) {
-        if (raw.thresholds[k] !== undefined) {
-          const n = intIn(raw.thresholds[k], 0, 100, ['thresholds', k], ctx);
-          if (n !== undefined) th[k] = n;
-        }
-      }
-      if (!(th.notify < th.confirm && th.confirm < th.page)) {
-        ctx.problems.push({ path: ['thresholds'], message: `must rise: notify (${th.notify}) < confirm (${th.confirm}) < page (${th.page})` });
-      }
-    }
-  }
-
-  let deadlineSeconds = 900;
-  if (raw.defaults !== undefined) {
-    if (!isObj(raw.defaults)) ctx.problems.push({ path: ['defaults'], message: 'must be a mapping' });
-    else {
-      keysOnly(raw.defaults, ['deadline'], ['defaults'], ctx);
-      if (raw.defaults.deadline !== undefined) deadlineSeconds = intIn(raw.defaults.deadline, 30, 604_800, ['defaults', 'deadline'], ctx) ?? 900;
-    }
-  }
-
-  const demote: CompiledPolicy['demote'] = { readOnly: 'ignore', failed: 'notify' };
-  if (raw.demote !== undefined) {
-    if (!isObj(raw.demote)) ctx.problems.push({ path: ['demote'], message: 'must be a mapping {readOnly, failed}' });
-    else {
-      keysOnly(raw.demote, ['readOnly', 'failed'], ['demote'], ctx);
-      for (const k of ['readOnly', 'failed'] as const) {
-        const t = tierOf(raw.demote[k], ['demote', k], ctx, ['ignore', 'notify']);
-        if (t) demote[k] = t as 'ignore' | 'notify';
-      }
-    }
-  }
-
-  const self: CompiledPolicy['self'] = { sessionNames: [globToRegExp('vouch-revert-*')], roleArns: [] };
-  if (raw.self !== undefined) {
-    if (!isObj(raw.self)) ctx.problems.push({ path: ['self'], message: 'must be a mapping {sessionNames, roleArns}' });
-    else {
-      keysOnly(raw.self, ['sessionNames', 'roleArns'], ['self'], ctx);
-      const names = optStrings(raw.self.sessionNames, ['self', 'sessionNames'], ctx, 'a list of role-session-name globs');
-      if (names) self.sessionNames = names.map(globToRegExp);
-      const roles = optStrings(raw.self.roleArns, ['self', 'roleArns'], ctx, 'a list of role ARNs ({account} stands for the event account; globs allowed)');
-      if (roles) self.roleArns = roles;
-    }
-  }
-
-  const trusted = new Set<string>();
-  if (raw.trustedAccounts !== undefined) {
-    if (!Array.isArray(raw.trustedAccounts)) ctx.problems.push({ path: ['trustedAccounts'], message: 'must be a list of 12-digit account ids (quoted)' });
-    else
-      raw.trustedAccounts.forEach((a, i) => {
-        const s = typeof a === 'number' ? String(a).padStart(12, '0') : a;
-        if (typeof s !== 'string' || !/^\d{12}$/.test(s)) ctx.problems.push({ path: ['trustedAccounts', i], message: `must be a 12-digit account id, got ${JSON.stringify(a)}` });
-        else trusted.add(s);
-      });
-  }
-
-  const lists = new Map<string, ReadonlySet<string>>();
-  if (raw.lists !== undefined) {
-    if (!isObj(raw.lists)) ctx.problems.push({ path: ['lists'], message: 'must be a mapping of list name → values' });
-    else
-      for (const [name, vals] of Object.entries(raw.lists)) {
-        if (!Array.isArray(vals) || !vals.every((v) => typeof v === 'string' || typeof v === 'number')) {
-          ctx.problems.push({ path: ['lists', name], message: 'must be a list of strings (may be empty: [])' });
-        } else lists.set(name, new Set(vals.map(String)));
-      }
-  }
-
-  const rules: CompiledRule[] = [];
-  const ids = new Set<string>();
-  if (!Array.isArray(raw.rules)) ctx.problems.push({ path: ['rules'], message: 'must be a list of rules' });
-  else
-    raw.rules.forEach((r, i) => {
-      const c = compileRule(r, ['rules', i], ctx, { lists }, ids);
-      if (c) rules.push(c);
-    });
-
-  const allow: AllowEntry[] = [];
-  if (raw.allow !== undefined) {
-    if (!Array.isArray(raw.allow)) ctx.problems.push({ path: ['allow'], message: 'must be a list of allow-list entries' });
-    else
-      raw.allow.forEach((a, i) => {
-        const at: Path = ['allow', i];
-        if (!isObj(a)) return void ctx.problems.push({ path: at, message: 'must be a mapping {id, note, principal, account, userAgent, rules, events, tier}' });
-        keysOnly(a, ['id', 'note', 'principal', 'account', 'userAgent', 'rules', 'events', 'tier'], at, ctx);
-        if (typeof a.id !== 'string' || !ID.test(a.id)) ctx.problems.push({ path: [...at, 'id'], message: 'must be a lower-case id' });
-        if (typeof a.note !== 'string' || a.note.trim() === '') ctx.problems.push({ path: [...at, 'note'], message: 'must say why this is allowed' });
-        const m = compileMatcher(a, at, ctx, ids);
-        const tier = (tierOf(a.tier, [...at, 'tier'], ctx, ['ignore', 'notify']) ?? 'ignore') as 'ignore' | 'notify';
-        allow.push({ ...m, id: String(a.id), note: String(a.note ?? ''), tier });
-      });
-  }
-
-  const exemptions: Exemption[] = [];
-  if (raw.exemptions !== undefined) {
-    if (!Array.isArray(raw.exemptions)) ctx.problems.push({ path: ['exemptions'], message: 'must be a list of exemptions' });
-    else
-      raw.exemptions.forEach((e, i) => {
-        const at: Path = ['exemptions', i];
-        if (!isObj(e)) return void ctx.problems.push({ path: at, message: 'must be a mapping {id, approver, expires, reason, …}' });
-        keysOnly(e, ['id', 'approver', 'reason', 'starts', 'expires', 'principal', 'account', 'userAgent', 'rules', 'events', 'tier'], at, ctx);
-        if (typeof e.id !== 'string' || !ID.test(e.id)) ctx.problems.push({ path: [...at, 'id'], message: 'must be a lower-case id' });
-        if (typeof e.approver !== 'string' || e.approver.trim() === '') ctx.problems.push({ path: [...at, 'approver'], message: 'is required: who approved this exemption' });
-        if (typeof e.reason !== 'string' || e.reason.trim() === '') ctx.problems.push({ path: [...at, 'reason'], message: 'is required: why the exemption exists' });
-        const expires = e.expires === undefined ? (ctx.problems.push({ path: at, message: 'an exemption needs "expires" (exemptions are time-boxed)' }), undefined) : timeOf(e.expires, [...at, 'expires'], ctx);
-        const starts = e.starts === undefined ? 0 : timeOf(e.starts, [...at, 'starts'], ctx);
-        if (expires !== undefined && starts !== undefined && starts >= expires) ctx.problems.push({ path: [...at, 'starts'], message: 'must be before expires' });
-        const m = compileMatcher(e, at, ctx, ids);
-        const tier = (tierOf(e.tier, [...at, 'tier'], ctx, ['ignore', 'notify']) ?? 'ignore') as 'ignore' | 'notify';
-        exemptions.push({
-          ...m,
-          id: String(e.id),
-          approver: String(e.approver ?? ''),
-          reason: String(e.reason ?? ''),
-          starts: starts ?? 0,
-          expires: expires ?? 0,
-          expiresText: expires !== undefined ? new Date(expires).toISOString() : '',
-          tier,
-        });
-      });
-  }
-
-  if (ctx.problems.length) return { policy: null, problems: ctx.problems };
-  return {
-    policy: {
-      source,
-      version: 1,
-      thresholds: th,
-      deadlineSeconds,
-      demote,
-      self,
-      trustedAccounts: trusted,
-      lists,
-      allow,
-      exemptions,
-      rules,
-    },
-    problems: [],
-  };
+function compilePolicyObject(raw: unknown, source: string): { policy: CompiledPolicy | null; problems: Array<{ path: DocPath; message: string }> } {
+  const parsed = policySchema(envOf(raw), source).safeParse(raw);
+  return parsed.success ? { policy: parsed.data, problems: [] } : { policy: null, problems: problemsOf(parsed.error.issues) };
 }
 
 /** Parse and compile policy text; throws PolicyError listing every problem with its line. */
 export function compilePolicyText(text: string, source: string): CompiledPolicy {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true });
-  if (doc.errors.length) {
-    throw new PolicyError(
-      source,
-      doc.errors.map((e) => ({ line: e.linePos?.[0]?.line ?? 0, path: '', message: e.message.split('\n')[0] as string })),
-    );
-  }
-  const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
-  const { policy, problems } = compilePolicyObject(raw, source);
-  if (!policy) {
-    const seen = new Set<string>();
-    const list = problems
-      .map((p) => ({ line: lineOf(doc, counter, p.path), path: pathText(p.path), message: p.message }))
-      .filter((p) => {
-        const k = `${p.line}|${p.path}|${p.message}`;
-        if (seen.has(k)) return false;
-        seen.add(k);
-        return true;
-      })
-      .sort((a, b) => a.line - b.line);
-    throw new PolicyError(source, list);
-  }
-  return policy;
+  const yaml = readYaml(text);
+  if (yaml.errors.length) throw new PolicyError(source, yaml.errors.map((e) => ({ ...e, path: '' })));
+  const { policy, problems } = compilePolicyObject(yaml.value, source);
+  if (policy) return policy;
+  const seen = new Set<string>();
+  const list = problems
+    .map((p) => ({ line: yaml.lineOf(p.path), path: pathText(p.path), message: p.message }))
+    .filter((p) => {
+      const k = `${p.line}|${p.path}|${p.message}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    })
+    .sort((a, b) => a.line - b.line);
+  throw new PolicyError(source, list);
 }

@@ -5,9 +5,11 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startDevServer } from '../helpers/temporal';
 import { prepareReviews } from '../../src/cli/review';
+import { FolderDeadLetterStore } from '../../src/intake/dead-letter';
 import { defaultPayloadConverter } from '@temporalio/common';
 
 const BIN = path.resolve(__dirname, '../../src/bin/vouch.js');
@@ -15,13 +17,17 @@ const SAMPLE = path.resolve(__dirname, '../../src/demo/fixtures/sample-events.js
 let env: TestWorkflowEnvironment;
 let address: string;
 const taskQueue = `review-cli-${process.pid}`;
+const deadLetters = fs.mkdtempSync(path.join(os.tmpdir(), 'vouch-review-dl-'));
 
 function vouch(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       [BIN, ...args],
-      { env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: taskQueue, VOUCH_LOG_LEVEL: 'error' }, timeout: 60_000 },
+      {
+        env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: taskQueue, VOUCH_LOG_LEVEL: 'error', VOUCH_DEAD_LETTER_DIR: deadLetters },
+        timeout: 60_000,
+      },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     if (input !== undefined) child.stdin?.end(input);
@@ -82,6 +88,28 @@ describe('vouch review', () => {
     for (const id of ['cli-bad-0', 'cli-bad-2']) {
       await assert.rejects(env.client.workflow.getHandle(`vouch-111122223333-${id}`).describe(), /not found/i);
     }
+    // The unusable record is kept with its reason (and only it: the usable ones are simply not started).
+    const kept = (await new FolderDeadLetterStore(deadLetters).list()).filter((l) => l.source.startsWith(file));
+    assert.deepEqual(kept.map((l) => [l.source, l.sourceKind, l.field]), [[`${file}#1`, 'review', 'eventID']]);
+    assert.match(kept[0]?.reason ?? '', /eventID is missing/);
+  });
+
+  test('gzip input, JSON lines, and ignored records in their place: one line per record, in input order', async () => {
+    const doc = JSON.parse(fs.readFileSync(SAMPLE, 'utf8')) as { Records: Array<Record<string, unknown>> };
+    const read = { eventID: `read-${process.pid}`, eventName: 'DescribeInstances', eventSource: 'ec2.amazonaws.com', eventTime: '2026-01-01T00:00:00Z', recipientAccountId: '111122223333', readOnly: true, userIdentity: { type: 'IAMUser', userName: 'bob', accountId: '111122223333' } };
+    const lines = [{ ...doc.Records[0], eventID: `gz-a-${process.pid}` }, read, { ...doc.Records[1], eventID: `gz-b-${process.pid}` }].map((r) => JSON.stringify(r)).join('\n');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vouch-')), 'records.jsonl.gz');
+    fs.writeFileSync(file, zlib.gzipSync(lines));
+    const res = await vouch(['review', file]);
+    assert.equal(res.code, 0, res.stderr);
+    const out = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as { index: number; status: string; eventID: string; eventName?: string });
+    assert.deepEqual(out.map((l) => [l.index, l.status, l.eventID]), [
+      [0, 'started', `gz-a-${process.pid}`],
+      [1, 'ignored', `read-${process.pid}`],
+      [2, 'started', `gz-b-${process.pid}`],
+    ]);
+    assert.equal(out[1]?.eventName, 'DescribeInstances');
+    assert.match(res.stderr, /3 record\(s\): 2 started, 0 existing, 1 ignored, 0 dead-lettered/);
   });
 
   test('without --tier the policy decides, and ignored records are reported but never started', () => {

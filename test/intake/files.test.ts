@@ -14,7 +14,9 @@ import { FolderDeadLetterStore, rawOf } from '../../src/intake/dead-letter';
 import { ingestFiles, listS3, s3Client } from '../../src/intake/files';
 import { ingestCommand } from '../../src/cli/ingest';
 import { runCommand } from '../../src/cli/program';
-import { IntakePipeline, policyJudge, temporalStarter, type Judge } from '../../src/intake/pipeline';
+import { policyJudge, type Judge } from '../../src/intake/judges';
+import { IntakePipeline } from '../../src/intake/pipeline';
+import { temporalStarter } from '../../src/intake/starter';
 import { loadIntakeConfig } from '../../src/cli/intake-settings';
 import { loadPolicy } from '../../src/policy';
 import { startDevServer } from '../helpers/temporal';
@@ -63,7 +65,7 @@ describe('file intake', () => {
   test('S3 .json.gz trail files: every change reviewed once; digest files skipped; a second run only finds the reviews', async (t) => {
     const account = randomAccount();
     const bucket = `trail-${account}`;
-    const s3 = s3Client();
+    const s3 = s3Client(process.env);
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     const files = loadRecordFiles();
     const all: Rec[] = [];

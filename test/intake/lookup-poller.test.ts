@@ -10,10 +10,13 @@ import path from 'node:path';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
-import { createCloudTrailLookupActivities, type LookupPageResult, type LookupTarget } from '../../activities/cloudtrail-lookup';
+import { createCloudTrailLookupActivities } from '../../activities/cloudtrail-lookup';
+import type { LookupPageResult, LookupTarget } from '../../src/core/lookup';
 import { FolderDeadLetterStore } from '../../src/intake/dead-letter';
-import { createLookupDepsFromEnv, pageIngester } from '../../src/intake/lookup';
-import { IntakePipeline, temporalStarter } from '../../src/intake/pipeline';
+import { createLookupDepsFromEnv } from '../../src/cli/lookup-wiring';
+import { pageIngester } from '../../src/intake/lookup';
+import { IntakePipeline } from '../../src/intake/pipeline';
+import { temporalStarter } from '../../src/intake/starter';
 import { startCloudTrailStandIn, type CloudTrailStandIn, type LookupRequestLog } from '../standins/cloudtrail';
 import {
   lookupPollerStatusQuery,

@@ -2,8 +2,12 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { normalise, parseRecords, RecordError, actorOf, redactShared } from '../../src/intake/normalise';
-import { baseEventName, parsePolicyDoc, securityGroupRules } from '../../src/policy/conditions';
+import { normalise, parseRecords, actorOf, redactShared } from '../../src/intake/normalise';
+import { checkHeader, readHeader, RecordError } from '../../src/intake/record-check';
+import { loadRecords, type Rec } from './helpers/records';
+import { policyStatements } from '../../src/core/policy-document';
+import { securityGroupRules } from '../../src/core/security-group-rules';
+import { baseEventName } from '../../src/policy/paths';
 import { redact } from '../../src/core/redact';
 import type { Change } from '../../src/core/types';
 
@@ -65,7 +69,7 @@ describe('CloudTrail records', () => {
   });
 });
 
-describe('normalisation variants (risky-changes.md §4)', () => {
+describe('normalisation variants seen in real CloudTrail data', () => {
   const base = { eventID: 'v1', eventSource: 'ec2.amazonaws.com', eventTime: '2026-01-01T00:00:00Z', recipientAccountId: '123456789012' };
 
   test('AuthorizeSecurityGroupIngress flat (CLI) and nested (SDK) forms give the same rules', () => {
@@ -93,11 +97,11 @@ describe('normalisation variants (risky-changes.md §4)', () => {
 
   test('policy documents as JSON strings (IAM), URL-encoded strings (IAM responses) and objects (S3) read the same', () => {
     const doc = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999988887777:root' }, Action: 'sts:AssumeRole' }] };
-    const fromObject = parsePolicyDoc(doc);
-    assert.deepEqual(parsePolicyDoc(JSON.stringify(doc)), fromObject);
-    assert.deepEqual(parsePolicyDoc(encodeURIComponent(JSON.stringify(doc))), fromObject);
+    const fromObject = policyStatements(doc);
+    assert.deepEqual(policyStatements(JSON.stringify(doc)), fromObject);
+    assert.deepEqual(policyStatements(encodeURIComponent(JSON.stringify(doc))), fromObject);
     assert.deepEqual(fromObject?.statements[0]?.principals, [{ kind: 'AWS', value: 'arn:aws:iam::999988887777:root' }]);
-    assert.equal(parsePolicyDoc('not a policy'), null);
+    assert.equal(policyStatements('not a policy'), null);
   });
 
   test('responseElements null, requestParameters null, eventVersion 1.05 … 1.11 or none', () => {
@@ -140,5 +144,45 @@ describe('normalisation variants (risky-changes.md §4)', () => {
     assert.equal(nested.a.b[0]?.password, 'p', 'the input is not modified');
     const hostile = JSON.parse('{"__proto__": {"password": "hunter2"}}') as Record<string, unknown>;
     assert.ok(!JSON.stringify(redactShared(hostile)).includes('hunter2'));
+  });
+});
+
+describe('the record check: plain fast path and zod schema agree', () => {
+  test('on every record of the data and on each field broken every way, both accept the same and name the same field', () => {
+    const { records } = loadRecords();
+    const fixtures = (JSON.parse(fs.readFileSync(path.resolve(__dirname, 'fixtures/records.json'), 'utf8')) as { Records: Rec[] }).Records;
+    const fields = ['eventID', 'eventName', 'eventSource', 'eventTime', 'recipientAccountId', 'userIdentity', 'requestParameters', 'responseElements', 'readOnly'];
+    const values: unknown[] = [undefined, null, '', 42, true, [], {}, 'true', 'yesterday', '2026-01-01 10:00:00', '12345', '123456789012', { accountId: '210987654321' }];
+    const outcome = (fn: typeof readHeader, r: unknown) => {
+      try {
+        return { header: fn(r, 's', 0) };
+      } catch (err) {
+        assert.ok(err instanceof RecordError, `a RecordError, not ${String(err)}`);
+        return { error: err.message };
+      }
+    };
+    let compared = 0;
+    let fast = 0;
+    const check = (r: unknown): void => {
+      const a = outcome(readHeader, r);
+      assert.deepEqual(a, outcome(checkHeader, r), JSON.stringify(r).slice(0, 300));
+      compared += 1;
+      if (a.header) fast += 1;
+    };
+    for (const r of [...records, ...fixtures]) check(r);
+    const sample = [...records.filter((_, i) => i % 97 === 0), ...fixtures];
+    for (const r of sample) {
+      for (const f of fields) {
+        for (const v of values) {
+          const copy: Rec = { ...r };
+          if (v === undefined) delete copy[f];
+          else copy[f] = v;
+          check(copy);
+        }
+      }
+    }
+    for (const junk of [null, 'junk', 7, [], new RecordError('f', 3, '(json)', 'is not valid JSON')]) check(junk);
+    assert.ok(compared > records.length + 1000, `compared ${compared}`);
+    assert.ok(fast > 0);
   });
 });

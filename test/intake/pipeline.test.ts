@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RecordError } from '../../src/intake/normalise';
+import { RecordError } from '../../src/intake/record-check';
 import { FolderDeadLetterStore, rawOf } from '../../src/intake/dead-letter';
-import { splitRecords } from '../../src/intake/files';
+import { listDir, splitRecords } from '../../src/intake/files';
 import { IntakePipeline, TransientIntakeError, type Starter } from '../../src/intake/pipeline';
 import { parseEnvelope } from '../../src/intake/sqs';
 import { envelope, loadRecords, testJudge, type Rec } from './helpers/records';
@@ -165,6 +165,40 @@ describe('intake pipeline', () => {
     );
   });
 
+  test('many records: at most N in flight, results in input order; a transient failure stops new work, lets the rest finish', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const calls: string[] = [];
+    const finished: string[] = [];
+    const starter: Starter = async (input) => {
+      calls.push(input.change.eventId);
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      // Later records finish first, so the order of the results is the pipeline's doing.
+      await new Promise((r) => setTimeout(r, 40 - Number(input.change.eventId.split('-')[1]) * 3));
+      inFlight -= 1;
+      if (input.change.eventId === 'many-5') throw Object.assign(new Error('14 UNAVAILABLE: connection refused'), { code: 14 });
+      finished.push(input.change.eventId);
+      return { workflowId: `wf-${input.change.eventId}`, status: 'started' };
+    };
+    const items = (n: number) => Array.from({ length: n }, (_, i) => ({ kind: 'files' as const, source: 's', index: i, record: { ...write, eventID: `many-${i}` } }));
+    const ok = await pipelineWith({ starter: async (input) => ({ workflowId: `wf-${input.change.eventId}`, status: 'started' }) }).pipeline.processAll(items(5), 3);
+    assert.deepEqual(ok.map((r) => r.eventId), ['many-0', 'many-1', 'many-2', 'many-3', 'many-4']);
+
+    const { pipeline } = pipelineWith({ starter });
+    const seen: string[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const r of pipeline.processInOrder(items(12), 3)) seen.push(r.eventId ?? '');
+      })(),
+      (err: unknown) => err instanceof TransientIntakeError && /many-5/.test(err.message),
+    );
+    assert.ok(most <= 3 && most >= 2, `at most 3 in flight (saw ${most})`);
+    assert.deepEqual(seen, ['many-0', 'many-1', 'many-2', 'many-3', 'many-4'], 'the results before the failure, in order');
+    assert.ok(calls.length < 12, `new work stopped after the failure (${calls.length} of 12 started)`);
+    assert.deepEqual([...finished].sort(), calls.filter((id) => id !== 'many-5').sort(), 'every record in flight finished before the error was thrown');
+  });
+
   test('--rate spaces records out', async () => {
     const starter = memoryStarter();
     const pipeline = new IntakePipeline({
@@ -207,6 +241,22 @@ describe('splitting files and SQS bodies', () => {
     });
   });
 
+  test('folders: record files in code-point order, symbolic links followed once, digests and other files skipped', async () => {
+    const root = tmpDir();
+    const put = (rel: string): void => {
+      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      fs.writeFileSync(path.join(root, rel), '{}');
+    };
+    for (const rel of ['b/x.json.gz', 'B/y.jsonl', 'a/z.json', 'a/notes.txt', 'AWSLogs/1/CloudTrail-Digest/d.json.gz']) put(rel);
+    const outside = tmpDir();
+    fs.writeFileSync(path.join(outside, 'linked.json'), '{}');
+    fs.symlinkSync(outside, path.join(root, 'c-link'));
+    fs.symlinkSync(root, path.join(root, 'a', 'loop')); // a folder that contains itself
+    const names = (await listDir(root)).map((f) => path.relative(root, f.name));
+    assert.deepEqual(names, ['B/y.jsonl', 'a/z.json', 'b/x.json.gz', 'c-link/linked.json']);
+    assert.deepEqual((await listDir(path.join(root, 'a', 'notes.txt'))).map((f) => path.basename(f.name)), ['notes.txt'], 'a file named on its own is read whatever its name');
+  });
+
   test('SQS bodies: envelopes (raw or through SNS) pass; everything else says what is wrong', () => {
     const env = envelope({ ...write, recipientAccountId: undefined });
     const ok = parseEnvelope(JSON.stringify(env));
@@ -226,5 +276,15 @@ describe('splitting files and SQS bodies', () => {
       assert.equal(r.ok, false, body.slice(0, 40));
       assert.match(r.ok ? '' : r.reason, reason);
     }
+    const sns = parseEnvelope(JSON.stringify({ Type: 'Notification', Message: '{"detail-type":' }));
+    assert.deepEqual(sns.ok ? null : [sns.field, /^SNS notification's Message is not valid JSON/.test(sns.reason)], ['Message', true]);
+    const wrong = parseEnvelope(JSON.stringify({ ...env, detail: [1] }));
+    assert.equal(wrong.ok ? null : wrong.field, 'detail');
+    // A "__proto__" key in the record stays an own property (kept, redacted like any other), never a prototype.
+    const proto = parseEnvelope('{"detail-type":"AWS API Call via CloudTrail","account":"111122223333","detail":{"__proto__":{"polluted":1},"eventID":"p"}}');
+    assert.ok(proto.ok);
+    assert.ok(proto.ok && Object.hasOwn(proto.record, '__proto__'));
+    assert.equal(proto.ok && Object.getPrototypeOf(proto.record), Object.prototype);
+    assert.equal(proto.ok && proto.record.recipientAccountId, '111122223333');
   });
 });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
-import { policyJudge } from '../../src/intake/pipeline';
+import { policyJudge } from '../../src/intake/judges';
 import { loadPolicy } from '../../src/policy';
 import { normalise } from '../../src/intake/normalise';
 import { eventually, startDevServer } from '../helpers/temporal';

@@ -1,5 +1,6 @@
-// The shipped default policy: it loads, it covers every row of risky-changes.md §2, and it gives the expected tiers
-// on hand-written records (this file needs nothing from ../shared).
+// The shipped default policy: it loads, it covers every row of the risky-changes catalogue (see the header of
+// default-policy.yaml), and it gives the expected tiers on hand-written records (this file needs nothing from
+// ../shared).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -83,6 +83,49 @@ describe('policy check', () => {
     assert.equal(err.problems.length, expect.length, `exactly these problems:\n${lines.join('\n')}`);
   });
 
+  test('unknown keys one by one, list items, list names and time boxes are named with their lines', () => {
+    const text = [
+      'version: 1',
+      'colour: blue',
+      'trustedAccounts: ["abc", "111122223333"]',
+      'lists:',
+      '  privateVpcs: [vpc-1, {a: 1}]',
+      'rules:',
+      '  - id: r1',
+      '    title: t',
+      '    events: [StopLogging]',
+      '    score: 50',
+      '    when: [{ field: request.name, inList: nope }]',
+      '    shade: dark',
+      'exemptions:',
+      '  - id: late',
+      '    approver: alice',
+      '    reason: a migration',
+      '    starts: 2026-07-02T00:00:00Z',
+      '    expires: 2026-07-01T00:00:00Z',
+      '    events: [StopLogging]',
+      '',
+    ].join('\n');
+    let err: PolicyError | undefined;
+    try {
+      parsePolicy(text, 'more.yaml');
+    } catch (e) {
+      err = e as PolicyError;
+    }
+    assert.ok(err instanceof PolicyError, 'a PolicyError');
+    assert.deepEqual(
+      err.problems.map((p) => `${p.line} ${p.path}: ${p.message}`),
+      [
+        '2 colour: unknown key "colour" (allowed: version, defaults, thresholds, demote, self, trustedAccounts, lists, allow, exemptions, rules)',
+        '3 trustedAccounts[0]: must be a 12-digit account id, got "abc"',
+        '5 lists.privateVpcs[1]: must be a list of strings (may be empty: [])',
+        '11 rules[0].when[0].inList: must name a list under "lists" (privateVpcs)',
+        '12 rules[0].shade: unknown key "shade" (allowed: id, title, row, refs, source, events, actors, when, score, tier, revert, revertOnTimeout, deadline, reason)',
+        '17 exemptions[0].starts: must be before expires',
+      ],
+    );
+  });
+
   test('YAML syntax errors are reported with their line too', () => {
     assert.throws(
       () => parsePolicy('version: 1\nrules:\n  - id: x\n    title: [unclosed\n    score: 5\n', 'bad.yaml'),

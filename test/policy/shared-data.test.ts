@@ -1,6 +1,6 @@
 // The shipped policy over the real CloudTrail data in ../shared/data/cloudtrail (never copied into the repo):
-// every Stratus Red Team technique's key event at the tier risky-changes.md suggests, and the Invictus hour's
-// read-only and failed calls demoted. Without ../shared this file skips, except under CI=true where it fails.
+// every Stratus Red Team technique's key event at the tier the risky-changes catalogue suggests (see the header of
+// default-policy.yaml), and the Invictus hour's read-only and failed calls demoted. Without ../shared this file skips, except under CI=true where it fails.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -17,7 +17,7 @@ if (!present && process.env.CI === 'true') throw new Error(`${DATA} is missing: 
 
 /**
  * technique → key event → tier. "revert|page": the catalogue's auto-revert, which pages instead when planRevert has
- * no plan for the record (e.g. no saved baseline). `row` is the risky-changes.md §2 row; null = outside the catalogue
+ * no plan for the record (e.g. no saved baseline). `row` is the catalogue row; null = outside the catalogue
  * (vouch's extra notify rules, or nothing to flag: read-only calls and failed calls).
  */
 const EXPECTED: Record<string, { event: string; tier: Tier | 'revert|page'; row: number | null }> = {

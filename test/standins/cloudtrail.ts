@@ -1,6 +1,6 @@
-// A loopback stand-in for CloudTrail's LookupEvents (moto has only trails: vendors.md §4.7). It speaks the wire the
-// SDK speaks (§4.1, verified there): `POST /`, `X-Amz-Target: CloudTrail_20131101.LookupEvents`,
-// `Content-Type: application/x-amz-json-1.1`, a SigV4 `Authorization` header whose scope names the service
+// A loopback stand-in for CloudTrail's LookupEvents (moto implements trails, not LookupEvents). It speaks the wire the
+// SDK speaks (the AWS CloudTrail API Reference, LookupEvents, and the AWS JSON 1.1 protocol): `POST /`,
+// `X-Amz-Target: CloudTrail_20131101.LookupEvents`, `Content-Type: application/x-amz-json-1.1`, a SigV4 `Authorization` header whose scope names the service
 // `cloudtrail`, and answers `{"Events":[{EventId, EventName, ReadOnly, AccessKeyId, EventTime, EventSource, Username,
 // Resources, CloudTrailEvent}], "NextToken"}` with the records it was given, newest first.
 //

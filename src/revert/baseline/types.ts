@@ -127,48 +127,7 @@ export function lookupFromDocs(docs: Iterable<BaselineDoc>): BaselineLookup {
   };
 }
 
-// ---- policy documents ----
+// ---- policy documents (one copy, in src/core) ----
 
-/** JSON with object keys sorted: two documents that mean the same JSON compare equal as strings. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown, depth = 0): unknown {
-  if (depth > 64) return value;
-  if (Array.isArray(value)) return value.map((v) => sortKeys(v, depth + 1));
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value as Record<string, unknown>).sort()) {
-      out[k] = sortKeys((value as Record<string, unknown>)[k], depth + 1);
-    }
-    return out;
-  }
-  return value;
-}
-
-/**
- * A policy document from wherever it comes: an object (S3 in CloudTrail), a JSON string (IAM in CloudTrail, S3
- * GetBucketPolicy), or URL-encoded JSON (IAM GetRole / GetRolePolicy answers). undefined when it is none of these.
- */
-export function parsePolicyDocument(v: unknown): unknown {
-  if (v === null || v === undefined) return undefined;
-  if (typeof v === 'object') return v;
-  if (typeof v !== 'string' || v.trim() === '') return undefined;
-  try {
-    return JSON.parse(v);
-  } catch {
-    try {
-      return JSON.parse(decodeURIComponent(v));
-    } catch {
-      return undefined;
-    }
-  }
-}
-
-export function samePolicy(a: unknown, b: unknown): boolean {
-  const pa = parsePolicyDocument(a);
-  const pb = parsePolicyDocument(b);
-  if (pa === undefined || pb === undefined) return pa === pb;
-  return canonicalJson(pa) === canonicalJson(pb);
-}
+export { canonicalJson } from '../../core/records';
+export { parsePolicyDocument, samePolicy } from '../../core/policy-document';

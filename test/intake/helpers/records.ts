@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import type { Verdict } from '../../../src/core/types';
-import type { Judge } from '../../../src/intake/pipeline';
+import type { Judge } from '../../../src/intake/judges';
 import { normalise } from '../../../src/intake/normalise';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
