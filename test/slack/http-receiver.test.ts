@@ -26,6 +26,7 @@ import { reviewWorkflowId, statusQuery, WORKFLOW_TYPE } from '../../workflows/me
 import type { reviewChangeWorkflow } from '../../workflows/review-change';
 import type { ReviewInput, ReviewStatus } from '../../src/core/types';
 import { FakeVendors } from '../helpers/fake-vendors';
+import { reviewInput as buildReviewInput } from '../helpers/review-input';
 import { createMetrics } from '../../src/cli/metrics';
 import { eventually, startReviewStack, type ReviewStack } from '../helpers/temporal';
 
@@ -79,29 +80,11 @@ function handlerOptions(overrides: Partial<HandlerOptions> = {}): HandlerOptions
 }
 
 function reviewInput(k: string): Omit<ReviewInput, 'reviewUrl'> {
-  return {
-    change: {
-      eventId: `evt-${k}`,
-      eventTime: '2026-11-28T12:00:00Z',
-      account: ACCOUNT,
-      region: 'eu-west-1',
-      eventSource: 'ec2.amazonaws.com',
-      eventName: 'AuthorizeSecurityGroupIngress',
-      actor: { type: 'AssumedRole', name: `eng-${k}`, arn: `arn:aws:sts::${ACCOUNT}:assumed-role/dev/eng-${k}` },
-      request: { groupId: 'sg-123', cidrIp: '0.0.0.0/0', fromPort: 22, toPort: 22 },
-      response: null,
-      summary: 'sg-123 opened to 0.0.0.0/0 on tcp/22',
-    },
-    verdict: {
-      tier: 'confirm',
-      score: 60,
-      rules: ['sg-open-world'],
-      reasons: ['security group sg-123 opened to 0.0.0.0/0 on port 22'],
-      deadlineSeconds: 600,
-      revertPlan: null,
-    },
+  return buildReviewInput(k, {
+    account: ACCOUNT,
+    verdict: { rules: ['sg-open-world'], deadlineSeconds: 600 },
     securityResponders: ['U-SECURITY'],
-  };
+  });
 }
 
 interface Review {

@@ -23,6 +23,7 @@ import { statusQuery } from '../../workflows/messages';
 import type { reviewChangeWorkflow } from '../../workflows/review-change';
 import type { ReviewInput, ReviewStatus } from '../../src/core/types';
 import { FakeVendors } from '../helpers/fake-vendors';
+import { reviewInput as buildReviewInput } from '../helpers/review-input';
 import { eventually, startReviewStack, type ReviewStack } from '../helpers/temporal';
 
 const ACCOUNT = '111122223333';
@@ -53,22 +54,12 @@ interface Review {
 }
 
 function reviewInput(k: string): Omit<ReviewInput, 'reviewUrl'> {
-  return {
-    change: {
-      eventId: `evt-${k}`,
-      eventTime: '2026-11-28T12:00:00Z',
-      account: ACCOUNT,
-      region: 'eu-west-1',
-      eventSource: 'ec2.amazonaws.com',
-      eventName: 'AuthorizeSecurityGroupIngress',
-      actor: { type: 'AssumedRole', name: `eng-${k}`, arn: `arn:aws:sts::${ACCOUNT}:assumed-role/dev/eng-${k}` },
-      request: { groupId: 'sg-123' },
-      response: null,
-      summary: 'sg-123 opened to 0.0.0.0/0 on tcp/22',
-    },
-    verdict: { tier: 'confirm', score: 60, rules: ['sg-open-world'], reasons: ['tcp/22 open'], deadlineSeconds: 600, revertPlan: null },
+  return buildReviewInput(k, {
+    account: ACCOUNT,
+    change: { request: { groupId: 'sg-123' } },
+    verdict: { rules: ['sg-open-world'], reasons: ['tcp/22 open'], deadlineSeconds: 600 },
     securityResponders: ['U-SECURITY'],
-  };
+  });
 }
 
 async function startAskingReview(queue = taskQueue): Promise<Review> {

@@ -6,6 +6,7 @@ import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startReviewStack, type ReviewStack, eventually } from '../helpers/temporal';
 import { FakeVendors } from '../helpers/fake-vendors';
+import { reviewInput } from '../helpers/review-input';
 import { startReview } from '../../src/intake/starter';
 import { decisionUpdate, duoRetryUpdate, securityDecisionUpdate, statusQuery } from '../../workflows/messages';
 import type { ReviewInput, Tier, Verdict, ReviewStatus } from '../../src/core/types';
@@ -23,38 +24,18 @@ function input(
   tier: Verdict['tier'],
   opts: { deadlineSeconds?: number; plan?: boolean; actorType?: 'Root' | 'AssumedRole'; revertOnTimeout?: boolean } = {},
 ): Omit<ReviewInput, 'reviewUrl'> {
-  return {
-    change: {
-      eventId: `evt-${key}`,
-      eventTime: '2026-11-28T12:00:00Z',
-      account: ACCOUNT,
-      region: 'eu-west-1',
-      eventSource: 'ec2.amazonaws.com',
-      eventName: 'AuthorizeSecurityGroupIngress',
-      actor: { type: opts.actorType ?? 'AssumedRole', name: `eng-${key}`, arn: `arn:aws:sts::${ACCOUNT}:assumed-role/dev/eng-${key}` },
-      request: { groupId: 'sg-123', cidrIp: '0.0.0.0/0', fromPort: 22, toPort: 22 },
-      response: null,
-      summary: 'sg-123 opened to 0.0.0.0/0 on tcp/22',
-    },
+  return reviewInput(key, {
+    tier,
+    account: ACCOUNT,
+    ...(opts.actorType ? { actorType: opts.actorType } : {}),
+    plan: opts.plan ?? false,
     verdict: {
-      tier,
-      score: tier === 'confirm' ? 60 : 90,
-      rules: ['sg-open-world', 'admin-port'],
-      reasons: ['security group sg-123 opened to 0.0.0.0/0 on port 22'],
-      deadlineSeconds: opts.deadlineSeconds ?? 60,
+      ...(opts.deadlineSeconds !== undefined ? { deadlineSeconds: opts.deadlineSeconds } : {}),
       ...(opts.revertOnTimeout ? { revertOnTimeout: true } : {}),
-      revertPlan: opts.plan
-        ? {
-            service: 'ec2',
-            operation: 'RevokeSecurityGroupIngress',
-            input: { GroupId: 'sg-123', SecurityGroupRuleIds: ['sgr-1'] },
-            description: 'revoke sgr-1 from sg-123',
-          }
-        : null,
     },
     securityResponders: [SECURITY],
     notifyChannel: 'C-SECURITY',
-  };
+  });
 }
 
 async function start(key: string, tier: Tier & Verdict['tier'], opts: Parameters<typeof input>[2] = {}) {
