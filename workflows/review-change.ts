@@ -6,13 +6,10 @@
 //   revert:  revert at once, verified; engineer told in Slack, security in PagerDuty (low urgency); failure → high.
 //   Unknown actor or root → page at once (nobody to ask). Security may approve / revert / escalate at any time.
 import {
-  ApplicationFailure,
-  ActivityFailure,
   CancellationScope,
   condition,
   isCancellation,
   patched,
-  proxyActivities,
   setHandler,
   sleep,
   upsertMemo,
@@ -20,9 +17,9 @@ import {
   workflowInfo,
   allHandlersFinished,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import { decisionUpdate, duoRetryUpdate, securityDecisionUpdate, statusQuery } from './messages';
 import { reviewSearchAttributes, VouchOutcome } from './search-attributes';
+import { aws, baseline, duo, duoWait, failureMessage, failureType, oncall, pagerduty, slack } from './review-activities';
 import {
   FailureTypes,
   type DuoStatus,
@@ -40,109 +37,6 @@ import {
   type TimelineEntry,
 } from '../src/core/types';
 
-const NON_RETRYABLE = [
-  FailureTypes.UnknownPerson,
-  FailureTypes.InvalidCredentials,
-  FailureTypes.VendorRejected,
-  FailureTypes.DuoNotEnrolled,
-  FailureTypes.DuoDenied,
-  FailureTypes.RevertForbidden,
-  FailureTypes.RevertNotVerified,
-];
-
-const slack = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-const duo = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-const duoWait = proxyActivities<Activities>({
-  startToCloseTimeout: '3 minutes',
-  // One auth_status long-poll may hold until the push ends (about 60 s); the activity heartbeats each round.
-  heartbeatTimeout: '90 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-// Paging must get through: many attempts, bounded backoff.
-const pagerduty = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 30,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-const aws = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-// Connecting people after a page is best effort: a few tries, then the timeline says why it did not happen.
-const oncall = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE, // the activity marks its own permanent failures (nobody on call, …)
-  },
-});
-
-const baseline = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE, // store errors come back non-retryable from the activity
-  },
-});
-
-/** The failure type an activity failed with (ApplicationFailure.type), if any. */
-function failureType(err: unknown): string | undefined {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause.type ?? undefined;
-  if (err instanceof ApplicationFailure) return err.type ?? undefined;
-  return undefined;
-}
-
-function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
-}
-
 export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOutcome> {
   const { change, verdict } = input;
   const reviewId = workflowInfo().workflowId;
@@ -159,6 +53,8 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   let duoPushes = 0;
   let incidentOpen = false;
   let oncallTask: Promise<void> | undefined;
+  /** "change summary (account/region)", the tail of most pages. */
+  const where = `${change.summary} (${change.account}/${change.region})`;
 
   const note = (step: string, result: string): void => {
     timeline.push({ at: new Date().toISOString(), step, result });
@@ -397,7 +293,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
       if (resolveOnSuccess) {
         await resolveIncidentIfOpen(`reverted: ${verdict.revertPlan?.description ?? ''}`);
       } else {
-        await page(`vouch reverted: ${change.summary} (${change.account}/${change.region})`, 'info');
+        await page(`vouch reverted: ${where}`, 'info');
       }
       await tellEngineer(
         `vouch reverted your change ${change.eventName} in ${change.account}/${change.region}: ${change.summary}. ` +
@@ -405,7 +301,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
       );
       return finish('REVERTED', why);
     }
-    await page(`REVERT FAILED for ${change.summary} (${change.account}/${change.region})`, 'critical', {
+    await page(`REVERT FAILED for ${where}`, 'critical', {
       revertPlan: verdict.revertPlan?.description ?? null,
     });
     await tellEngineer(
@@ -424,7 +320,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
       return finish('APPROVED', `approved by ${who}`);
     }
     if (s.action === 'revert') return revertAndReport(`revert ordered by ${who}`, true);
-    await page(`Escalated by security: ${change.summary} (${change.account}/${change.region})`, 'critical', {
+    await page(`Escalated by security: ${where}`, 'critical', {
       escalatedBy: s.slackUserId,
       note: s.note ?? null,
     });
@@ -457,21 +353,18 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
 
   // ---- nobody to ask: page at once ----
   if (change.actor.type === 'Root') {
-    await page(`Root user action: ${change.summary} (${change.account}/${change.region})`, 'critical');
+    await page(`Root user action: ${where}`, 'critical');
     return finish('ESCALATED', 'root user action: there is nobody to ask');
   }
   person = await tryResolvePerson();
   if (!person) {
-    await page(
-      `Unattributed risky change by ${change.actor.name}: ${change.summary} (${change.account}/${change.region})`,
-      'critical',
-    );
+    await page(`Unattributed risky change by ${change.actor.name}: ${where}`, 'critical');
     return finish('ESCALATED', `no Slack/Duo user for ${change.actor.name}: there is nobody to ask`);
   }
 
   // ---- page tier: page now, still ask ----
   if (verdict.tier === 'page') {
-    await page(`${change.summary} (${change.account}/${change.region}) by ${change.actor.name}`, 'critical');
+    await page(`${where} by ${change.actor.name}`, 'critical');
   }
 
   // ---- ask ----
@@ -560,39 +453,34 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   async function timedOut(): Promise<ReviewOutcome> {
     const p = person as Person;
     await page(
-      `No answer from ${p.displayName} within ${Math.round(verdict.deadlineSeconds / 60)} min: ${change.summary} ` +
-        `(${change.account}/${change.region})`,
+      `No answer from ${p.displayName} within ${Math.round(verdict.deadlineSeconds / 60)} min: ${where}`,
       'error',
       { engineerAnswer: answer ? answer.answer : 'none' },
     );
     if (verdict.revertOnTimeout && verdict.revertPlan) {
-      const ok = await revert('no confirmed answer before the deadline');
-      await page(
-        ok
-          ? `Reverted after timeout: ${change.summary} (${change.account}/${change.region})`
-          : `REVERT FAILED after timeout: ${change.summary} (${change.account}/${change.region})`,
-        'critical',
-        { reverted: ok, revertPlan: verdict.revertPlan.description },
-      );
+      const ok = await revertAndPage('timeout', 'no confirmed answer before the deadline');
       return finish('TIMED_OUT', `no confirmed answer before the deadline; ${ok ? 'change reverted' : 'revert FAILED'}`);
     }
     return finish('TIMED_OUT', `no confirmed answer before the deadline`);
   }
 
   async function denied(reason: string): Promise<ReviewOutcome> {
-    await page(`${reason}: ${change.summary} (${change.account}/${change.region})`, 'critical');
+    await page(`${reason}: ${where}`, 'critical');
     if (verdict.revertPlan) {
-      const ok = await revert('denied change');
-      await page(
-        ok
-          ? `Reverted after denial: ${change.summary} (${change.account}/${change.region})`
-          : `REVERT FAILED after denial: ${change.summary} (${change.account}/${change.region})`,
-        'critical',
-        { reverted: ok, revertPlan: verdict.revertPlan.description },
-      );
+      const ok = await revertAndPage('denial', 'denied change');
       return finish('DENIED', `${reason}; ${ok ? 'change reverted' : 'revert FAILED'}`);
     }
     return finish('DENIED', reason);
+  }
+
+  /** After a denial or a timeout: revert, then page (high urgency) whether the revert went through. */
+  async function revertAndPage(after: 'denial' | 'timeout', why: string): Promise<boolean> {
+    const ok = await revert(why);
+    await page(ok ? `Reverted after ${after}: ${where}` : `REVERT FAILED after ${after}: ${where}`, 'critical', {
+      reverted: ok,
+      revertPlan: verdict.revertPlan?.description,
+    });
+    return ok;
   }
 
   async function tryResolvePerson(): Promise<Person | null> {
