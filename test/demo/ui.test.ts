@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { fixtureScenarios, startDemoStack, type DemoStack } from '../../src/demo/command';
 import { prepareReviews } from '../../src/cli/review';
-import { reviewSummary } from '../../src/intake/starter';
+import { reviewSummary } from '../../src/core/review-summary';
 import type { ReviewOutcome } from '../../src/core/types';
 import { launchBrowser, screenshot, type Browser } from '../helpers/browser';
 import { eventually } from '../helpers/temporal';
