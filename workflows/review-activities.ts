@@ -1,8 +1,9 @@
 // The review workflow's view of its activities: one proxy per kind of side effect, each with its timeouts and retry
 // policy, and the helpers that read an activity failure. Deterministic workflow code.
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions, type TimerOptions } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
+import { escapeMarkdown, fitUtf8, SUMMARY_MAX_BYTES } from '../src/core/review-summary';
 import { FailureTypes } from '../src/core/types';
 
 /** Failures no retry can mend: the workflow branches on them at once. */
@@ -64,6 +65,11 @@ export const oncall = withRetries({ startToCloseTimeout: '30 seconds', initialIn
 
 // Store errors come back non-retryable from the activity.
 export const baseline = withRetries({ startToCloseTimeout: '1 minute', initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 });
+
+/** Options that give one activity call or timer its line in the Web UI's timeline ("DM alice about sg-123 …"). */
+export function titled(text: string): ActivityOptions & TimerOptions {
+  return { summary: fitUtf8(escapeMarkdown(text), SUMMARY_MAX_BYTES) };
+}
 
 /** The failure type an activity failed with (ApplicationFailure.type), if any. */
 export function failureType(err: unknown): string | undefined {
