@@ -16,7 +16,7 @@ import { classifyCommand, policyCheckCommand } from './classify';
 import { baselineCommand } from './baseline';
 import { iamPolicyCommand } from './iam-policy';
 import { ingestCommand } from './ingest';
-import { socketModeCommand } from '../slack/socket-mode';
+import { socketModeCommand } from './socket-mode';
 import { securityDecisionUpdate, statusQuery } from '../../workflows/messages';
 
 const USAGE = `usage: vouch <command> [options]

@@ -13,10 +13,6 @@ import { SocketModeClient, type SocketModeDispatcher } from '@slack/socket-mode'
 import type { WebClient } from '@slack/web-api';
 import { LogLevel as SlackLogLevel } from '@slack/web-api';
 import { createRedactingLogger, createSlackClient } from '../../activities/slack';
-import { loadConfig, metricsSchema, socketModeSchema } from '../cli/config';
-import { connectClient } from '../cli/temporal-client';
-
-export { socketModeSchema };
 import {
   jsonLineLog,
   replyToClicker,
@@ -25,7 +21,7 @@ import {
   type HandlerLog,
   type UpdateOutcome,
 } from './http-receiver';
-import { startProcessMetrics, type VouchMetrics, type ClickOutcome } from '../cli/metrics';
+import type { VouchMetrics, ClickOutcome } from '../cli/metrics';
 import { ClickPayloadError, interpretClick, isIgnored, type ClickCommand } from './clicks';
 
 export { replyToClicker, runClickUpdate, type ClickDeliveryDeps };
@@ -191,29 +187,4 @@ export async function startSocketMode(opts: SocketModeOptions): Promise<RunningS
       await settled();
     },
   };
-}
-
-// ---- process entry point ----
-
-
-/** `vouch socket-mode`: receive clicks over Socket Mode until SIGTERM / SIGINT. */
-export async function socketModeCommand(_argv: string[]): Promise<number> {
-  const config = loadConfig(socketModeSchema);
-  const { metrics, close: closeMetrics } = await startProcessMetrics('socket-mode', loadConfig(metricsSchema));
-  const { client: temporal, connection } = await connectClient(config);
-  const running = await startSocketMode({
-    metrics,
-    appToken: config.SLACK_APP_TOKEN,
-    botToken: config.SLACK_BOT_TOKEN,
-    temporal,
-    ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),
-  });
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
-  });
-  await running.stop();
-  await connection.close();
-  await closeMetrics();
-  return 0;
 }
