@@ -2,6 +2,7 @@
 import { handlerProcessSchema, loadConfig, metricsSchema } from './config';
 import { startProcessMetrics } from './metrics';
 import { startHandler } from '../slack/http-receiver';
+import { getLogger } from './log';
 
 export async function runHandlerFromEnv(): Promise<void> {
   const config = loadConfig(handlerProcessSchema);
@@ -18,5 +19,6 @@ export async function runHandlerFromEnv(): Promise<void> {
     },
     host: config.VOUCH_HANDLER_HOST,
     port: config.VOUCH_HANDLER_PORT,
+    logger: getLogger(),
   });
 }

@@ -2,6 +2,7 @@
 // the SDK, workflows and activities: every line about a review carries reviewId. Values of secret-looking keys are
 // masked. The level is VOUCH_LOG_LEVEL (debug, info, warn, error; default info).
 import type { LogLevel as TemporalLogLevel, LogMetadata, Logger } from '@temporalio/common';
+import pino, { type Logger as PinoLogger } from 'pino';
 import { isSensitiveKey } from '../core/redact';
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -71,3 +72,19 @@ export const log = {
   warn: (msg: string, fields?: Fields) => app.warn(msg, fields),
   error: (msg: string, fields?: Fields) => app.error(msg, fields),
 };
+
+let processLogger: PinoLogger | undefined;
+
+/** The process's pino logger (JSON lines on stderr at VOUCH_LOG_LEVEL), for the rooms that take one (src/slack). */
+export function getLogger(): PinoLogger {
+  processLogger ??= pino(
+    {
+      level: (process.env.VOUCH_LOG_LEVEL ?? 'info').toLowerCase(),
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    pino.destination(2),
+  );
+  return processLogger;
+}

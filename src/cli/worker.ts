@@ -3,14 +3,14 @@ import fs from 'node:fs';
 import type https from 'node:https';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
-import { createSlackClient } from '../../activities/slack';
+import { createSlackClient } from '../slack/client';
 import { createPeopleDirectory, parsePeopleDirectory } from '../../activities/people';
 import { createDuoClient } from '../../activities/duo';
 import { createEc2ClientFactory } from '../../activities/aws-revert';
 import { createBaselineStore } from '../revert/baseline/store';
 import { createLookupDepsFromEnv } from '../intake/lookup';
 import { ConfigError, loadConfig, workerSchema, describeConfig, type WorkerConfig } from './config';
-import { log } from './log';
+import { getLogger, log } from './log';
 import {
   activityTelemetryInterceptors,
   createJsonLogger,
@@ -43,7 +43,7 @@ export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides
     slack: createSlackClient({
       token: config.SLACK_BOT_TOKEN,
       ...(config.SLACK_API_URL ? { apiUrl: config.SLACK_API_URL } : {}),
-      logSink: (level, line) => log[level === 'debug' ? 'debug' : level](line),
+      logger: getLogger(),
     }),
     directory: createPeopleDirectory(entries, { duoUsernameFrom: config.VOUCH_DUO_USERNAME_FROM }),
     duo: createDuoClient({ ikey: config.DUO_IKEY, skey: config.DUO_SKEY, host: config.DUO_API_HOST }),

@@ -78,7 +78,6 @@ type Block =
 
 // ---- text helpers ----
 
-export { truncate };
 
 
 /** Like truncate, for mrkdwn: never leaves half an `&amp;` entity or an unclosed `<…|…>` link/date token. */

@@ -5,17 +5,15 @@ import { z } from 'zod';
 import { ActionIds } from './blocks';
 import type { DecisionRequest, DuoRetryRequest } from '../core/types';
 
-/** Action ids rendered by blocks.ts; each button's `value` is the review's workflow id. */
-export const ACTION_IDS = ActionIds;
-
 export type ClickUpdate = 'decision' | 'duoRetry';
 
 type ActionMeaning = { update: 'decision'; answer: DecisionRequest['answer'] } | { update: 'duoRetry' };
 
 const ACTION_MEANINGS: Readonly<Record<string, ActionMeaning>> = {
-  [ACTION_IDS.yes]: { update: 'decision', answer: 'yes' },
-  [ACTION_IDS.no]: { update: 'decision', answer: 'no' },
-  [ACTION_IDS.duoRetry]: { update: 'duoRetry' },
+  // Action ids rendered by blocks.ts; each button's `value` is the review's workflow id.
+  [ActionIds.yes]: { update: 'decision', answer: 'yes' },
+  [ActionIds.no]: { update: 'decision', answer: 'no' },
+  [ActionIds.duoRetry]: { update: 'duoRetry' },
 };
 
 interface ClickCommandBase {
