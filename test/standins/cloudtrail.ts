@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isRecord } from '../../src/core/text';
 
 /** A record to serve: a CloudTrail record object, or raw `CloudTrailEvent` text with the fields LookupEvents shows. */
 export type ServedEvent =
@@ -72,7 +73,7 @@ class ApiError extends Error {
 }
 
 function obj(v: unknown): Record<string, unknown> | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  return isRecord(v) ? v : undefined;
 }
 
 function usernameOf(identity: Record<string, unknown> | undefined): string | undefined {

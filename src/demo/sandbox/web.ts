@@ -17,6 +17,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { statusQuery } from '../../../workflows/messages';
 import type { ReviewInput, ReviewOutcome, RevertPlan, TimelineEntry } from '../../core/types';
+import { isRecord } from '../../core/text';
 import type { DuoStandIn, DuoStandInEvent } from './duo';
 import type { PagerDutyIncident, PagerDutyStandIn, PagerDutyStandInEvent } from './pagerduty';
 import type { EphemeralMessage, SlackStandIn, SlackStandInEvent, SlackUser, StoredMessage } from './slack';
@@ -171,12 +172,12 @@ interface ButtonInfo {
 export function buttonsOf(blocks: unknown[] | undefined): ButtonInfo[] {
   const out: ButtonInfo[] = [];
   const take = (el: unknown): void => {
-    if (!isObj(el) || el.type !== 'button' || typeof el.action_id !== 'string') return;
-    const text = isObj(el.text) && typeof el.text.text === 'string' ? el.text.text : el.action_id;
+    if (!isRecord(el) || el.type !== 'button' || typeof el.action_id !== 'string') return;
+    const text = isRecord(el.text) && typeof el.text.text === 'string' ? el.text.text : el.action_id;
     out.push({ actionId: el.action_id, value: typeof el.value === 'string' ? el.value : '', label: text });
   };
   for (const block of blocks ?? []) {
-    if (!isObj(block)) continue;
+    if (!isRecord(block)) continue;
     if (block.type === 'actions' && Array.isArray(block.elements)) block.elements.forEach(take);
     if (block.type === 'section') take(block.accessory);
   }
@@ -517,7 +518,7 @@ export class SandboxWeb {
       resolvedAt: incident.resolvedAt,
       reviewUrl: href ?? clientUrl,
       events: incident.events.map((e) => {
-        const p = isObj(e.body.payload) ? e.body.payload : {};
+        const p = isRecord(e.body.payload) ? e.body.payload : {};
         return {
           at: e.at,
           action: e.action,
@@ -689,7 +690,7 @@ export class SandboxWeb {
     } catch {
       throw new SandboxRequestError(400, 'body is not JSON');
     }
-    if (!isObj(parsed)) throw new SandboxRequestError(400, 'body must be a JSON object');
+    if (!isRecord(parsed)) throw new SandboxRequestError(400, 'body must be a JSON object');
     return parsed;
   }
 }
@@ -739,8 +740,4 @@ function validId(v: unknown): string | null {
 function str(v: unknown, name: string): string {
   if (typeof v !== 'string' || v === '' || v.length > 500) throw new SandboxRequestError(400, `${name} must be a non-empty string`);
   return v;
-}
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
