@@ -1,5 +1,5 @@
 // The review message in Block Kit, rendered from the workflow's MessageState. Pure apart from a fresh block_id nonce.
-// Limits follow @slack/types 3.2.0 (shared/docs/vendors.md §1.2). Everything shown comes from the change's summary
+// Limits follow @slack/types 3.2.0 (https://docs.slack.dev/reference/block-kit/blocks). Everything shown comes from the change's summary
 // and metadata (never raw request parameters), is mrkdwn-escaped (no injected links or @channel mentions), and has
 // any value the change holds under a sensitive key scrubbed out, as defence in depth behind the normaliser.
 import { randomUUID } from 'node:crypto';

@@ -1,5 +1,6 @@
-// A loopback stand-in for CloudTrail's LookupEvents (moto has only trails: vendors.md §4.7). It speaks the wire the
-// SDK speaks (§4.1, verified there): `POST /`, `X-Amz-Target: CloudTrail_20131101.LookupEvents`,
+// A loopback stand-in for CloudTrail's LookupEvents (moto has only trails), as
+// https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html describes it. It speaks the wire
+// @aws-sdk/client-cloudtrail speaks: `POST /`, `X-Amz-Target: CloudTrail_20131101.LookupEvents`,
 // `Content-Type: application/x-amz-json-1.1`, a SigV4 `Authorization` header whose scope names the service
 // `cloudtrail`, and answers `{"Events":[{EventId, EventName, ReadOnly, AccessKeyId, EventTime, EventSource, Username,
 // Resources, CloudTrailEvent}], "NextToken"}` with the records it was given, newest first.

@@ -1,6 +1,6 @@
 // A loopback stand-in for PagerDuty's Events API v2 (POST /v2/enqueue and /v2/change/enqueue), over HTTPS because
 // @pagerduty/pdjs always calls https://<server>/v2/enqueue. It validates each event as PagerDuty's Events v2 schema
-// describes it (restated by hand from the public documentation, see docs/vendors.md §3.1), keeps incidents by
+// describes it (restated by hand from https://developer.pagerduty.com/docs/events-api-v2/trigger-events/), keeps incidents by
 // dedup_key, and can be scripted to fail. It also powers the local demo sandbox (the 'event' emitter).
 //
 // It also serves the two REST API v2 reads vouch makes to find who is on call (activities/oncall.ts), as

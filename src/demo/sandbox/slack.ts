@@ -2,7 +2,7 @@
 // It checks what Slack checks for the methods vouch uses: the bot token in `Authorization: Bearer`, a form-encoded
 // body, each method's required arguments, Block Kit structure and limits, and that updates target a message that
 // exists. Method behaviour and error codes follow https://docs.slack.dev/reference/methods and
-// slackapi/slack-api-specs (shared/docs/vendors.md §1, §5). Failures can be scripted per method.
+// https://github.com/slackapi/slack-api-specs (the Web API's OpenAPI description). Failures can be scripted per method.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';

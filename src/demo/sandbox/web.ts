@@ -1,4 +1,4 @@
-// The local vendor sandbox page (issue 5 §1): one loopback web page that shows, live over Server-Sent Events, what
+// The local vendor sandbox page (README, "The demo: `npm run demo`"): one loopback web page that shows, live over Server-Sent Events, what
 // vouch does to the vendors' stand-ins, and lets a person play the engineer:
 //   - Slack: every DM vouch sends, rendered from the Block Kit blocks the Slack stand-in stores, updated in place when
 //     vouch edits the message; its buttons make this server send a correctly signed `block_actions` request to the
