@@ -259,5 +259,3 @@ export function createSlackActivities(deps: SlackDeps) {
     },
   };
 }
-
-export type SlackActivities = ReturnType<typeof createSlackActivities>;

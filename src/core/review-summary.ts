@@ -12,7 +12,7 @@ export const SUMMARY_MAX_BYTES = 200;
 /** Temporal's limit for a workflow's details. */
 export const DETAILS_MAX_BYTES = 20_000;
 /** Timeline entries shown in the current details (the newest ones). */
-export const PROGRESS_STEPS = 8;
+const PROGRESS_STEPS = 8;
 
 /** UTF-8 length of `text` (no TextEncoder: this runs in the workflow sandbox too). */
 export function utf8Bytes(text: string): number {

@@ -81,7 +81,7 @@ type Block =
 
 
 /** Like truncate, for mrkdwn: never leaves half an `&amp;` entity or an unclosed `<…|…>` link/date token. */
-export function truncateMrkdwn(text: string, max: number): string {
+function truncateMrkdwn(text: string, max: number): string {
   if (text.length <= max) return text;
   let cut = truncate(text, max).slice(0, -1);
   cut = cut.replace(/&[a-z#0-9]*$/i, '');
@@ -91,7 +91,7 @@ export function truncateMrkdwn(text: string, max: number): string {
 }
 
 /** Escape the three characters Slack mrkdwn treats as control characters. */
-export function escapeMrkdwn(text: string): string {
+function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
@@ -159,7 +159,7 @@ const OUTCOME_LABELS: Record<Outcome, string> = {
   NOTIFIED: 'ℹ️ For your information',
 };
 
-export function outcomeLabel(outcome: Outcome): string {
+function outcomeLabel(outcome: Outcome): string {
   return OUTCOME_LABELS[outcome] ?? outcome;
 }
 

@@ -6,8 +6,6 @@ import { z } from 'zod';
 import { ActionIds } from './blocks';
 import type { DecisionRequest, DuoRetryRequest } from '../core/types';
 
-export type ClickUpdate = 'decision' | 'duoRetry';
-
 type ActionMeaning = { update: 'decision'; answer: DecisionRequest['answer'] } | { update: 'duoRetry' };
 
 const ACTION_MEANINGS: Readonly<Record<string, ActionMeaning>> = {
@@ -82,8 +80,6 @@ const blockActionsSchema = z.object({
   message: z.object({ ts: z.string().optional() }).nullish(),
   actions: z.array(actionSchema).min(1),
 });
-
-export type BlockActionsPayload = z.infer<typeof blockActionsSchema>;
 
 function fieldPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';

@@ -16,8 +16,8 @@ import { createClickHandler, type ClickMetrics } from './click-handler';
 import { ClickPayloadError } from './clicks';
 import { createSlackClient } from './client';
 
-export const INTERACTIONS_PATH = '/slack/interactions';
-export const HEALTH_PATH = '/healthz';
+const INTERACTIONS_PATH = '/slack/interactions';
+const HEALTH_PATH = '/healthz';
 
 /** Slack's and python-slack-sdk's window: a timestamp more than 5 minutes away, either way, is refused. */
 const MAX_CLOCK_SKEW_SECONDS = 300;

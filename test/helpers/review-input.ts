@@ -2,10 +2,10 @@
 // the given tier. FakeVendors finds its script by k (actor `eng-k`, event `evt-k`, Slack user `U-k`).
 import type { ActorType, Change, ReviewInput, RevertPlan, Verdict } from '../../src/core/types';
 
-export const TEST_ACCOUNT = '111122223333';
+const TEST_ACCOUNT = '111122223333';
 
 /** The revert plan of the default change: revoke the rule it added. */
-export const SG_REVERT_PLAN: RevertPlan = {
+const SG_REVERT_PLAN: RevertPlan = {
   service: 'ec2',
   operation: 'RevokeSecurityGroupIngress',
   input: { GroupId: 'sg-123', SecurityGroupRuleIds: ['sgr-1'] },

@@ -22,7 +22,7 @@ import { isRecord } from '../../src/core/text';
 
 const TICKET_TTL_MS = 30_000;
 /** Slack's window for acknowledging an envelope. */
-export const SOCKET_ACK_DEADLINE_MS = 3000;
+const SOCKET_ACK_DEADLINE_MS = 3000;
 const MAX_FRAME = 1024 * 1024;
 
 export interface SlackSocketStandInOptions {

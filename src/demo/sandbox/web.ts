@@ -153,7 +153,7 @@ export type SandboxUpdate =
   | { kind: 'incident'; item: IncidentView }
   | { kind: 'review'; item: ReviewView };
 
-export class SandboxRequestError extends Error {
+class SandboxRequestError extends Error {
   constructor(
     readonly status: number,
     message: string,
@@ -169,7 +169,7 @@ interface ButtonInfo {
 }
 
 /** Buttons of a Block Kit message (actions blocks and section accessories). */
-export function buttonsOf(blocks: unknown[] | undefined): ButtonInfo[] {
+function buttonsOf(blocks: unknown[] | undefined): ButtonInfo[] {
   const out: ButtonInfo[] = [];
   const take = (el: unknown): void => {
     if (!isRecord(el) || el.type !== 'button' || typeof el.action_id !== 'string') return;
@@ -185,7 +185,7 @@ export function buttonsOf(blocks: unknown[] | undefined): ButtonInfo[] {
 }
 
 /** The Temporal Web UI link to a review inside a message: a mrkdwn `<url|label>` or a bare URL in plain text. */
-export function reviewLinkIn(texts: string[]): string | null {
+function reviewLinkIn(texts: string[]): string | null {
   for (const text of texts) {
     const m = /<(https?:\/\/[^|>\s]+\/workflows\/[^|>\s]+)(?:\|[^>]*)?>/.exec(text) ?? /(https?:\/\/\S+\/workflows\/[^\s<>|)]+)/.exec(text);
     if (m?.[1]) return m[1].replace(/&amp;/g, '&');
@@ -696,7 +696,7 @@ export class SandboxWeb {
 }
 
 /** What happened (or would happen) to the change in AWS, from the verdict's plan and the review's timeline. */
-export function revertView(plan: RevertPlan | null, timeline: TimelineEntry[], aws: AwsMode, outcome: string): RevertView | null {
+function revertView(plan: RevertPlan | null, timeline: TimelineEntry[], aws: AwsMode, outcome: string): RevertView | null {
   const done = timeline.find((t) => t.step === 'revert.done');
   const verified = timeline.find((t) => t.step === 'revert.verified');
   const failed = timeline.find((t) => t.step === 'revert.failed');
