@@ -75,11 +75,17 @@ export const log = {
 
 let processLogger: PinoLogger | undefined;
 
+/** VOUCH_LOG_LEVEL as pino spells it; anything else is info, as for the JSON logger above. */
+function wantedLevel(): string {
+  const level = (process.env.VOUCH_LOG_LEVEL ?? 'info').toLowerCase();
+  return ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level) ? level : 'info';
+}
+
 /** The process's pino logger (JSON lines on stderr at VOUCH_LOG_LEVEL), for the rooms that take one (src/slack). */
 export function getLogger(): PinoLogger {
   processLogger ??= pino(
     {
-      level: (process.env.VOUCH_LOG_LEVEL ?? 'info').toLowerCase(),
+      level: wantedLevel(),
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },

@@ -6,6 +6,7 @@ import { startProcessMetrics } from './metrics';
 import { connectClient } from './temporal-client';
 import { startSocketMode } from '../slack/socket-mode';
 
+/** `vouch socket-mode`: receive clicks over Socket Mode until SIGTERM / SIGINT. */
 export async function socketModeCommand(_argv: string[]): Promise<number> {
   const config = loadConfig(socketModeSchema);
   const { metrics, close: closeMetrics } = await startProcessMetrics('socket-mode', loadConfig(metricsSchema));
