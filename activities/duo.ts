@@ -1,6 +1,6 @@
 // Duo Auth API v2 activities: send a push about an AWS change, then wait for the answer.
 // Uses the vendor's own client (`@duosecurity/duo_api`), with its 429 backoff turned off so Temporal owns retries.
-// Facts and pitfalls: shared/docs/vendors.md §2.
+// API: https://duo.com/docs/authapi (preauth, auth with async=1, then auth_status until the push is answered).
 import { createRequire } from 'node:module';
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { redact } from '../src/core/redact';
@@ -99,7 +99,7 @@ function call(duo: DuoClientLike, method: 'GET' | 'POST', path: string, params: 
 }
 
 /** Parses a Duo reply, returning `response` on `stat: OK` and throwing the right ApplicationFailure otherwise. */
-export function parseDuoReply(body: string, what: string): unknown {
+function parseDuoReply(body: string, what: string): unknown {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);

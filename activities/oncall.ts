@@ -77,7 +77,7 @@ export interface ConnectOnCallResult {
   ts?: string;
 }
 
-export const DEFAULT_PAGERDUTY_API_SERVER = 'api.pagerduty.com';
+const DEFAULT_PAGERDUTY_API_SERVER = 'api.pagerduty.com';
 const DEFAULT_TIMEOUT_MS = 10_000;
 /** conversations.open takes at most 8 users; one place is the engineer's. */
 const MAX_ONCALL_PEOPLE = 7;
@@ -254,8 +254,6 @@ export function createOnCallActivities(deps: OnCallDeps) {
   };
 }
 
-export type OnCallActivities = ReturnType<typeof createOnCallActivities>;
-
 function renderText(input: ConnectOnCallInput, oncall: string[]): string {
   const { change } = input;
   const mention = (ids: string[]): string => ids.map((id) => `<@${id}>`).join(' ');
@@ -300,4 +298,3 @@ function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' ? code : undefined;
 }
-

@@ -73,7 +73,7 @@ export function retryAfterSeconds(header: string | null, now: number = Date.now(
   return Math.min(RETRY_AFTER_MAX_S, Math.max(RETRY_AFTER_MIN_S, Math.ceil(seconds)));
 }
 
-export function backoffSeconds(attempt: number): number {
+function backoffSeconds(attempt: number): number {
   return Math.min(RATE_LIMIT_CAP_S, RATE_LIMIT_BASE_S * 2 ** Math.max(0, attempt - 1));
 }
 
@@ -88,7 +88,7 @@ export function abortSignal(timeoutMs: number): AbortSignal {
 }
 
 /** The activity attempt (1-based), or 1 when called outside an activity (plain calls in tests, scripts). */
-export function currentAttempt(): number {
+function currentAttempt(): number {
   try {
     return Context.current().info.attempt;
   } catch {

@@ -50,8 +50,8 @@ export interface TriggerIncidentResult {
   dedupKey: string;
 }
 
-export const DEFAULT_PAGERDUTY_SERVER = 'events.pagerduty.com';
-export const DEFAULT_PAGERDUTY_TIMEOUT_MS = 10_000;
+const DEFAULT_PAGERDUTY_SERVER = 'events.pagerduty.com';
+const DEFAULT_PAGERDUTY_TIMEOUT_MS = 10_000;
 /** pdjs sleeps this long between its three hard-coded 429 retries (its default is 20 s). */
 export const RATE_LIMIT_RETRY_MS = 250;
 const MAX_SUMMARY = 1024;
@@ -152,8 +152,6 @@ export function createPagerDutyActivities(deps: PagerDutyDeps) {
   };
 }
 
-export type PagerDutyActivities = ReturnType<typeof createPagerDutyActivities>;
-
 function failureFor(
   action: string,
   dedupKey: string,
@@ -187,5 +185,3 @@ function failureFor(
     unavailableType: 'PagerDutyUnavailable',
   });
 }
-
-

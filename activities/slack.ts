@@ -1,15 +1,13 @@
 // Slack activities: find the person behind an actor, DM them the review message, keep it up to date, remind them.
-// The WebClient is built to fail fast (no 30-minute retry loop, 429s rejected at once, bounded timeout); Temporal's
-// activity retry policy owns the backoff. Failures carry a FailureTypes `type` the workflow branches on.
-import { format } from 'node:util';
+// The WebClient comes from src/slack/client.ts, built to fail fast (no retry loop, 429s rejected at once, bounded
+// timeout); Temporal's activity retry policy owns the backoff. Failures carry a FailureTypes `type` the workflow
+// branches on.
 import { ApplicationFailure } from '@temporalio/activity';
 import {
   ErrorCode,
-  LogLevel,
-  WebClient,
   type ChatPostMessageArguments,
-  type Logger,
   type WebAPIHTTPError,
+  type WebClient,
   type WebAPIPlatformError,
   type WebAPIRateLimitedError,
   type WebAPIRequestError,
@@ -24,7 +22,8 @@ import type {
   UpdateMessageInput,
 } from '../src/core/types';
 import type { PeopleDirectory } from './people';
-import { renderReviewMessage, truncate } from '../src/slack/blocks';
+import { renderReviewMessage } from '../src/slack/blocks';
+import { truncate } from '../src/core/text';
 
 export interface SlackDeps {
   slack: WebClient;
@@ -36,19 +35,6 @@ export interface NotifyPersonInput {
   text: string;
 }
 
-export interface SlackClientOptions {
-  /** Bot token (xoxb-…). */
-  token: string;
-  /** Web API base URL, ending in `/api/` (default https://slack.com/api/). */
-  apiUrl?: string;
-  /** Per-request timeout (default 10 s). */
-  timeoutMs?: number;
-  /** Where log lines go (default: console); lines never contain the token. */
-  logSink?: (level: LogLevel, line: string) => void;
-  logLevel?: LogLevel;
-}
-
-const DEFAULT_TIMEOUT_MS = 10_000;
 /** Slack truncates message text beyond about 4,000 characters. */
 const MAX_PLAIN_TEXT = 4000;
 
@@ -65,68 +51,6 @@ const CREDENTIAL_ERRORS = new Set([
 
 /** Slack error codes (with HTTP 200 and ok:false) that are transient on Slack's side. */
 const TRANSIENT_PLATFORM_ERRORS = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
-
-const LEVEL_ORDER: Record<LogLevel, number> = {
-  [LogLevel.DEBUG]: 0,
-  [LogLevel.INFO]: 1,
-  [LogLevel.WARN]: 2,
-  [LogLevel.ERROR]: 3,
-};
-
-function defaultSink(level: LogLevel, line: string): void {
-  if (level === LogLevel.ERROR) console.error(line);
-  else if (level === LogLevel.WARN) console.warn(line);
-  else console.log(line);
-}
-
-/** A @slack/web-api Logger that scrubs the given secrets, any xox…-token and any bearer credential from every line. */
-export function createRedactingLogger(
-  secrets: string[],
-  sink: (level: LogLevel, line: string) => void = defaultSink,
-  initialLevel: LogLevel = LogLevel.WARN,
-): Logger {
-  let level = initialLevel;
-  let name = 'slack';
-  const known = secrets.filter((s) => s.length > 0);
-  const scrub = (line: string): string => {
-    let out = line;
-    for (const secret of known) out = out.split(secret).join('<redacted>');
-    return out
-      .replace(/xox[a-z]-[A-Za-z0-9-]+/g, 'xox?-<redacted>')
-      .replace(/(Bearer\s+)[^\s"',}]+/gi, '$1<redacted>');
-  };
-  const log =
-    (at: LogLevel) =>
-    (...msg: unknown[]): void => {
-      if (LEVEL_ORDER[at] < LEVEL_ORDER[level]) return;
-      sink(at, scrub(`[${at.toUpperCase()}] ${name} ${format(...msg)}`));
-    };
-  return {
-    debug: log(LogLevel.DEBUG),
-    info: log(LogLevel.INFO),
-    warn: log(LogLevel.WARN),
-    error: log(LogLevel.ERROR),
-    setLevel: (l: LogLevel) => {
-      level = l;
-    },
-    getLevel: () => level,
-    setName: (n: string) => {
-      name = n;
-    },
-  };
-}
-
-/** A WebClient that never sleeps on its own: 429s reject at once, no retries, bounded request time. */
-export function createSlackClient(opts: SlackClientOptions): WebClient {
-  if (!opts.token) throw new Error('createSlackClient: a Slack bot token is required');
-  return new WebClient(opts.token, {
-    ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl.endsWith('/') ? opts.apiUrl : `${opts.apiUrl}/` } : {}),
-    rejectRateLimitedCalls: true,
-    retryConfig: { retries: 0 },
-    timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    logger: createRedactingLogger([opts.token], opts.logSink, opts.logLevel ?? LogLevel.WARN),
-  });
-}
 
 // ---- error mapping ----
 
@@ -335,5 +259,3 @@ export function createSlackActivities(deps: SlackDeps) {
     },
   };
 }
-
-export type SlackActivities = ReturnType<typeof createSlackActivities>;

@@ -2,7 +2,8 @@
 //
 // Each poll reads the window [checkpoint − overlap, now] page by page (one activity per page, NextToken kept in
 // workflow state), then moves the checkpoint to the window's end and sleeps on a durable timer. The overlap catches
-// events CloudTrail delivers late ("about 5 minutes", not guaranteed: vendors.md §4.1); the review workflow id
+// events CloudTrail delivers late ("about 5 minutes", not guaranteed:
+// https://docs.aws.amazon.com/awscloudtrail/latest/userguide/get-and-view-cloudtrail-log-files.html); the review workflow id
 // (account + eventID) makes the re-read events find their reviews instead of starting new ones. The checkpoint and a
 // window in progress live in the workflow's state, so a worker restart resumes where it was, and continue-as-new
 // carries them over. Requests are spaced by the activity (≤ 2/s per account and Region).

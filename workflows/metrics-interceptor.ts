@@ -24,7 +24,7 @@ export const REVIEW_METRICS = {
 } as const;
 
 /** Label used for a review whose verdict names no rule. */
-export const NO_RULE = 'none';
+const NO_RULE = 'none';
 
 class ReviewMetricsInterceptor implements WorkflowInboundCallsInterceptor {
   async execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {

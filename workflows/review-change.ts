@@ -6,13 +6,11 @@
 //   revert:  revert at once, verified; engineer told in Slack, security in PagerDuty (low urgency); failure → high.
 //   Unknown actor or root → page at once (nobody to ask). Security may approve / revert / escalate at any time.
 import {
-  ApplicationFailure,
-  ActivityFailure,
   CancellationScope,
   condition,
   isCancellation,
   patched,
-  proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   upsertMemo,
@@ -20,9 +18,10 @@ import {
   workflowInfo,
   allHandlersFinished,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import { decisionUpdate, duoRetryUpdate, securityDecisionUpdate, statusQuery } from './messages';
 import { reviewSearchAttributes, VouchOutcome } from './search-attributes';
+import { aws, baseline, duo, duoWait, failureMessage, failureType, oncall, pagerduty, slack, titled } from './review-activities';
+import { reviewProgress, type ReviewStage } from '../src/core/review-summary';
 import {
   FailureTypes,
   type DuoStatus,
@@ -40,109 +39,6 @@ import {
   type TimelineEntry,
 } from '../src/core/types';
 
-const NON_RETRYABLE = [
-  FailureTypes.UnknownPerson,
-  FailureTypes.InvalidCredentials,
-  FailureTypes.VendorRejected,
-  FailureTypes.DuoNotEnrolled,
-  FailureTypes.DuoDenied,
-  FailureTypes.RevertForbidden,
-  FailureTypes.RevertNotVerified,
-];
-
-const slack = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-const duo = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-const duoWait = proxyActivities<Activities>({
-  startToCloseTimeout: '3 minutes',
-  // One auth_status long-poll may hold until the push ends (about 60 s); the activity heartbeats each round.
-  heartbeatTimeout: '90 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-// Paging must get through: many attempts, bounded backoff.
-const pagerduty = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 30,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-const aws = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-// Connecting people after a page is best effort: a few tries, then the timeline says why it did not happen.
-const oncall = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE, // the activity marks its own permanent failures (nobody on call, …)
-  },
-});
-
-const baseline = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE, // store errors come back non-retryable from the activity
-  },
-});
-
-/** The failure type an activity failed with (ApplicationFailure.type), if any. */
-function failureType(err: unknown): string | undefined {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause.type ?? undefined;
-  if (err instanceof ApplicationFailure) return err.type ?? undefined;
-  return undefined;
-}
-
-function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
-}
-
 export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOutcome> {
   const { change, verdict } = input;
   const reviewId = workflowInfo().workflowId;
@@ -158,10 +54,23 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   let duoRetryRequested = false;
   let duoPushes = 0;
   let incidentOpen = false;
+  let paged = false;
   let oncallTask: Promise<void> | undefined;
+  let stage: ReviewStage = { kind: 'starting' };
+  /** "change summary (account/region)", the tail of most pages. */
+  const where = `${change.summary} (${change.account}/${change.region})`;
 
+  // The Web UI's current details: where the review stands and its latest steps. Not a command: replay-safe.
+  const showProgress = (): void => {
+    setCurrentDetails(reviewProgress({ stage, timeline, ...(paged ? { incident: incidentOpen ? 'open' : 'resolved' } : {}) }));
+  };
+  const moveTo = (next: ReviewStage): void => {
+    stage = next;
+    showProgress();
+  };
   const note = (step: string, result: string): void => {
     timeline.push({ at: new Date().toISOString(), step, result });
+    showProgress();
   };
   const isOpen = (): boolean => outcome === 'PENDING' && phase !== 'FINISHING' && phase !== 'DONE';
   const pastDeadline = (): boolean => deadlineMs !== null && Date.now() >= deadlineMs;
@@ -267,17 +176,21 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   });
 
   async function page(summary: string, severity: Severity, extra: Record<string, unknown> = {}): Promise<void> {
+    moveTo({ kind: 'paging', why: summary });
     try {
-      await pagerduty.triggerIncident({
-        dedupKey: reviewId,
-        summary,
-        severity,
-        change,
-        verdict,
-        reviewUrl: input.reviewUrl,
-        details: incidentDetails(extra),
-      });
+      await pagerduty.triggerIncident.executeWithOptions(titled(`Page security (${severity}): ${summary}`), [
+        {
+          dedupKey: reviewId,
+          summary,
+          severity,
+          change,
+          verdict,
+          reviewUrl: input.reviewUrl,
+          details: incidentDetails(extra),
+        },
+      ]);
       incidentOpen = true;
+      paged = true;
       note('pagerduty.triggered', `${severity}: ${summary}`);
     } catch (err) {
       note('pagerduty.failed', failureMessage(err));
@@ -292,13 +205,18 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
 
   async function connectOnCall(summary: string): Promise<void> {
     try {
-      const r = await oncall.connectOnCall({
-        reviewId,
-        change,
-        reviewUrl: input.reviewUrl,
-        summary,
-        ...(person ? { engineerSlackUserId: person.slackUserId } : {}),
-      });
+      const r = await oncall.connectOnCall.executeWithOptions(
+        titled(`Connect security's on-call${person ? ` with ${person.displayName}` : ''}: ${change.summary}`),
+        [
+          {
+            reviewId,
+            change,
+            reviewUrl: input.reviewUrl,
+            summary,
+            ...(person ? { engineerSlackUserId: person.slackUserId } : {}),
+          },
+        ],
+      );
       note('oncall.connected', r.message);
     } catch (err) {
       note('oncall.failed', failureMessage(err));
@@ -308,7 +226,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   async function resolveIncidentIfOpen(why: string): Promise<void> {
     if (!incidentOpen) return;
     try {
-      await pagerduty.resolveIncident({ dedupKey: reviewId, note: why });
+      await pagerduty.resolveIncident.executeWithOptions(titled(`Resolve the page: ${why}`), [{ dedupKey: reviewId, note: why }]);
       incidentOpen = false;
       note('pagerduty.resolved', why);
     } catch (err) {
@@ -321,10 +239,11 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     const base = { reviewId, slackUserId: person.slackUserId, change, verdict, reviewUrl: input.reviewUrl, state };
     try {
       if (message) {
-        await slack.updateReviewMessage({ ...base, message });
-        note('slack.updated', state.kind === 'final' ? `final: ${state.outcome}` : state.kind);
+        const what = state.kind === 'final' ? `final: ${state.outcome}` : state.kind;
+        await slack.updateReviewMessage.executeWithOptions(titled(`Update the DM to ${person.displayName} (${what})`), [{ ...base, message }]);
+        note('slack.updated', what);
       } else {
-        message = await slack.postReviewMessage(base);
+        message = await slack.postReviewMessage.executeWithOptions(titled(`DM ${person.displayName} about ${change.summary}`), [base]);
         note('slack.posted', `DM to ${person.displayName}`);
       }
     } catch (err) {
@@ -335,7 +254,9 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   async function tellEngineer(text: string): Promise<void> {
     if (!person) return;
     try {
-      await slack.notifyPerson({ slackUserId: person.slackUserId, text });
+      await slack.notifyPerson.executeWithOptions(titled(`Tell ${person.displayName} about ${change.summary}`), [
+        { slackUserId: person.slackUserId, text },
+      ]);
       note('slack.notified', text);
     } catch (err) {
       note('slack.failed', failureMessage(err));
@@ -349,14 +270,17 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
       note('revert.skipped', 'the verdict carries no revert plan');
       return false;
     }
+    moveTo({ kind: 'reverting', plan: plan.description });
     try {
-      const result = await aws.revertChange({
-        plan,
-        account: change.account,
-        region: change.region,
-        eventId: change.eventId,
-        ...(input.dryRun ? { dryRun: true } : {}),
-      });
+      const result = await aws.revertChange.executeWithOptions(titled(`Revert${input.dryRun ? ' (dry run)' : ''}: ${plan.description}`), [
+        {
+          plan,
+          account: change.account,
+          region: change.region,
+          eventId: change.eventId,
+          ...(input.dryRun ? { dryRun: true } : {}),
+        },
+      ]);
       note('revert.done', `${why}: ${result.message}`);
       note('revert.verified', `before: ${JSON.stringify(result.before)} after: ${JSON.stringify(result.after)}`);
       return true;
@@ -370,7 +294,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   async function acceptAsTrusted(): Promise<void> {
     if (!patched('accept-trusted-change')) return;
     try {
-      const res = await baseline.acceptTrustedChange({ change });
+      const res = await baseline.acceptTrustedChange.executeWithOptions(titled(`Trust the confirmed state: ${change.summary}`), [{ change }]);
       note('baseline.accepted', res.message);
     } catch (err) {
       note('baseline.failed', failureMessage(err));
@@ -380,6 +304,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   async function finish(final: Outcome, reason: string): Promise<ReviewOutcome> {
     outcome = final;
     phase = 'FINISHING';
+    stage = { kind: 'done', outcome: final, reason };
     note('review.outcome', `${final}: ${reason}`);
     upsertSearchAttributes([{ key: VouchOutcome, value: final }]);
     upsertMemo({ outcome: `${final}: ${reason}` });
@@ -397,7 +322,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
       if (resolveOnSuccess) {
         await resolveIncidentIfOpen(`reverted: ${verdict.revertPlan?.description ?? ''}`);
       } else {
-        await page(`vouch reverted: ${change.summary} (${change.account}/${change.region})`, 'info');
+        await page(`vouch reverted: ${where}`, 'info');
       }
       await tellEngineer(
         `vouch reverted your change ${change.eventName} in ${change.account}/${change.region}: ${change.summary}. ` +
@@ -405,7 +330,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
       );
       return finish('REVERTED', why);
     }
-    await page(`REVERT FAILED for ${change.summary} (${change.account}/${change.region})`, 'critical', {
+    await page(`REVERT FAILED for ${where}`, 'critical', {
       revertPlan: verdict.revertPlan?.description ?? null,
     });
     await tellEngineer(
@@ -424,7 +349,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
       return finish('APPROVED', `approved by ${who}`);
     }
     if (s.action === 'revert') return revertAndReport(`revert ordered by ${who}`, true);
-    await page(`Escalated by security: ${change.summary} (${change.account}/${change.region})`, 'critical', {
+    await page(`Escalated by security: ${where}`, 'critical', {
       escalatedBy: s.slackUserId,
       note: s.note ?? null,
     });
@@ -440,7 +365,9 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     await tellEngineer(text);
     if (input.notifyChannel) {
       try {
-        await slack.notifyChannel({ channel: input.notifyChannel, text });
+        await slack.notifyChannel.executeWithOptions(titled(`Tell ${input.notifyChannel} about ${change.summary}`), [
+          { channel: input.notifyChannel, text },
+        ]);
         note('slack.channel-notified', input.notifyChannel);
       } catch (err) {
         note('slack.failed', failureMessage(err));
@@ -457,27 +384,26 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
 
   // ---- nobody to ask: page at once ----
   if (change.actor.type === 'Root') {
-    await page(`Root user action: ${change.summary} (${change.account}/${change.region})`, 'critical');
+    await page(`Root user action: ${where}`, 'critical');
     return finish('ESCALATED', 'root user action: there is nobody to ask');
   }
   person = await tryResolvePerson();
   if (!person) {
-    await page(
-      `Unattributed risky change by ${change.actor.name}: ${change.summary} (${change.account}/${change.region})`,
-      'critical',
-    );
+    await page(`Unattributed risky change by ${change.actor.name}: ${where}`, 'critical');
     return finish('ESCALATED', `no Slack/Duo user for ${change.actor.name}: there is nobody to ask`);
   }
 
   // ---- page tier: page now, still ask ----
   if (verdict.tier === 'page') {
-    await page(`${change.summary} (${change.account}/${change.region}) by ${change.actor.name}`, 'critical');
+    await page(`${where} by ${change.actor.name}`, 'critical');
   }
 
   // ---- ask ----
   deadlineMs = Date.now() + verdict.deadlineSeconds * 1000;
   phase = 'AWAITING_ANSWER';
-  await showMessage({ kind: 'ask', deadline: new Date(deadlineMs).toISOString() });
+  const deadline = new Date(deadlineMs).toISOString();
+  moveTo({ kind: 'asking', person: person.displayName, deadline });
+  await showMessage({ kind: 'ask', deadline });
   if (!message) {
     await page(`Could not reach ${person.displayName} in Slack about: ${change.summary}`, 'critical');
     return finish('ESCALATED', 'the Slack message could not be delivered');
@@ -486,16 +412,18 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   // Reminder at half the deadline, while the engineer still owes an answer.
   const reminderAt = verdict.deadlineSeconds * 500;
   void (async () => {
-    await sleep(reminderAt);
+    await sleep(reminderAt, titled(`Remind ${person.displayName} at half the deadline`));
     if (isOpen() && (phase === 'AWAITING_ANSWER' || phase === 'DUO_FAILED') && message && person) {
       try {
-        await slack.sendReminder({
-          slackUserId: person.slackUserId,
-          message,
-          text: `Reminder: please answer about ${change.eventName} in ${change.account}/${change.region} before ${new Date(
-            deadlineMs ?? 0,
-          ).toISOString()}, or security will be paged. Review: ${input.reviewUrl}`,
-        });
+        await slack.sendReminder.executeWithOptions(titled(`Remind ${person.displayName} about ${change.summary}`), [
+          {
+            slackUserId: person.slackUserId,
+            message,
+            text:
+              `Reminder: please answer about ${change.eventName} in ${change.account}/${change.region} before ${deadline}, ` +
+              `or security will be paged. Review: ${input.reviewUrl}`,
+          },
+        ]);
         note('slack.reminded', 'reminder sent at half the deadline');
       } catch (err) {
         note('slack.failed', failureMessage(err));
@@ -503,7 +431,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     }
   })();
 
-  const answered = await condition(() => security !== undefined || answer !== undefined, msUntilDeadline());
+  const answered = await condition(() => security !== undefined || answer !== undefined, msUntilDeadline(), titled(`Deadline for ${person.displayName}'s answer`));
   if (security) return applySecurityDecision();
   if (!answered || !answer) return timedOut();
 
@@ -515,10 +443,13 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   for (;;) {
     phase = 'AWAITING_DUO';
     duoPushes += 1;
+    moveTo({ kind: 'duo', person: person.displayName, push: duoPushes, maxPushes: maxPushes, deadline });
     await showMessage({ kind: 'duo-pending', pushes: duoPushes });
     let duoFailure: string;
     try {
-      const { txid } = await duo.sendDuoPush({ duoUsername: person.duoUsername, change, reviewId });
+      const { txid } = await duo.sendDuoPush.executeWithOptions(titled(`Duo push ${duoPushes} of ${maxPushes} to ${person.displayName}`), [
+        { duoUsername: person.duoUsername, change, reviewId },
+      ]);
       note('duo.pushed', `push ${duoPushes} of ${maxPushes} to ${person.duoUsername}`);
       const raced = await raceDuo(txid);
       if (raced.kind === 'security') return applySecurityDecision();
@@ -550,8 +481,13 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     // The push expired or failed: the engineer may ask for another (bounded), until the deadline.
     phase = 'DUO_FAILED';
     duoRetryRequested = false;
+    moveTo({ kind: 'duo-failed', person: person.displayName, reason: duoFailure, pushes: duoPushes, maxPushes, deadline });
     await showMessage({ kind: 'duo-failed', reason: duoFailure, pushes: duoPushes, maxPushes });
-    const woke = await condition(() => security !== undefined || duoRetryRequested, msUntilDeadline());
+    const woke = await condition(
+      () => security !== undefined || duoRetryRequested,
+      msUntilDeadline(),
+      titled(`Deadline for ${person.displayName} to ask for another Duo push`),
+    );
     if (security) return applySecurityDecision();
     if (!woke) return timedOut();
   }
@@ -560,44 +496,39 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   async function timedOut(): Promise<ReviewOutcome> {
     const p = person as Person;
     await page(
-      `No answer from ${p.displayName} within ${Math.round(verdict.deadlineSeconds / 60)} min: ${change.summary} ` +
-        `(${change.account}/${change.region})`,
+      `No answer from ${p.displayName} within ${Math.round(verdict.deadlineSeconds / 60)} min: ${where}`,
       'error',
       { engineerAnswer: answer ? answer.answer : 'none' },
     );
     if (verdict.revertOnTimeout && verdict.revertPlan) {
-      const ok = await revert('no confirmed answer before the deadline');
-      await page(
-        ok
-          ? `Reverted after timeout: ${change.summary} (${change.account}/${change.region})`
-          : `REVERT FAILED after timeout: ${change.summary} (${change.account}/${change.region})`,
-        'critical',
-        { reverted: ok, revertPlan: verdict.revertPlan.description },
-      );
+      const ok = await revertAndPage('timeout', 'no confirmed answer before the deadline');
       return finish('TIMED_OUT', `no confirmed answer before the deadline; ${ok ? 'change reverted' : 'revert FAILED'}`);
     }
     return finish('TIMED_OUT', `no confirmed answer before the deadline`);
   }
 
   async function denied(reason: string): Promise<ReviewOutcome> {
-    await page(`${reason}: ${change.summary} (${change.account}/${change.region})`, 'critical');
+    await page(`${reason}: ${where}`, 'critical');
     if (verdict.revertPlan) {
-      const ok = await revert('denied change');
-      await page(
-        ok
-          ? `Reverted after denial: ${change.summary} (${change.account}/${change.region})`
-          : `REVERT FAILED after denial: ${change.summary} (${change.account}/${change.region})`,
-        'critical',
-        { reverted: ok, revertPlan: verdict.revertPlan.description },
-      );
+      const ok = await revertAndPage('denial', 'denied change');
       return finish('DENIED', `${reason}; ${ok ? 'change reverted' : 'revert FAILED'}`);
     }
     return finish('DENIED', reason);
   }
 
+  /** After a denial or a timeout: revert, then page (high urgency) whether the revert went through. */
+  async function revertAndPage(after: 'denial' | 'timeout', why: string): Promise<boolean> {
+    const ok = await revert(why);
+    await page(ok ? `Reverted after ${after}: ${where}` : `REVERT FAILED after ${after}: ${where}`, 'critical', {
+      reverted: ok,
+      revertPlan: verdict.revertPlan?.description,
+    });
+    return ok;
+  }
+
   async function tryResolvePerson(): Promise<Person | null> {
     try {
-      const p = await slack.resolvePerson(change.actor);
+      const p = await slack.resolvePerson.executeWithOptions(titled(`Find the person behind ${change.actor.name}`), [change.actor]);
       note('person.resolved', `${p.displayName} (Slack ${p.slackUserId}, Duo ${p.duoUsername})`);
       return p;
     } catch (err) {
@@ -612,7 +543,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   async function raceDuo(txid: string): Promise<Raced> {
     const scope = new CancellationScope();
     const duoAnswer: Promise<Raced> = scope
-      .run(() => duoWait.awaitDuoResult({ txid }))
+      .run(() => duoWait.awaitDuoResult.executeWithOptions(titled(`Wait for ${person?.displayName ?? 'the engineer'}'s Duo answer`), [{ txid }]))
       .then(
         (status): Raced => ({ kind: 'duo', status }),
         (err): Raced => {
@@ -620,7 +551,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
           throw err;
         },
       );
-    const other: Promise<Raced> = condition(() => security !== undefined, msUntilDeadline()).then(
+    const other: Promise<Raced> = condition(() => security !== undefined, msUntilDeadline(), titled(`Deadline for ${person?.displayName ?? 'the engineer'}'s Duo answer`)).then(
       (gotSecurity): Raced => (gotSecurity ? { kind: 'security' } : { kind: 'deadline' }),
     );
     const first = await Promise.race([duoAnswer, other]);

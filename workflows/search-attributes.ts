@@ -9,6 +9,8 @@ export const VouchActor = defineSearchAttributeKey('VouchActor', SearchAttribute
 export const VouchEventName = defineSearchAttributeKey('VouchEventName', SearchAttributeType.KEYWORD);
 export const VouchRules = defineSearchAttributeKey('VouchRules', SearchAttributeType.KEYWORD_LIST);
 export const VouchScore = defineSearchAttributeKey('VouchScore', SearchAttributeType.INT);
+/** The review's one-line summary ("alice: sg-0abc opened to … in 111122223333/eu-west-1"), set once by the starter. */
+export const VouchSummary = defineSearchAttributeKey('VouchSummary', SearchAttributeType.TEXT);
 
 export const ALL_SEARCH_ATTRIBUTES = [
   VouchTier,
@@ -18,12 +20,14 @@ export const ALL_SEARCH_ATTRIBUTES = [
   VouchEventName,
   VouchRules,
   VouchScore,
+  VouchSummary,
 ] as const;
 
 const CLI_TYPE_NAMES: Record<string, string> = {
   [SearchAttributeType.KEYWORD]: 'Keyword',
   [SearchAttributeType.KEYWORD_LIST]: 'KeywordList',
   [SearchAttributeType.INT]: 'Int',
+  [SearchAttributeType.TEXT]: 'Text',
 };
 
 /** `--search-attribute Name=Type` arguments for `temporal server start-dev`. */
@@ -31,7 +35,7 @@ export function devServerSearchAttributeArgs(): string[] {
   return ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${CLI_TYPE_NAMES[k.type]}`]);
 }
 
-/** The typed search attributes of a review (set by the starter, refreshed by the workflow). */
+/** The typed search attributes of a review (set by the starter, refreshed by the workflow; VouchSummary is the starter's alone). */
 export function reviewSearchAttributes(
   change: { account: string; eventName: string; actor: { name: string } },
   verdict: { tier: string; rules: string[]; score: number },

@@ -1,13 +1,12 @@
 // `vouch handler`: the Slack interactivity endpoint from validated config, until SIGINT/SIGTERM; then it stops
 // accepting clicks, finishes the ones in flight (Update and reply) and exits 0.
 import { Command } from 'commander';
-import type { Logger } from 'pino';
 import { handlerProcessSchema, loadConfig, metricsSchema } from './config';
 import { gracefulStop, untilAborted } from './lifecycle';
 import { getLogger } from './log';
 import { startProcessMetrics } from './metrics';
 import { act } from './program';
-import { startHandler, type HandlerLog } from '../slack/http-receiver';
+import { startHandler } from '../slack/http-receiver';
 
 export function handlerCommand(): Command {
   return act(
@@ -18,10 +17,6 @@ export function handlerCommand(): Command {
   );
 }
 
-/** The Slack receivers' log function over the process logger. */
-export function handlerLog(logger: Logger): HandlerLog {
-  return (level, msg, fields = {}) => logger[level](fields, msg);
-}
 
 async function runHandlerFromEnv(stop: AbortSignal): Promise<number> {
   const config = loadConfig(handlerProcessSchema);
@@ -40,7 +35,7 @@ async function runHandlerFromEnv(stop: AbortSignal): Promise<number> {
       },
       host: config.VOUCH_HANDLER_HOST,
       port: config.VOUCH_HANDLER_PORT,
-      log: handlerLog(logger),
+      logger,
       handleSignals: false,
     });
     await untilAborted(stop);

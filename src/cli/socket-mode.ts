@@ -2,7 +2,6 @@
 // public endpoint, until SIGINT/SIGTERM; then it disconnects, finishes the clicks in flight and exits 0.
 import { Command } from 'commander';
 import { loadConfig, metricsSchema, socketModeSchema } from './config';
-import { handlerLog } from './handler';
 import { gracefulStop, untilAborted } from './lifecycle';
 import { getLogger } from './log';
 import { startProcessMetrics } from './metrics';
@@ -31,7 +30,7 @@ async function runSocketModeFromEnv(stop: AbortSignal): Promise<number> {
       botToken: config.SLACK_BOT_TOKEN,
       temporal,
       ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),
-      log: handlerLog(logger),
+      logger,
     });
     await untilAborted(stop);
     await running.stop();

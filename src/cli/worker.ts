@@ -4,7 +4,7 @@ import type https from 'node:https';
 import { Command } from 'commander';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
-import { createSlackClient } from '../../activities/slack';
+import { createSlackClient } from '../slack/client';
 import { createPeopleDirectory, parsePeopleDirectory } from '../../activities/people';
 import { awsClients, duoClient, pagerDutyClients } from '../../activities/clients';
 import { createBaselineStore } from '../revert/baseline/store';
@@ -44,7 +44,7 @@ export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides
     slack: createSlackClient({
       token: config.SLACK_BOT_TOKEN,
       ...(config.SLACK_API_URL ? { apiUrl: config.SLACK_API_URL } : {}),
-      logSink: (level, line) => getLogger()[level](line),
+      logger: getLogger(),
     }),
     directory: createPeopleDirectory(entries, { duoUsernameFrom: config.VOUCH_DUO_USERNAME_FROM }),
     duo: duoClient(config),

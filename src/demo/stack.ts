@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Client, Connection } from '@temporalio/client';
-import { createSlackClient } from '../../activities/slack';
+import pino from 'pino';
+import { createSlackClient } from '../slack/client';
 import { loadConfig, workerSchema, type WorkerConfig } from '../cli/config';
 import { freePort, portFree, startDevServer, type DevServer } from './dev-server';
 import { createHandler, type HandlerServer } from '../slack/http-receiver';
@@ -172,8 +173,8 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
     const handler = createHandler({
       signingSecret,
       temporal: client,
-      slack: createSlackClient({ token: botToken, apiUrl }),
-      log: () => undefined,
+      slack: createSlackClient({ token: botToken, apiUrl, logger: pino({ level: 'silent' }) }),
+      logger: pino({ level: 'silent' }),
     });
     await new Promise<void>((r) => handler.listen(0, '127.0.0.1', r));
     cleanups.push(async () => {

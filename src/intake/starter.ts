@@ -1,12 +1,16 @@
 // Starts (or finds) the review workflow for one change. The workflow id comes from (account, eventID), and the
 // conflict policy returns the running review, so the same event twice never makes two reviews.
 import {
+  ServiceError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
-  type Client, type WorkflowHandle } from '@temporalio/client';
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { reviewWorkflowId, TASK_QUEUE, WORKFLOW_TYPE } from '../../workflows/messages';
-import { reviewSearchAttributes } from '../../workflows/search-attributes';
-import type { Change, ReviewInput } from '../core/types';
+import { reviewSearchAttributes, VouchSummary } from '../../workflows/search-attributes';
+import { reviewDetails, reviewSummary, reviewSummaryMarkdown } from '../core/review-summary';
+import type { ReviewInput } from '../core/types';
 import type { reviewChangeWorkflow } from '../../workflows/review-change';
 import type { Starter } from './pipeline';
 
@@ -16,11 +20,16 @@ export interface StartResult {
   /** 'started' for a new review, 'existing' when this event already has one (running or finished). */
   status: 'started' | 'existing';
   handle: WorkflowHandle<typeof reviewChangeWorkflow>;
+  /** Set when the review started without something cosmetic (the VouchSummary column): worth a log line. */
+  warning?: string;
 }
 
-/** One line for the memo and the UI: who did what, where. */
-export function reviewSummary(change: Change): string {
-  return `${change.eventName} by ${change.actor.name} in ${change.account}/${change.region}: ${change.summary}`;
+/** The server refused the start because VouchSummary is not registered (a server set up before it existed). */
+function summaryColumnMissing(err: unknown): boolean {
+  if (!(err instanceof ServiceError)) return false;
+  const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
+  const INVALID_ARGUMENT = 3;
+  return cause?.code === INVALID_ARGUMENT && String(cause.message).includes(VouchSummary.name);
 }
 
 /** Link to a review in the Temporal Web UI. */
@@ -48,18 +57,36 @@ export async function startReview(
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
-  try {
-    const handle = await client.workflow.start<typeof reviewChangeWorkflow>(WORKFLOW_TYPE, {
+  const summary = reviewSummary(input.change);
+  const begin = (summaryColumn: boolean) =>
+    client.workflow.start<typeof reviewChangeWorkflow>(WORKFLOW_TYPE, {
       taskQueue: opts.taskQueue ?? TASK_QUEUE,
       workflowId,
       args: [full],
       // A running review for the same event is returned as is; a finished one is never started again.
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: reviewSearchAttributes(input.change, input.verdict, 'PENDING'),
-      memo: { summary: reviewSummary(input.change) },
+      typedSearchAttributes: [
+        ...reviewSearchAttributes(input.change, input.verdict, 'PENDING'),
+        // The summary as a column of the Web UI's Workflows list (which shows search attributes, not summaries).
+        ...(summaryColumn ? [{ key: VouchSummary, value: summary }] : []),
+      ],
+      memo: { summary },
+      // What the Web UI shows on the review's page (src/core/review-summary.ts).
+      staticSummary: reviewSummaryMarkdown(input.change),
+      staticDetails: reviewDetails(input),
     });
-    return { workflowId, runId: handle.firstExecutionRunId, status: 'started', handle };
+  try {
+    try {
+      const handle = await begin(true);
+      return { workflowId, runId: handle.firstExecutionRunId, status: 'started', handle };
+    } catch (err) {
+      // A review matters more than its list column: start it without, and say why.
+      if (!summaryColumnMissing(err)) throw err;
+      const handle = await begin(false);
+      const warning = `search attribute ${VouchSummary.name} is not registered on namespace ${client.options.namespace}: run \`vouch setup\``;
+      return { workflowId, runId: handle.firstExecutionRunId, status: 'started', handle, warning };
+    }
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       const handle = client.workflow.getHandle<typeof reviewChangeWorkflow>(workflowId);

@@ -1,5 +1,5 @@
 // The review message in Block Kit, rendered from the workflow's MessageState. Pure apart from a fresh block_id nonce.
-// Limits follow @slack/types 3.2.0 (shared/docs/vendors.md §1.2). Everything shown comes from the change's summary
+// Limits follow @slack/types 3.2.0 (https://docs.slack.dev/reference/block-kit/blocks). Everything shown comes from the change's summary
 // and metadata (never raw request parameters), is mrkdwn-escaped (no injected links or @channel mentions), and has
 // any value the change holds under a sensitive key scrubbed out, as defence in depth behind the normaliser.
 import { randomUUID } from 'node:crypto';
@@ -78,11 +78,10 @@ type Block =
 
 // ---- text helpers ----
 
-export { truncate };
 
 
 /** Like truncate, for mrkdwn: never leaves half an `&amp;` entity or an unclosed `<…|…>` link/date token. */
-export function truncateMrkdwn(text: string, max: number): string {
+function truncateMrkdwn(text: string, max: number): string {
   if (text.length <= max) return text;
   let cut = truncate(text, max).slice(0, -1);
   cut = cut.replace(/&[a-z#0-9]*$/i, '');
@@ -92,7 +91,7 @@ export function truncateMrkdwn(text: string, max: number): string {
 }
 
 /** Escape the three characters Slack mrkdwn treats as control characters. */
-export function escapeMrkdwn(text: string): string {
+function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
@@ -160,7 +159,7 @@ const OUTCOME_LABELS: Record<Outcome, string> = {
   NOTIFIED: 'ℹ️ For your information',
 };
 
-export function outcomeLabel(outcome: Outcome): string {
+function outcomeLabel(outcome: Outcome): string {
   return OUTCOME_LABELS[outcome] ?? outcome;
 }
 

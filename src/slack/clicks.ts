@@ -1,21 +1,18 @@
 // Turns a Slack `block_actions` payload (a button click) into the workflow Update it stands for.
-// Pure: no I/O, no clock. Shared by the HTTP interactivity endpoint (http-receiver.ts) and, later, Socket Mode,
-// whose 'interactive' event carries the same JSON as the HTTP `payload` field (vendors.md §1.3, §1.7).
+// Pure: no I/O, no clock. Used by the click handler (click-handler.ts) for both receivers: Socket Mode's
+// 'interactive' envelope carries the same JSON as the HTTP `payload` field
+// (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload).
 import { z } from 'zod';
 import { ActionIds } from './blocks';
 import type { DecisionRequest, DuoRetryRequest } from '../core/types';
 
-/** Action ids rendered by blocks.ts; each button's `value` is the review's workflow id. */
-export const ACTION_IDS = ActionIds;
-
-export type ClickUpdate = 'decision' | 'duoRetry';
-
 type ActionMeaning = { update: 'decision'; answer: DecisionRequest['answer'] } | { update: 'duoRetry' };
 
 const ACTION_MEANINGS: Readonly<Record<string, ActionMeaning>> = {
-  [ACTION_IDS.yes]: { update: 'decision', answer: 'yes' },
-  [ACTION_IDS.no]: { update: 'decision', answer: 'no' },
-  [ACTION_IDS.duoRetry]: { update: 'duoRetry' },
+  // Action ids rendered by blocks.ts; each button's `value` is the review's workflow id.
+  [ActionIds.yes]: { update: 'decision', answer: 'yes' },
+  [ActionIds.no]: { update: 'decision', answer: 'no' },
+  [ActionIds.duoRetry]: { update: 'duoRetry' },
 };
 
 interface ClickCommandBase {
@@ -53,7 +50,8 @@ export class ClickPayloadError extends Error {
 
 const nonEmpty = z.string().min(1);
 
-// Only the fields vouch reads are declared; Slack sends many more (vendors.md §1.3) and they are let through.
+// Only the fields vouch reads are declared; Slack sends many more (response_url, trigger_id, state, …) and they
+// are let through.
 const actionSchema = z.object({
   type: z.string().optional(),
   action_id: nonEmpty,
@@ -83,8 +81,6 @@ const blockActionsSchema = z.object({
   actions: z.array(actionSchema).min(1),
 });
 
-export type BlockActionsPayload = z.infer<typeof blockActionsSchema>;
-
 function fieldPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const part of path) {
@@ -106,8 +102,8 @@ function describeIssue(issue: z.core.$ZodIssue): ClickPayloadError {
 /** The Update id for a click; stable across double clicks, new for each re-rendered message (new block_id). */
 export function clickUpdateId(parts: { messageTs: string; blockId?: string; actionId: string; userId: string }): string {
   const { messageTs, blockId, actionId, userId } = parts;
-  // The block_id changes whenever the message is re-rendered (vendors.md §1.2), so a second "send another Duo
-  // push" after a second failed push is a new Update rather than a duplicate of the first one.
+  // blocks.ts gives every rendering a new block_id, so a second "send another Duo push" after a second failed
+  // push is a new Update rather than a duplicate of the first one.
   return blockId ? `${messageTs}:${blockId}:${actionId}:${userId}` : `${messageTs}:${actionId}:${userId}`;
 }
 

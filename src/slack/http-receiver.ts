@@ -1,46 +1,32 @@
-// Slack interactivity endpoint: verifies a button click, turns it into a workflow Update and acknowledges Slack
-// within 3 seconds (vendors.md §1.3–1.5). Plain node:http; the click logic itself is in clicks.ts.
+// Slack interactivity endpoint: a thin receiver. It reads the request, answers Slack's ssl_check, verifies the
+// signature and timestamp, and hands the `payload` field to the click handler (click-handler.ts), which delivers the
+// click as a workflow Update and acknowledges through this receiver's 200 (https://docs.slack.dev/interactivity/handling-user-interaction).
 //
-//   POST /slack/interactions  signed `payload=<json>` → executeUpdate (raced against the ack deadline) → 200 ""
+//   POST /slack/interactions  signed `payload=<json>` → click handler → 200 "" (within Slack's 3 s)
 //   GET  /healthz             200 {"ok":true}
 //
-// A refused click (the workflow's validator: not the actor, already decided, past the deadline) or one on a closed
-// review is explained to the clicker alone with chat.postEphemeral, after Slack has been acknowledged.
+// Malformed requests get 4xx naming the problem: 401 signature or timestamp, 400 payload, 413 size.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifySlackRequest } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import {
-  Client,
-  Connection,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-  type ConnectionOptions,
-} from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
-import { createSlackClient } from '../../activities/slack';
-import { decisionUpdate, duoRetryUpdate } from '../../workflows/messages';
-import type { UpdateResult } from '../core/types';
-import type { VouchMetrics } from '../cli/metrics';
-import { ClickPayloadError, interpretClick, isIgnored, type ClickCommand } from './clicks';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { createClickHandler, type ClickMetrics } from './click-handler';
+import { ClickPayloadError } from './clicks';
+import { createSlackClient } from './client';
 
-export const INTERACTIONS_PATH = '/slack/interactions';
-export const HEALTH_PATH = '/healthz';
+const INTERACTIONS_PATH = '/slack/interactions';
+const HEALTH_PATH = '/healthz';
 
 /** Slack's and python-slack-sdk's window: a timestamp more than 5 minutes away, either way, is refused. */
-export const MAX_CLOCK_SKEW_SECONDS = 300;
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type HandlerLog = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
-
-/** One JSON object per line on stderr. Callers pass only ids and reasons: never bodies, headers or tokens. */
-export const jsonLineLog: HandlerLog = (level, msg, fields = {}) => {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
-};
+const MAX_CLOCK_SKEW_SECONDS = 300;
 
 export interface HandlerOptions {
   signingSecret: string;
   temporal: Client;
+  /** Where the receiver and the click handler log: ids and reasons only, never bodies, headers or tokens. */
+  logger: Logger;
   /** For ephemeral replies to the clicker; without it refusals are only logged. */
   slack?: WebClient;
   /** Milliseconds since the epoch; injectable for timestamp tests. */
@@ -53,9 +39,8 @@ export interface HandlerOptions {
   maxBodyBytes?: number;
   /** Tell the clicker the workflow's own "accepted" text (UpdateResult.message) too. Default true. */
   confirmToClicker?: boolean;
-  log?: HandlerLog;
-  /** Clicks by outcome and time to acknowledge (src/cli/metrics.ts), when the process serves /metrics. */
-  metrics?: Pick<VouchMetrics, 'clicks' | 'clickAck'>;
+  /** Clicks by outcome and time to acknowledge, when the process serves /metrics. */
+  metrics?: ClickMetrics;
 }
 
 export interface HandlerServer extends http.Server {
@@ -71,20 +56,6 @@ class HttpError extends Error {
     super(message);
   }
 }
-
-/** What happened to an Update, in terms the clicker can be told. */
-export type UpdateOutcome =
-  | { kind: 'accepted'; message: string }
-  | { kind: 'refused'; message: string }
-  | { kind: 'closed'; message: string }
-  | { kind: 'timeout'; message: string }
-  | { kind: 'failed'; message: string };
-
-const TEXT = {
-  closed: 'This review is closed or no longer exists, so your click changed nothing.',
-  timeout: 'vouch could not record your click in time. If the message does not change within a minute, click again.',
-  failed: 'vouch could not record your click just now. Please try again in a minute.',
-} as const;
 
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
@@ -159,103 +130,22 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Maps what the Temporal client threw to what the clicker should read. */
-export function describeUpdateError(err: unknown): UpdateOutcome {
-  if (err instanceof WorkflowUpdateFailedError) {
-    // The validator's (or handler's) Error message travels as the ApplicationFailure cause's message.
-    const reason = err.cause?.message || err.message;
-    return { kind: 'refused', message: reason };
-  }
-  if (err instanceof WorkflowNotFoundError) return { kind: 'closed', message: TEXT.closed };
-  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return { kind: 'timeout', message: TEXT.timeout };
-  return { kind: 'failed', message: TEXT.failed };
-}
-
-function delay(ms: number): { promise: Promise<'ack-timeout'>; cancel: () => void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<'ack-timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('ack-timeout'), ms);
-  });
-  return { promise, cancel: () => clearTimeout(timer) };
-}
-
-export interface ClickDeliveryDeps {
-  temporal: Client;
-  /** For the ephemeral reply to the clicker; without it the result is only logged. */
-  slack?: WebClient;
-  log: HandlerLog;
-  /** How long to keep waiting for the Update. Default 30000. */
-  updateTimeoutMs?: number;
-  /** Tell the clicker the workflow's own "accepted" text too. Default true. */
-  confirmToClicker?: boolean;
-}
-
-/** Deliver a click as its workflow Update (the Update id makes double clicks harmless). Never throws. */
-export async function runClickUpdate(cmd: ClickCommand, deps: ClickDeliveryDeps): Promise<UpdateOutcome> {
-  const handle = deps.temporal.workflow.getHandle(cmd.workflowId);
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), deps.updateTimeoutMs ?? 30_000);
-  try {
-    const result: UpdateResult = await deps.temporal.withAbortSignal(abort.signal, () =>
-      cmd.update === 'decision'
-        ? handle.executeUpdate(decisionUpdate, { args: cmd.args, updateId: cmd.updateId })
-        : handle.executeUpdate(duoRetryUpdate, { args: cmd.args, updateId: cmd.updateId }),
-    );
-    deps.log('info', 'click accepted', ids(cmd));
-    return { kind: 'accepted', message: result.message };
-  } catch (err) {
-    const outcome = describeUpdateError(abort.signal.aborted ? new WorkflowUpdateRPCTimeoutOrCancelledError('') : err);
-    const level: LogLevel = outcome.kind === 'refused' || outcome.kind === 'closed' ? 'info' : 'error';
-    deps.log(level, `click ${outcome.kind}`, {
-      ...ids(cmd),
-      reason: outcome.message,
-      error: errorName(err),
-      detail: errorMessage(err),
-    });
-    return outcome;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Tell the clicker alone (chat.postEphemeral) what became of their click. Never throws. */
-export async function replyToClicker(cmd: ClickCommand, outcome: UpdateOutcome, deps: ClickDeliveryDeps): Promise<void> {
-  if (outcome.kind === 'accepted' && (!(deps.confirmToClicker ?? true) || !outcome.message)) return;
-  if (!deps.slack) return;
-  if (!cmd.channelId) {
-    deps.log('warn', 'no channel to reply in', ids(cmd));
-    return;
-  }
-  try {
-    await deps.slack.chat.postEphemeral({ channel: cmd.channelId, user: cmd.clicker.id, text: outcome.message });
-  } catch (err) {
-    // web-api errors carry the API error code in the message (e.g. channel_not_found), never the token.
-    deps.log('error', 'ephemeral reply failed', { ...ids(cmd), error: errorName(err), detail: errorMessage(err) });
-  }
-}
-
 export function createHandler(opts: HandlerOptions): HandlerServer {
   if (!opts.signingSecret) throw new Error('createHandler: signingSecret is required');
   const clock = opts.clock ?? Date.now;
-  const ackTimeoutMs = opts.ackTimeoutMs ?? 2500;
-  const updateTimeoutMs = opts.updateTimeoutMs ?? 30_000;
   const maxBodyBytes = opts.maxBodyBytes ?? 64 * 1024;
-  const confirmToClicker = opts.confirmToClicker ?? true;
-  const log = opts.log ?? jsonLineLog;
-  const inFlight = new Set<Promise<void>>();
-
-  function track(p: Promise<void>): void {
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
-  }
-
-  const delivery: ClickDeliveryDeps = {
+  const log = opts.logger;
+  const clicks = createClickHandler({
+    transport: 'http',
     temporal: opts.temporal,
+    logger: log,
     ...(opts.slack ? { slack: opts.slack } : {}),
-    log,
-    updateTimeoutMs,
-    confirmToClicker,
-  };
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.ackTimeoutMs !== undefined ? { ackTimeoutMs: opts.ackTimeoutMs } : {}),
+    ...(opts.updateTimeoutMs !== undefined ? { updateTimeoutMs: opts.updateTimeoutMs } : {}),
+    ...(opts.confirmToClicker !== undefined ? { confirmToClicker: opts.confirmToClicker } : {}),
+  });
+  const inFlight = new Set<Promise<void>>();
 
   async function handleInteraction(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const raw = (await readBody(req, maxBodyBytes)).toString('utf8');
@@ -274,35 +164,12 @@ export function createHandler(opts: HandlerOptions): HandlerServer {
     } catch {
       throw new HttpError(400, 'payload is not JSON');
     }
-    let cmd: ClickCommand;
     try {
-      const interpreted = interpretClick(payload);
-      if (isIgnored(interpreted)) {
-        log('debug', 'interaction ignored', { reason: interpreted.ignored });
-        res.writeHead(200).end();
-        return;
-      }
-      cmd = interpreted;
+      await clicks.handle(payload, () => void res.writeHead(200).end());
     } catch (err) {
       if (err instanceof ClickPayloadError) throw new HttpError(400, err.message);
       throw err;
     }
-
-    const receivedAt = Date.now();
-    const update = runClickUpdate(cmd, delivery);
-    const ackTimer = delay(ackTimeoutMs);
-    const first = await Promise.race([update, ackTimer.promise]);
-    ackTimer.cancel();
-    if (first === 'ack-timeout') log('warn', 'acknowledged before the update finished', ids(cmd));
-    // Registered before the ack goes out, so settled() covers the reply to the clicker.
-    track(
-      update.then((outcome) => {
-        opts.metrics?.clicks.inc({ transport: 'http', outcome: outcome.kind });
-        return replyToClicker(cmd, outcome, delivery);
-      }),
-    );
-    res.writeHead(200).end();
-    opts.metrics?.clickAck.observe({ transport: 'http' }, (Date.now() - receivedAt) / 1000);
   }
 
   const server = http.createServer((req, res) => {
@@ -318,31 +185,29 @@ export function createHandler(opts: HandlerOptions): HandlerServer {
     }
     const work = handleInteraction(req, res).catch((err: unknown) => {
       if (res.headersSent) {
-        log('error', 'interaction failed after the response', { error: errorName(err), detail: errorMessage(err) });
+        log.error({ error: errorName(err), detail: errorMessage(err) }, 'interaction failed after the response');
         return;
       }
       if (err instanceof HttpError) {
-        log(err.status === 401 ? 'warn' : 'info', 'interaction rejected', { status: err.status, reason: err.message });
+        log[err.status === 401 ? 'warn' : 'info']({ status: err.status, reason: err.message }, 'interaction rejected');
         const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain' };
         if (err.status === 413) headers.connection = 'close';
         res.writeHead(err.status, headers).end(err.message);
         return;
       }
-      log('error', 'interaction failed', { error: errorName(err), detail: errorMessage(err) });
+      log.error({ error: errorName(err), detail: errorMessage(err) }, 'interaction failed');
       res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
     });
-    track(work);
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
   }) as HandlerServer;
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
   server.settled = async () => {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    await clicks.settled();
   };
   return server;
-}
-
-function ids(cmd: ClickCommand): Record<string, unknown> {
-  return { workflowId: cmd.workflowId, updateId: cmd.updateId, update: cmd.update, user: cmd.clicker.id };
 }
 
 // ---- Process entry point (used by the CLI) ----
@@ -358,10 +223,10 @@ export interface HandlerStartConfig {
   /** Default 127.0.0.1; put a TLS-terminating proxy in front for Slack. */
   host?: string;
   ackTimeoutMs?: number;
-  log?: HandlerLog;
+  logger: Logger;
   /** Close cleanly on SIGTERM / SIGINT. Default true. */
   handleSignals?: boolean;
-  metrics?: Pick<VouchMetrics, 'clicks' | 'clickAck'>;
+  metrics?: ClickMetrics;
 }
 
 export interface RunningHandler {
@@ -373,7 +238,7 @@ export interface RunningHandler {
 
 /** Connects Temporal and Slack, listens, and closes cleanly on SIGTERM. */
 export async function startHandler(config: HandlerStartConfig): Promise<RunningHandler> {
-  const log = config.log ?? jsonLineLog;
+  const log = config.logger;
   const connection = await Connection.connect({
     address: config.temporal.address,
     ...(config.temporal.tls !== undefined ? { tls: config.temporal.tls } : {}),
@@ -387,7 +252,7 @@ export async function startHandler(config: HandlerStartConfig): Promise<RunningH
         token: config.slackBotToken,
         ...(config.slackApiUrl ? { apiUrl: config.slackApiUrl } : {}),
         timeoutMs: 5000,
-        logSink: (level, line) => log(level, line),
+        logger: log,
       })
     : undefined;
   const server = createHandler({
@@ -396,7 +261,7 @@ export async function startHandler(config: HandlerStartConfig): Promise<RunningH
     ...(slack ? { slack } : {}),
     ...(config.ackTimeoutMs !== undefined ? { ackTimeoutMs: config.ackTimeoutMs } : {}),
     ...(config.metrics ? { metrics: config.metrics } : {}),
-    log,
+    logger: log,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -407,15 +272,15 @@ export async function startHandler(config: HandlerStartConfig): Promise<RunningH
   });
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
-  log('info', 'slack handler listening', { url: `${url}${INTERACTIONS_PATH}` });
+  log.info({ url: `${url}${INTERACTIONS_PATH}` }, 'slack handler listening');
 
   let closing: Promise<void> | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    log('info', 'shutting down', { signal });
+    log.info({ signal }, 'shutting down');
     void close().then(
       () => process.exit(0),
       (err: unknown) => {
-        log('error', 'shutdown failed', { error: errorName(err), detail: errorMessage(err) });
+        log.error({ error: errorName(err), detail: errorMessage(err) }, 'shutdown failed');
         process.exit(1);
       },
     );

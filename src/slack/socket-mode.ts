@@ -1,48 +1,25 @@
-// Slack Socket Mode: the alternative to a public interactivity endpoint. vouch opens an outbound WebSocket to Slack
-// (@slack/socket-mode: apps.connections.open with the app-level token, then the wss URL it returns) and receives
-// button clicks over it, so no inbound port, TLS certificate or signing secret is needed.
+// Slack Socket Mode: the alternative to a public interactivity endpoint, as a thin receiver. vouch opens an outbound
+// WebSocket to Slack (@slack/socket-mode: apps.connections.open with the app-level token, then the wss URL it
+// returns), so no inbound port, TLS certificate or signing secret is needed
+// (https://docs.slack.dev/apis/events-api/using-socket-mode).
 //
-// Click handling is the HTTP handler's (http-receiver.ts): the same `interpretClick` (clicks.ts) turns the
-// `interactive` envelope's payload — the same JSON as the HTTP `payload` field — into a workflow Update; the same
-// `describeUpdateError` turns a refusal into words for the clicker; the Update is raced against the ack deadline
-// (2.5 s of Slack's 3) and the envelope is acknowledged then; the clicker learns the result by an ephemeral message.
-// Envelopes vouch does not handle (other payload types, other apps' buttons, events, slash commands) are
-// acknowledged at once so Slack does not retry them. A malformed vouch click is acknowledged and logged.
+// An `interactive` envelope carries the same JSON as the HTTP `payload` field; it goes to the click handler
+// (click-handler.ts), which acknowledges the envelope when the Update has an answer or the ack timeout passed.
+// Envelopes vouch does not handle (other payload types, other apps' buttons, events, slash commands) are acknowledged
+// at once so Slack does not send them again; so is a malformed vouch click, which is logged.
 import type { Client } from '@temporalio/client';
 import { SocketModeClient, type SocketModeDispatcher } from '@slack/socket-mode';
 import type { WebClient } from '@slack/web-api';
-import { LogLevel as SlackLogLevel } from '@slack/web-api';
-import { createRedactingLogger, createSlackClient } from '../../activities/slack';
-import { loadConfig, metricsSchema, socketModeSchema } from '../cli/config';
-import { connectClient } from '../cli/temporal-client';
-
-export { socketModeSchema };
-import {
-  jsonLineLog,
-  replyToClicker,
-  runClickUpdate,
-  type ClickDeliveryDeps,
-  type HandlerLog,
-  type UpdateOutcome,
-} from './http-receiver';
-import { startProcessMetrics, type VouchMetrics, type ClickOutcome } from '../cli/metrics';
-import { ClickPayloadError, interpretClick, isIgnored, type ClickCommand } from './clicks';
-
-export { replyToClicker, runClickUpdate, type ClickDeliveryDeps };
-
-function ids(cmd: ClickCommand): Record<string, unknown> {
-  return { workflowId: cmd.workflowId, updateId: cmd.updateId, update: cmd.update, user: cmd.clicker.id };
-}
-
-/** What became of one click, in terms the clicker can be told. */
-export type ClickResult = UpdateOutcome;
-
-// ---- the Socket Mode connection ----
+import type { Logger } from 'pino';
+import { createClickHandler, type ClickMetrics } from './click-handler';
+import { ClickPayloadError } from './clicks';
+import { createSlackClient, slackApiBase, slackLogger } from './client';
 
 export interface SocketModeOptions {
   /** App-level token (xapp-…) with the connections:write scope. */
   appToken: string;
   temporal: Client;
+  logger: Logger;
   /** Bot token (xoxb-…) for ephemeral replies; or pass `slack`. */
   botToken?: string;
   slack?: WebClient;
@@ -54,8 +31,7 @@ export interface SocketModeOptions {
   ackTimeoutMs?: number;
   updateTimeoutMs?: number;
   confirmToClicker?: boolean;
-  log?: HandlerLog;
-  metrics?: Pick<VouchMetrics, 'clicks' | 'clickAck'>;
+  metrics?: ClickMetrics;
 }
 
 export interface RunningSocketMode {
@@ -72,116 +48,78 @@ interface SlackEventArgs {
   body: unknown;
 }
 
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export async function startSocketMode(opts: SocketModeOptions): Promise<RunningSocketMode> {
   if (!/^xapp-[A-Za-z0-9-]+$/.test(opts.appToken)) {
     // A bot token here would make Slack answer not_allowed_token_type, which the client retries for a long time.
     throw new Error('Socket Mode needs an app-level token (xapp-…, scope connections:write), not a bot or user token');
   }
-  const log = opts.log ?? jsonLineLog;
-  const ackTimeoutMs = opts.ackTimeoutMs ?? 2500;
-  const apiUrl = opts.slackApiUrl ? (opts.slackApiUrl.endsWith('/') ? opts.slackApiUrl : `${opts.slackApiUrl}/`) : undefined;
+  const log = opts.logger;
+  const apiUrl = opts.slackApiUrl ? slackApiBase(opts.slackApiUrl) : undefined;
   const slack =
     opts.slack ??
     (opts.botToken
-      ? createSlackClient({
-          token: opts.botToken,
-          ...(apiUrl ? { apiUrl } : {}),
-          timeoutMs: 5000,
-          logSink: (level, line) => log(level, line),
-        })
+      ? createSlackClient({ token: opts.botToken, ...(apiUrl ? { apiUrl } : {}), timeoutMs: 5000, logger: log })
       : undefined);
-  const deps: ClickDeliveryDeps = {
+  const clicks = createClickHandler({
+    transport: 'socket',
     temporal: opts.temporal,
+    logger: log,
     ...(slack ? { slack } : {}),
-    log,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.ackTimeoutMs !== undefined ? { ackTimeoutMs: opts.ackTimeoutMs } : {}),
     ...(opts.updateTimeoutMs !== undefined ? { updateTimeoutMs: opts.updateTimeoutMs } : {}),
     ...(opts.confirmToClicker !== undefined ? { confirmToClicker: opts.confirmToClicker } : {}),
-  };
+  });
   const client = new SocketModeClient({
     appToken: opts.appToken,
-    // Token-scrubbing logger (the client would otherwise print to the console).
-    logger: createRedactingLogger([opts.appToken, opts.botToken ?? ''], (level, line) => log(level, line), SlackLogLevel.WARN),
+    logger: slackLogger(log, [opts.appToken, opts.botToken ?? '']),
     ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
     clientOptions: { ...(apiUrl ? { slackApiUrl: apiUrl } : {}) },
   });
 
   const inFlight = new Set<Promise<void>>();
-  const track = (p: Promise<void>): void => {
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
-  };
-  const count = (outcome: ClickOutcome, receivedAt: number): void => {
-    opts.metrics?.clicks.inc({ transport: 'socket', outcome });
-    opts.metrics?.clickAck.observe({ transport: 'socket' }, (Date.now() - receivedAt) / 1000);
-  };
-  const ackQuietly = async (ack: SlackEventArgs['ack'], envelopeId: string | undefined): Promise<void> => {
-    try {
-      await ack();
-    } catch (err) {
-      log('error', 'socket mode ack failed', { envelopeId, detail: err instanceof Error ? err.message : String(err) });
-    }
-  };
-
   async function onEnvelope({ ack, envelope_id: envelopeId, type, body }: SlackEventArgs): Promise<void> {
-    const receivedAt = Date.now();
-    if (type !== 'interactive') {
-      await ackQuietly(ack, envelopeId);
-      log('debug', 'socket mode envelope ignored', { envelopeId, type });
-      return;
-    }
-    let cmd: ClickCommand;
-    try {
-      const interpreted = interpretClick(body);
-      if (isIgnored(interpreted)) {
-        await ackQuietly(ack, envelopeId);
-        count('ignored', receivedAt);
-        log('debug', 'interaction ignored', { envelopeId, reason: interpreted.ignored });
-        return;
+    const ackQuietly = async (): Promise<void> => {
+      try {
+        await ack();
+      } catch (err) {
+        log.error({ envelopeId, detail: errorMessage(err) }, 'socket mode ack failed');
       }
-      cmd = interpreted;
-    } catch (err) {
-      await ackQuietly(ack, envelopeId);
-      count('invalid', receivedAt);
-      log('warn', 'interaction rejected', {
-        envelopeId,
-        reason: err instanceof ClickPayloadError ? err.message : err instanceof Error ? err.message : String(err),
-      });
+    };
+    if (type !== 'interactive') {
+      await ackQuietly();
+      log.debug({ envelopeId, type }, 'socket mode envelope ignored');
       return;
     }
-    const update = runClickUpdate(cmd, deps);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'ack-timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('ack-timeout'), ackTimeoutMs);
-    });
-    const first = await Promise.race([update, deadline]);
-    clearTimeout(timer);
-    if (first === 'ack-timeout') log('warn', 'acknowledged before the update finished', { envelopeId, ...ids(cmd) });
-    // Registered before the ack goes out, so settled() covers the reply to the clicker.
-    track(
-      update.then(async (result) => {
-        opts.metrics?.clicks.inc({ transport: 'socket', outcome: result.kind });
-        await replyToClicker(cmd, result, deps);
-      }),
-    );
-    await ackQuietly(ack, envelopeId);
-    opts.metrics?.clickAck.observe({ transport: 'socket' }, (Date.now() - receivedAt) / 1000);
+    try {
+      await clicks.handle(body, ackQuietly, { envelopeId });
+    } catch (err) {
+      if (!(err instanceof ClickPayloadError)) throw err;
+      await ackQuietly();
+      log.warn({ envelopeId, reason: err.message }, 'interaction rejected');
+    }
   }
 
   client.on('slack_event', (args: SlackEventArgs) => {
-    track(
-      onEnvelope(args).catch((err: unknown) => {
-        log('error', 'socket mode envelope failed', { detail: err instanceof Error ? err.message : String(err) });
-      }),
-    );
+    const work = onEnvelope(args).catch((err: unknown) => {
+      log.error({ detail: errorMessage(err) }, 'socket mode envelope failed');
+    });
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
   });
   client.on('error', (err: unknown) => {
-    log('warn', 'socket mode connection error', { detail: err instanceof Error ? err.message : String(err) });
+    log.warn({ detail: errorMessage(err) }, 'socket mode connection error');
   });
 
   await client.start();
-  log('info', 'socket mode connected', {});
+  log.info('socket mode connected');
   const settled = async (): Promise<void> => {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    await clicks.settled();
   };
   return {
     client,
@@ -191,29 +129,4 @@ export async function startSocketMode(opts: SocketModeOptions): Promise<RunningS
       await settled();
     },
   };
-}
-
-// ---- process entry point ----
-
-
-/** `vouch socket-mode`: receive clicks over Socket Mode until SIGTERM / SIGINT. */
-export async function socketModeCommand(_argv: string[]): Promise<number> {
-  const config = loadConfig(socketModeSchema);
-  const { metrics, close: closeMetrics } = await startProcessMetrics('socket-mode', loadConfig(metricsSchema));
-  const { client: temporal, connection } = await connectClient(config);
-  const running = await startSocketMode({
-    metrics,
-    appToken: config.SLACK_APP_TOKEN,
-    botToken: config.SLACK_BOT_TOKEN,
-    temporal,
-    ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),
-  });
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
-  });
-  await running.stop();
-  await connection.close();
-  await closeMetrics();
-  return 0;
 }

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import { ApplicationFailure } from '@temporalio/activity';
 import { createOnCallActivities, OnCallFailureTypes, type OnCallDeps } from '../../activities/oncall';
-import { createSlackClient } from '../../activities/slack';
+import { createSlackClient } from '../../src/slack/client';
+import { silentLogger } from '../helpers/logs';
 import { PagerDutyStandIn } from '../../src/demo/sandbox/pagerduty';
 import { SlackStandIn } from '../../src/demo/sandbox/slack';
 import { FailureTypes, type Change } from '../../src/core/types';
@@ -68,7 +69,7 @@ describe('connectOnCall (pdjs REST + Slack Web API against stand-ins)', () => {
     await slack.start();
     agent = new https.Agent({ ca: address.ca });
     deps = {
-      slack: createSlackClient({ token: BOT_TOKEN, apiUrl: slack.apiUrl, logSink: () => undefined }),
+      slack: createSlackClient({ token: BOT_TOKEN, apiUrl: slack.apiUrl, logger: silentLogger() }),
       oncall: { apiToken: REST_TOKEN, escalationPolicyId: POLICY, server: address.server, agent, timeoutMs: 3000 },
     };
     pd.addRestUser({ id: 'PALICE', name: 'Alice Security', email: 'alice.sec@example.com' });

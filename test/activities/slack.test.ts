@@ -2,7 +2,9 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/activity';
 import { ErrorCode, LogLevel, type WebClient } from '@slack/web-api';
-import { createSlackActivities, createSlackClient } from '../../activities/slack';
+import { createSlackActivities } from '../../activities/slack';
+import { createSlackClient } from '../../src/slack/client';
+import { captureLogs, silentLogger } from '../helpers/logs';
 import { createPeopleDirectory, parsePeopleDirectory, type PeopleDirectory } from '../../activities/people';
 import { ActionIds } from '../../src/slack/blocks';
 import { SlackStandIn, type SlackStandInEvent } from '../../src/demo/sandbox/slack';
@@ -81,7 +83,8 @@ describe('Slack activities against the Slack stand-in', () => {
     'arn:aws:iam::123456789012:user/carol': { email: 'carol@example.com', slackUserId: 'U0CAROL', duoUsername: 'carol' },
     'arn:aws:sts::*:assumed-role/deployer/*': { email: 'dave@example.com', displayName: 'Dave (deploys)' },
   });
-  const logLines: string[] = [];
+  const captured = captureLogs();
+  const logLines = captured.raw;
   let slack: WebClient;
   let activities: ReturnType<typeof createSlackActivities>;
   const events: SlackStandInEvent[] = [];
@@ -94,7 +97,7 @@ describe('Slack activities against the Slack stand-in', () => {
       apiUrl,
       timeoutMs: 2000,
       logLevel: LogLevel.DEBUG,
-      logSink: (_level, line) => logLines.push(line),
+      logger: captured.logger,
     });
     activities = createSlackActivities({ slack, directory });
     standIn.on('event', (e) => events.push(e));
@@ -233,12 +236,12 @@ describe('Slack activities against the Slack stand-in', () => {
 
   test('a wrong bot token is a non-retryable InvalidCredentials failure and is never logged', async () => {
     const wrongToken = 'xoxb-9999-8888-wrongtoken';
-    const lines: string[] = [];
+    const { logger, raw: lines } = captureLogs();
     const badClient = createSlackClient({
       token: wrongToken,
       apiUrl: standIn.apiUrl,
       logLevel: LogLevel.DEBUG,
-      logSink: (_level, line) => lines.push(line),
+      logger,
     });
     const bad = createSlackActivities({ slack: badClient, directory });
     const failure = await failureOf(bad.resolvePerson(alice), FailureTypes.InvalidCredentials);
@@ -327,7 +330,7 @@ describe('Slack activities against the Slack stand-in', () => {
 
   test('a request that outlives the timeout is a retryable failure', async () => {
     const impatient = createSlackActivities({
-      slack: createSlackClient({ token: TOKEN, apiUrl: standIn.apiUrl, timeoutMs: 200, logSink: () => undefined }),
+      slack: createSlackClient({ token: TOKEN, apiUrl: standIn.apiUrl, timeoutMs: 200, logger: silentLogger() }),
       directory,
     });
     standIn.failNext('chat.postMessage', { delayMs: 1000 });

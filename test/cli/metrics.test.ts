@@ -25,6 +25,7 @@ import { decisionUpdate, statusQuery } from '../../workflows/messages';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import type { ReviewInput, ReviewStatus } from '../../src/core/types';
 import { FakeVendors } from '../helpers/fake-vendors';
+import { reviewInput as buildReviewInput } from '../helpers/review-input';
 import { eventually } from '../helpers/temporal';
 
 const ACCOUNT = '111122223333';
@@ -50,29 +51,12 @@ async function freePort(): Promise<number> {
 }
 
 function reviewInput(k: string, tier: 'confirm' | 'page' = 'confirm'): Omit<ReviewInput, 'reviewUrl'> {
-  return {
-    change: {
-      eventId: `evt-${k}`,
-      eventTime: new Date(Date.now() - 42_000).toISOString(),
-      account: ACCOUNT,
-      region: 'eu-west-1',
-      eventSource: 'ec2.amazonaws.com',
-      eventName: 'AuthorizeSecurityGroupIngress',
-      actor: { type: 'AssumedRole', name: `eng-${k}`, arn: `arn:aws:sts::${ACCOUNT}:assumed-role/dev/eng-${k}` },
-      request: { groupId: 'sg-123' },
-      response: null,
-      summary: 'sg-123 opened to 0.0.0.0/0 on tcp/22',
-    },
-    verdict: {
-      tier,
-      score: 70,
-      rules: [RULE, 'admin-port'],
-      reasons: ['tcp/22 open to the world'],
-      deadlineSeconds: 120,
-      revertPlan: null,
-    },
-    securityResponders: ['U-SEC'],
-  };
+  return buildReviewInput(k, {
+    tier,
+    account: ACCOUNT,
+    change: { eventTime: new Date(Date.now() - 42_000).toISOString(), request: { groupId: 'sg-123' } },
+    verdict: { score: 70, rules: [RULE, 'admin-port'], reasons: ['tcp/22 open to the world'], deadlineSeconds: 120 },
+  });
 }
 
 /** The value of one series in a Prometheus text page (0 when absent). */

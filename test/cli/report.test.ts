@@ -15,6 +15,7 @@ import { startReview } from '../../src/intake/starter';
 import { decisionUpdate, statusQuery } from '../../workflows/messages';
 import type { ReviewInput, Verdict } from '../../src/core/types';
 import { FakeVendors } from '../helpers/fake-vendors';
+import { reviewInput as buildReviewInput } from '../helpers/review-input';
 import { eventually, startReviewStack, type ReviewStack } from '../helpers/temporal';
 
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
@@ -35,29 +36,13 @@ interface Plan {
 }
 
 function reviewInput(k: string, p: Plan): Omit<ReviewInput, 'reviewUrl'> {
-  return {
-    change: {
-      eventId: `evt-${k}`,
-      eventTime: new Date().toISOString(),
-      account: p.account,
-      region: 'eu-west-1',
-      eventSource: 'ec2.amazonaws.com',
-      eventName: 'AuthorizeSecurityGroupIngress',
-      actor: { type: 'AssumedRole', name: `eng-${k}`, arn: `arn:aws:sts::${p.account}:assumed-role/dev/${p.actor}` },
-      request: { groupId: 'sg-123' },
-      response: null,
-      summary: `sg-123 opened by ${p.actor}`,
-    },
-    verdict: {
-      tier: p.tier,
-      score: 60,
-      rules: p.rules,
-      reasons: ['test'],
-      deadlineSeconds: p.deadlineSeconds ?? 120,
-      revertPlan: null,
-    },
-    securityResponders: ['U-SEC'],
-  };
+  return buildReviewInput(k, {
+    tier: p.tier,
+    account: p.account,
+    actorArn: `arn:aws:sts::${p.account}:assumed-role/dev/${p.actor}`,
+    change: { eventTime: new Date().toISOString(), request: { groupId: 'sg-123' }, summary: `sg-123 opened by ${p.actor}` },
+    verdict: { score: 60, rules: p.rules, reasons: ['test'], deadlineSeconds: p.deadlineSeconds ?? 120 },
+  });
 }
 
 /** The FakeVendors' actor is `eng-<k>`; the report groups by that name, so the teams file maps those names. */

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-export const CHROMIUM = process.env.VOUCH_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.VOUCH_CHROMIUM ?? '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve(__dirname, '..', '..', 'test-artifacts');
 
 const ARGS = [
@@ -29,7 +29,7 @@ export interface Browser {
 }
 
 /** Throws a clear error when Chromium is missing (the test then fails, in CI and locally alike). */
-export function requireChromium(): void {
+function requireChromium(): void {
   if (fs.existsSync(CHROMIUM)) return;
   throw new Error(
     `Chromium not found at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set VOUCH_CHROMIUM` +

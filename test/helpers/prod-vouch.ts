@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { createSlackClient } from '../../activities/slack';
+import pino from 'pino';
+import { createSlackClient } from '../../src/slack/client';
 import { loadConfig, workerSchema } from '../../src/cli/config';
 import { buildActivityDeps, createWorker } from '../../src/cli/worker';
 import { createHandler, type HandlerServer } from '../../src/slack/http-receiver';
@@ -127,8 +128,8 @@ export async function startVouchOnProd(topo: ProdTopology, opts: { policyFile?: 
     const handler: HandlerServer = createHandler({
       signingSecret,
       temporal: client,
-      slack: createSlackClient({ token: botToken, apiUrl }),
-      log: () => undefined,
+      slack: createSlackClient({ token: botToken, apiUrl, logger: pino({ level: 'silent' }) }),
+      logger: pino({ level: 'silent' }),
     });
     await new Promise<void>((r) => handler.listen(0, '127.0.0.1', r));
     cleanups.push(async () => {

@@ -5,6 +5,7 @@ import { ClickPayloadError, clickUpdateId, interpretClick, isIgnored, type Click
 import { buildBlockActionsPayload, type ClickSpec } from '../../src/demo/sandbox/slack-interactions';
 import { ActionIds, renderReviewMessage } from '../../src/slack/blocks';
 import type { PostMessageInput } from '../../src/core/types';
+import { reviewInput } from '../helpers/review-input';
 
 const WF = 'vouch-111122223333-evt-abc';
 
@@ -109,22 +110,17 @@ describe('interpretClick', () => {
   });
 
   test('buttons rendered by src/slack/blocks.ts are understood', () => {
+    const { change, verdict } = reviewInput('abc', {
+      actorName: 'eng',
+      actorArn: null,
+      change: { request: {} },
+      verdict: { rules: [], reasons: [], deadlineSeconds: 900 },
+    });
     const input: PostMessageInput = {
       reviewId: WF,
       slackUserId: 'U123ENG',
-      change: {
-        eventId: 'evt-abc',
-        eventTime: '2026-11-28T12:00:00Z',
-        account: '111122223333',
-        region: 'eu-west-1',
-        eventSource: 'ec2.amazonaws.com',
-        eventName: 'AuthorizeSecurityGroupIngress',
-        actor: { type: 'AssumedRole', name: 'eng' },
-        request: {},
-        response: null,
-        summary: 'sg-123 opened to 0.0.0.0/0 on tcp/22',
-      },
-      verdict: { tier: 'confirm', score: 60, rules: [], reasons: [], deadlineSeconds: 900, revertPlan: null },
+      change,
+      verdict,
       reviewUrl: 'http://127.0.0.1:8233/',
       state: { kind: 'ask', deadline: '2026-11-28T12:15:00Z' },
     };

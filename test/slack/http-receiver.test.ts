@@ -9,8 +9,8 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createSlackClient } from '../../activities/slack';
-import { createHandler, startHandler, type HandlerOptions, type HandlerServer, type LogLevel } from '../../src/slack/http-receiver';
+import { createSlackClient } from '../../src/slack/client';
+import { createHandler, startHandler, type HandlerOptions, type HandlerServer } from '../../src/slack/http-receiver';
 import { startReview } from '../../src/intake/starter';
 import { SlackStandIn } from '../../src/demo/sandbox/slack';
 import {
@@ -26,8 +26,10 @@ import { reviewWorkflowId, statusQuery, WORKFLOW_TYPE } from '../../workflows/me
 import type { reviewChangeWorkflow } from '../../workflows/review-change';
 import type { ReviewInput, ReviewStatus } from '../../src/core/types';
 import { FakeVendors } from '../helpers/fake-vendors';
+import { reviewInput as buildReviewInput } from '../helpers/review-input';
 import { createMetrics } from '../../src/cli/metrics';
 import { eventually, startReviewStack, type ReviewStack } from '../helpers/temporal';
+import { captureLogs, silentLogger } from '../helpers/logs';
 
 const ACCOUNT = '111122223333';
 const SIGNING_SECRET = `signing-secret-${randomUUID()}`;
@@ -37,18 +39,13 @@ const SECURITY_CHANNEL = 'C0SECURITY';
 const taskQueue = `handler-test-${randomUUID()}`;
 
 type ReviewHandle = WorkflowHandle<typeof reviewChangeWorkflow>;
-interface LogEntry {
-  level: LogLevel;
-  msg: string;
-  fields?: Record<string, unknown>;
-}
 
 let env: TestWorkflowEnvironment;
 let client: Client;
 let stack: ReviewStack;
 const fake = new FakeVendors();
 const slack = new SlackStandIn({ token: BOT_TOKEN, teamId: TEAM, channels: [{ id: SECURITY_CHANNEL, name: 'security' }] });
-const logs: LogEntry[] = [];
+const { logger, lines: logs, raw: rawLogs } = captureLogs();
 /** Added to the handler's clock (not the signer's), to play a server whose clock has moved on. */
 let clockOffsetMs = 0;
 let handler: HandlerServer;
@@ -71,37 +68,19 @@ function handlerOptions(overrides: Partial<HandlerOptions> = {}): HandlerOptions
   return {
     signingSecret: SIGNING_SECRET,
     temporal: client,
-    slack: createSlackClient({ token: BOT_TOKEN, apiUrl: slack.apiUrl, logSink: () => undefined }),
+    slack: createSlackClient({ token: BOT_TOKEN, apiUrl: slack.apiUrl, logger }),
     clock: () => Date.now() + clockOffsetMs,
-    log: (level, msg, fields) => logs.push({ level, msg, ...(fields ? { fields } : {}) }),
+    logger,
     ...overrides,
   };
 }
 
 function reviewInput(k: string): Omit<ReviewInput, 'reviewUrl'> {
-  return {
-    change: {
-      eventId: `evt-${k}`,
-      eventTime: '2026-11-28T12:00:00Z',
-      account: ACCOUNT,
-      region: 'eu-west-1',
-      eventSource: 'ec2.amazonaws.com',
-      eventName: 'AuthorizeSecurityGroupIngress',
-      actor: { type: 'AssumedRole', name: `eng-${k}`, arn: `arn:aws:sts::${ACCOUNT}:assumed-role/dev/eng-${k}` },
-      request: { groupId: 'sg-123', cidrIp: '0.0.0.0/0', fromPort: 22, toPort: 22 },
-      response: null,
-      summary: 'sg-123 opened to 0.0.0.0/0 on tcp/22',
-    },
-    verdict: {
-      tier: 'confirm',
-      score: 60,
-      rules: ['sg-open-world'],
-      reasons: ['security group sg-123 opened to 0.0.0.0/0 on port 22'],
-      deadlineSeconds: 600,
-      revertPlan: null,
-    },
+  return buildReviewInput(k, {
+    account: ACCOUNT,
+    verdict: { rules: ['sg-open-world'], deadlineSeconds: 600 },
     securityResponders: ['U-SECURITY'],
-  };
+  });
 }
 
 interface Review {
@@ -117,7 +96,7 @@ async function startAskingReview(): Promise<Review> {
   const k = randomUUID().slice(0, 8);
   const actor = `U-${k}`;
   slack.addUser({ id: actor, email: `eng-${k}@example.com`, name: `eng-${k}` });
-  const opened = (await createSlackClient({ token: BOT_TOKEN, apiUrl: slack.apiUrl }).conversations.open({
+  const opened = (await createSlackClient({ token: BOT_TOKEN, apiUrl: slack.apiUrl, logger: silentLogger() }).conversations.open({
     users: actor,
   })) as { channel?: { id?: string } };
   const dm = opened.channel?.id;
@@ -369,11 +348,18 @@ describe('Slack interactivity endpoint, with a real Temporal server', () => {
       const r = await startAskingReview();
       assert.equal((await send(click(r), {}, url)).status, 200);
       assert.equal((await send(click(r, { userId: 'U0INTRUDER1' }), {}, url)).status, 200);
+      // Counted the same way as over Socket Mode: another app's button, and a malformed vouch click (400, no ack).
+      assert.equal((await send(click(r, { actionId: 'approve_expense' }), {}, url)).status, 200);
+      const malformed = buildBlockActionsPayload(click(r)) as unknown as { actions: Array<{ value?: string }> };
+      delete malformed.actions[0]?.value;
+      assert.equal((await postClick(url, malformed, SIGNING_SECRET)).status, 400);
       await counted.settled();
       const text = await metrics.registry.metrics();
       assert.match(text, /vouch_clicks_total\{transport="http",outcome="accepted"\} 1/);
       assert.match(text, /vouch_clicks_total\{transport="http",outcome="refused"\} 1/);
-      assert.match(text, /vouch_click_ack_seconds_count\{transport="http"\} 2/);
+      assert.match(text, /vouch_clicks_total\{transport="http",outcome="ignored"\} 1/);
+      assert.match(text, /vouch_clicks_total\{transport="http",outcome="invalid"\} 1/);
+      assert.match(text, /vouch_click_ack_seconds_count\{transport="http"\} 3/);
     } finally {
       await closeServer(counted);
     }
@@ -431,9 +417,9 @@ describe('Slack interactivity endpoint, with a real Temporal server', () => {
 
   test('log lines carry ids and reasons but no secrets, signatures or response URLs', async () => {
     assert.ok(logs.length > 0);
-    assert.ok(logs.some((l) => l.msg === 'interaction rejected' && l.fields?.status === 401));
-    assert.ok(logs.some((l) => l.msg === 'click accepted' && typeof l.fields?.workflowId === 'string'));
-    const all = JSON.stringify(logs);
+    assert.ok(logs.some((l) => l.msg === 'interaction rejected' && l.status === 401 && l.level === 'warn'));
+    assert.ok(logs.some((l) => l.msg === 'click accepted' && typeof l.workflowId === 'string' && l.transport === 'http'));
+    const all = rawLogs.join('');
     assert.ok(!all.includes(SIGNING_SECRET), 'no signing secret');
     assert.ok(!all.includes(BOT_TOKEN), 'no bot token');
     assert.doesNotMatch(all, /v0=[0-9a-f]{64}/, 'no signatures');
@@ -451,7 +437,7 @@ describe('startHandler', () => {
       temporal: { address: env.address, namespace: 'default' },
       port: 0,
       handleSignals: false,
-      log: () => undefined,
+      logger: silentLogger(),
     });
     try {
       assert.equal((await fetch(`${running.url}/healthz`)).status, 200);
@@ -469,9 +455,10 @@ describe('startHandler', () => {
   test('a handler process exits 0 on SIGTERM', async () => {
     const script = `
       const { startHandler } = require(${JSON.stringify(path.resolve(__dirname, '../../src/slack/http-receiver.ts'))});
+      const pino = require('pino');
       startHandler({
         signingSecret: 's', temporal: { address: process.env.TEMPORAL_ADDRESS }, port: 0,
-        log: (level, msg, fields) => process.stdout.write(JSON.stringify({ level, msg, ...fields }) + '\\n'),
+        logger: pino({ base: undefined }, pino.destination({ dest: 1, sync: true })),
       }).catch((err) => { console.error(err); process.exit(2); });
     `;
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], {
@@ -489,7 +476,8 @@ describe('startHandler', () => {
       child.kill('SIGTERM');
       const code = await Promise.race([exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000))]);
       assert.equal(code, 0, `exit code (stderr: ${err.slice(0, 500)})`);
-      assert.match(out, /"msg":"shutting down","signal":"SIGTERM"/);
+      const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.ok(lines.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM'), out);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

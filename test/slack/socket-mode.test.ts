@@ -11,8 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import ts from 'typescript';
 import { Agent, fetch as undiciFetch } from 'undici';
 import YAML from 'yaml';
-import { createSlackClient } from '../../activities/slack';
-import type { LogLevel } from '../../src/slack/http-receiver';
+import { createSlackClient } from '../../src/slack/client';
 import { createMetrics } from '../../src/cli/metrics';
 import { startReview } from '../../src/intake/starter';
 import { SlackStandIn } from '../../src/demo/sandbox/slack';
@@ -23,7 +22,9 @@ import { statusQuery } from '../../workflows/messages';
 import type { reviewChangeWorkflow } from '../../workflows/review-change';
 import type { ReviewInput, ReviewStatus } from '../../src/core/types';
 import { FakeVendors } from '../helpers/fake-vendors';
+import { reviewInput as buildReviewInput } from '../helpers/review-input';
 import { eventually, startReviewStack, type ReviewStack } from '../helpers/temporal';
+import { captureLogs, silentLogger } from '../helpers/logs';
 
 const ACCOUNT = '111122223333';
 const APP_TOKEN = `xapp-1-A0VOUCHAPP-${randomUUID().replace(/-/g, '')}`;
@@ -38,7 +39,7 @@ let stack: ReviewStack;
 const fake = new FakeVendors();
 const slack = new SlackStandIn({ token: BOT_TOKEN, teamId: TEAM });
 const socket = new SlackSocketStandIn({ appToken: APP_TOKEN });
-const logs: { level: LogLevel; msg: string; fields?: Record<string, unknown> }[] = [];
+const { logger, lines: logs } = captureLogs();
 const metrics = createMetrics({ processMetrics: false });
 let dispatcher: Agent;
 let apiUrl: string;
@@ -53,29 +54,19 @@ interface Review {
 }
 
 function reviewInput(k: string): Omit<ReviewInput, 'reviewUrl'> {
-  return {
-    change: {
-      eventId: `evt-${k}`,
-      eventTime: '2026-11-28T12:00:00Z',
-      account: ACCOUNT,
-      region: 'eu-west-1',
-      eventSource: 'ec2.amazonaws.com',
-      eventName: 'AuthorizeSecurityGroupIngress',
-      actor: { type: 'AssumedRole', name: `eng-${k}`, arn: `arn:aws:sts::${ACCOUNT}:assumed-role/dev/eng-${k}` },
-      request: { groupId: 'sg-123' },
-      response: null,
-      summary: 'sg-123 opened to 0.0.0.0/0 on tcp/22',
-    },
-    verdict: { tier: 'confirm', score: 60, rules: ['sg-open-world'], reasons: ['tcp/22 open'], deadlineSeconds: 600, revertPlan: null },
+  return buildReviewInput(k, {
+    account: ACCOUNT,
+    change: { request: { groupId: 'sg-123' } },
+    verdict: { rules: ['sg-open-world'], reasons: ['tcp/22 open'], deadlineSeconds: 600 },
     securityResponders: ['U-SECURITY'],
-  };
+  });
 }
 
 async function startAskingReview(queue = taskQueue): Promise<Review> {
   const k = randomUUID().slice(0, 8);
   const actor = `U-${k}`;
   slack.addUser({ id: actor, email: `eng-${k}@example.com`, name: `eng-${k}` });
-  const opened = await createSlackClient({ token: BOT_TOKEN, apiUrl: slack.apiUrl }).conversations.open({ users: actor });
+  const opened = await createSlackClient({ token: BOT_TOKEN, apiUrl: slack.apiUrl, logger: silentLogger() }).conversations.open({ users: actor });
   const dm = opened.channel?.id;
   assert.ok(dm);
   const { handle, workflowId } = await startReview(client, reviewInput(k), { taskQueue: queue, uiBaseUrl: 'http://127.0.0.1:8233' });
@@ -112,11 +103,11 @@ before(async () => {
   running = await startSocketMode({
     appToken: APP_TOKEN,
     temporal: client,
-    slack: createSlackClient({ token: BOT_TOKEN, apiUrl: slack.apiUrl, logSink: () => undefined }),
+    slack: createSlackClient({ token: BOT_TOKEN, apiUrl: slack.apiUrl, logger: silentLogger() }),
     slackApiUrl: apiUrl,
     dispatcher,
     updateTimeoutMs: 4000,
-    log: (level, msg, fields) => logs.push({ level, msg, ...(fields ? { fields } : {}) }),
+    logger,
     metrics,
   });
 });
@@ -162,7 +153,7 @@ describe('Socket Mode with a real Temporal server', () => {
     const s = await r.handle.query(statusQuery);
     assert.equal(answers(s), 1, 'only the first answer counts');
     assert.match(ephemeralsTo(r.actor).at(-1)?.text ?? '', /already answered "yes"/);
-    assert.ok(logs.some((l) => l.msg === 'click refused' && l.fields?.workflowId === r.workflowId));
+    assert.ok(logs.some((l) => l.msg === 'click refused' && l.workflowId === r.workflowId && l.transport === 'socket'));
   });
 
   test('a double click (the same envelope payload twice) is one answer', async () => {
@@ -199,7 +190,7 @@ describe('Socket Mode with a real Temporal server', () => {
     }
     await running.settled();
     assert.equal(answers(await r.handle.query(statusQuery)), 0);
-    assert.ok(logs.some((l) => l.msg === 'interaction rejected' && /actions\[0\]\.value is missing/.test(String(l.fields?.reason))));
+    assert.ok(logs.some((l) => l.msg === 'interaction rejected' && /actions\[0\]\.value is missing/.test(String(l.reason))));
     assert.deepEqual(socket.violations, []);
   });
 
@@ -224,12 +215,12 @@ describe('Socket Mode with a real Temporal server', () => {
 
   test('the stand-in refuses a wrong app token, and vouch refuses a bot token before connecting', async () => {
     await assert.rejects(
-      startSocketMode({ appToken: 'xapp-1-A0VOUCHAPP-wrong', temporal: client, slackApiUrl: apiUrl, dispatcher, log: () => undefined }),
+      startSocketMode({ appToken: 'xapp-1-A0VOUCHAPP-wrong', temporal: client, slackApiUrl: apiUrl, dispatcher, logger: silentLogger() }),
       /invalid_auth/,
     );
     assert.equal(socket.opens.at(-1)?.error, 'invalid_auth');
     await assert.rejects(
-      startSocketMode({ appToken: BOT_TOKEN, temporal: client, slackApiUrl: apiUrl, dispatcher, log: () => undefined }),
+      startSocketMode({ appToken: BOT_TOKEN, temporal: client, slackApiUrl: apiUrl, dispatcher, logger: silentLogger() }),
       /app-level token \(xapp-…/,
     );
     const res = await undiciFetch(`${apiUrl}apps.connections.open`, {

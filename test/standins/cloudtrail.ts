@@ -1,6 +1,7 @@
-// A loopback stand-in for CloudTrail's LookupEvents (moto implements trails, not LookupEvents). It speaks the wire the
-// SDK speaks (the AWS CloudTrail API Reference, LookupEvents, and the AWS JSON 1.1 protocol): `POST /`,
-// `X-Amz-Target: CloudTrail_20131101.LookupEvents`, `Content-Type: application/x-amz-json-1.1`, a SigV4 `Authorization` header whose scope names the service
+// A loopback stand-in for CloudTrail's LookupEvents (moto has only trails), as
+// https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html describes it. It speaks the wire
+// @aws-sdk/client-cloudtrail speaks: `POST /`, `X-Amz-Target: CloudTrail_20131101.LookupEvents`,
+// `Content-Type: application/x-amz-json-1.1`, a SigV4 `Authorization` header whose scope names the service
 // `cloudtrail`, and answers `{"Events":[{EventId, EventName, ReadOnly, AccessKeyId, EventTime, EventSource, Username,
 // Resources, CloudTrailEvent}], "NextToken"}` with the records it was given, newest first.
 //
@@ -14,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isRecord } from '../../src/core/text';
 
 /** A record to serve: a CloudTrail record object, or raw `CloudTrailEvent` text with the fields LookupEvents shows. */
 export type ServedEvent =
@@ -72,7 +74,7 @@ class ApiError extends Error {
 }
 
 function obj(v: unknown): Record<string, unknown> | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  return isRecord(v) ? v : undefined;
 }
 
 function usernameOf(identity: Record<string, unknown> | undefined): string | undefined {

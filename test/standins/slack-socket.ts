@@ -6,21 +6,23 @@
 // certificate), because @slack/socket-mode connects to what Slack returns: a wss URL.
 //
 // What it checks, as Slack does: the token is present (not_authed), is an app-level token (a bot or user token gets
-// not_allowed_token_type) and is the app's (invalid_auth); a connection URL works once and for 30 s; frames from the
-// client are masked (RFC 6455 §5.1; an unmasked frame closes with 1002); acks name an envelope that was sent.
-// The WebSocket framing is RFC 6455 by hand (text, close, ping/pong, continuation), with no extensions.
-import { createHash, randomUUID } from 'node:crypto';
+// not_allowed_token_type) and is the app's (invalid_auth); a connection URL works once and for 30 s; acks name an
+// envelope that was sent and are JSON text. The WebSocket protocol itself is the `ws` package's server: it refuses
+// unmasked client frames (RFC 6455 §5.1) and frames over 1 MiB, and answers pings; what it refuses is recorded as a
+// violation.
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { loopbackCert } from '../../src/demo/sandbox/tls';
+import { isRecord } from '../../src/core/text';
 
-const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'; // RFC 6455 §1.3
 const TICKET_TTL_MS = 30_000;
 /** Slack's window for acknowledging an envelope. */
-export const SOCKET_ACK_DEADLINE_MS = 3000;
+const SOCKET_ACK_DEADLINE_MS = 3000;
 const MAX_FRAME = 1024 * 1024;
 
 export interface SlackSocketStandInOptions {
@@ -52,15 +54,6 @@ export interface ConnectionsOpenRequest {
   error?: string;
 }
 
-interface Connection {
-  id: string;
-  socket: Duplex;
-  open: boolean;
-  buffer: Buffer;
-  fragments: Buffer[];
-  fragmentOpcode: number;
-}
-
 interface Pending {
   type: string;
   sentAt: number;
@@ -71,7 +64,7 @@ interface Pending {
 export class SlackSocketStandIn extends EventEmitter {
   readonly opens: ConnectionsOpenRequest[] = [];
   readonly acks: SocketAck[] = [];
-  /** Protocol problems seen from the client (unmasked frames, acks for unknown envelopes, bad JSON). */
+  /** Protocol problems seen from the client (unmasked or oversized frames, acks for unknown envelopes, bad JSON). */
   readonly violations: string[] = [];
   /** How many WebSocket connections were accepted, ever. */
   connectionsAccepted = 0;
@@ -79,8 +72,9 @@ export class SlackSocketStandIn extends EventEmitter {
   private readonly appToken: string;
   private readonly appId: string;
   private readonly tickets = new Map<string, number>();
-  private readonly connections = new Set<Connection>();
+  private readonly connections = new Set<WebSocket>();
   private readonly pending = new Map<string, Pending>();
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
   private server: https.Server | undefined;
   private port = 0;
 
@@ -101,7 +95,7 @@ export class SlackSocketStandIn extends EventEmitter {
         (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err)),
       );
     });
-    server.on('upgrade', (req, socket) => this.handleUpgrade(req, socket));
+    server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
@@ -114,8 +108,9 @@ export class SlackSocketStandIn extends EventEmitter {
   async stop(): Promise<void> {
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
-    for (const c of this.connections) c.socket.destroy();
+    for (const ws of this.connections) ws.terminate();
     this.connections.clear();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     const server = this.server;
     if (!server) return;
     this.server = undefined;
@@ -127,7 +122,7 @@ export class SlackSocketStandIn extends EventEmitter {
 
   /** Open WebSocket connections that have been greeted with hello. */
   get openConnections(): number {
-    return [...this.connections].filter((c) => c.open).length;
+    return [...this.connections].filter((ws) => ws.readyState === WebSocket.OPEN).length;
   }
 
   /** Wait until at least `n` connections are open. */
@@ -148,8 +143,8 @@ export class SlackSocketStandIn extends EventEmitter {
   }
 
   sendEnvelope(type: 'interactive' | 'events_api' | 'slash_commands', payload: unknown): Promise<EnvelopeResult> {
-    const conn = [...this.connections].reverse().find((c) => c.open);
-    if (!conn) return Promise.reject(new Error('no open Socket Mode connection'));
+    const ws = [...this.connections].reverse().find((c) => c.readyState === WebSocket.OPEN);
+    if (!ws) return Promise.reject(new Error('no open Socket Mode connection'));
     const envelopeId = randomUUID();
     return new Promise<EnvelopeResult>((resolve) => {
       const timer = setTimeout(() => {
@@ -157,15 +152,15 @@ export class SlackSocketStandIn extends EventEmitter {
         resolve({ envelopeId, acked: false, ms: SOCKET_ACK_DEADLINE_MS });
       }, SOCKET_ACK_DEADLINE_MS);
       this.pending.set(envelopeId, { type, sentAt: Date.now(), resolve, timer });
-      this.sendText(conn, JSON.stringify({ envelope_id: envelopeId, payload, type, accepts_response_payload: false }));
+      ws.send(JSON.stringify({ envelope_id: envelopeId, payload, type, accepts_response_payload: false }));
     });
   }
 
   /** Ask every connection to reconnect, as Slack does before recycling a server. */
   requestReconnect(reason = 'refresh_requested'): void {
-    for (const c of this.connections) {
-      if (!c.open) continue;
-      this.sendText(c, JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'applink-vouch-sandbox' } }));
+    for (const ws of this.connections) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      ws.send(JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'applink-vouch-sandbox' } }));
     }
   }
 
@@ -189,36 +184,36 @@ export class SlackSocketStandIn extends EventEmitter {
     return { status: 200, body: { ok: true, url: `wss://127.0.0.1:${this.port}/link/?ticket=${ticket}&app_id=${this.appId}` } };
   }
 
-  // ---- WebSocket ----
+  // ---- the WebSocket behind the URL ----
 
-  private handleUpgrade(req: IncomingMessage, socket: Duplex): void {
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
-    const refuse = (status: number, text: string): void => {
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    };
     const ticket = url.searchParams.get('ticket') ?? '';
     const expires = this.tickets.get(ticket);
     this.tickets.delete(ticket); // one use only
-    if (url.pathname !== '/link/' || expires === undefined || expires < Date.now()) return refuse(401, 'Unauthorized');
-    const key = req.headers['sec-websocket-key'];
-    if (String(req.headers.upgrade).toLowerCase() !== 'websocket' || req.headers['sec-websocket-version'] !== '13' || typeof key !== 'string') {
-      return refuse(400, 'Bad Request');
+    if (url.pathname !== '/link/' || expires === undefined || expires < Date.now()) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
     }
-    const accept = createHash('sha1').update(key + WS_GUID).digest('base64');
-    socket.write(
-      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' + `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
-    );
-    const conn: Connection = { id: randomUUID(), socket, open: true, buffer: Buffer.alloc(0), fragments: [], fragmentOpcode: 0 };
-    this.connections.add(conn);
+    // ws checks the rest of the handshake (Upgrade, Sec-WebSocket-Key and -Version) and answers 400 when it is wrong.
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
+  }
+
+  private onConnection(ws: WebSocket): void {
+    this.connections.add(ws);
     this.connectionsAccepted += 1;
-    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
-    socket.on('close', () => {
-      conn.open = false;
-      this.connections.delete(conn);
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) {
+        this.violations.push('binary message');
+        return;
+      }
+      const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      this.onMessage(bytes.toString('utf8'));
     });
-    socket.on('error', () => socket.destroy());
-    this.sendText(
-      conn,
+    // ws closes the connection itself on a protocol error (1002 for an unmasked frame, 1009 for one too large).
+    ws.on('error', (err) => this.violations.push(`protocol: ${err.message}`));
+    ws.on('close', () => this.connections.delete(ws));
+    ws.send(
       JSON.stringify({
         type: 'hello',
         num_connections: this.connections.size,
@@ -229,53 +224,6 @@ export class SlackSocketStandIn extends EventEmitter {
     this.emit('connected');
   }
 
-  private onData(conn: Connection, chunk: Buffer): void {
-    conn.buffer = Buffer.concat([conn.buffer, chunk]);
-    for (;;) {
-      const frame = parseFrame(conn.buffer);
-      if (frame === 'incomplete') return;
-      if (frame === 'too-large') return this.closeWith(conn, 1009, 'frame too large');
-      conn.buffer = conn.buffer.subarray(frame.length);
-      if (!frame.masked) {
-        this.violations.push('client frame not masked');
-        return this.closeWith(conn, 1002, 'client frames must be masked');
-      }
-      this.onFrame(conn, frame.fin, frame.opcode, frame.payload);
-      if (!conn.open) return;
-    }
-  }
-
-  private onFrame(conn: Connection, fin: boolean, opcode: number, payload: Buffer): void {
-    switch (opcode) {
-      case 0x9: // ping
-        this.writeFrame(conn, 0xa, payload);
-        return;
-      case 0xa: // pong
-        return;
-      case 0x8: // close: answer with a close and end
-        this.closeWith(conn, payload.length >= 2 ? payload.readUInt16BE(0) : 1000, '');
-        return;
-      case 0x1:
-      case 0x2:
-      case 0x0: {
-        if (opcode !== 0x0) {
-          conn.fragments = [];
-          conn.fragmentOpcode = opcode;
-        }
-        conn.fragments.push(payload);
-        if (!fin) return;
-        const whole = Buffer.concat(conn.fragments);
-        conn.fragments = [];
-        if (conn.fragmentOpcode === 0x1) this.onMessage(whole.toString('utf8'));
-        else this.violations.push('binary message');
-        return;
-      }
-      default:
-        this.violations.push(`unknown opcode ${opcode}`);
-        this.closeWith(conn, 1002, 'unknown opcode');
-    }
-  }
-
   private onMessage(text: string): void {
     let msg: unknown;
     try {
@@ -284,7 +232,7 @@ export class SlackSocketStandIn extends EventEmitter {
       this.violations.push(`not JSON: ${text.slice(0, 80)}`);
       return;
     }
-    const envelopeId = msg !== null && typeof msg === 'object' ? (msg as { envelope_id?: unknown }).envelope_id : undefined;
+    const envelopeId = isRecord(msg) ? msg.envelope_id : undefined;
     const pending = typeof envelopeId === 'string' ? this.pending.get(envelopeId) : undefined;
     if (!pending || typeof envelopeId !== 'string') {
       this.violations.push(`ack for an unknown envelope: ${String(envelopeId)}`);
@@ -293,75 +241,10 @@ export class SlackSocketStandIn extends EventEmitter {
     clearTimeout(pending.timer);
     this.pending.delete(envelopeId);
     const ms = Date.now() - pending.sentAt;
-    const payload = (msg as { payload?: unknown }).payload;
+    const payload = isRecord(msg) ? msg.payload : undefined;
     const ack: SocketAck = { envelopeId, type: pending.type, ms, ...(payload !== undefined ? { payload } : {}) };
     this.acks.push(ack);
     this.emit('ack', ack);
     pending.resolve({ envelopeId, acked: true, ms });
   }
-
-  private sendText(conn: Connection, text: string): void {
-    this.writeFrame(conn, 0x1, Buffer.from(text, 'utf8'));
-  }
-
-  private writeFrame(conn: Connection, opcode: number, payload: Buffer): void {
-    if (conn.socket.destroyed) return;
-    const len = payload.length;
-    let header: Buffer;
-    if (len < 126) {
-      header = Buffer.from([0x80 | opcode, len]);
-    } else if (len < 65536) {
-      header = Buffer.alloc(4);
-      header[0] = 0x80 | opcode;
-      header[1] = 126;
-      header.writeUInt16BE(len, 2);
-    } else {
-      header = Buffer.alloc(10);
-      header[0] = 0x80 | opcode;
-      header[1] = 127;
-      header.writeBigUInt64BE(BigInt(len), 2);
-    }
-    conn.socket.write(Buffer.concat([header, payload]));
-  }
-
-  private closeWith(conn: Connection, code: number, reason: string): void {
-    if (!conn.open) return;
-    conn.open = false;
-    const body = Buffer.alloc(2 + Buffer.byteLength(reason));
-    body.writeUInt16BE(code, 0);
-    body.write(reason, 2);
-    this.writeFrame(conn, 0x8, body);
-    conn.socket.end();
-  }
-}
-
-type Frame = { fin: boolean; opcode: number; masked: boolean; payload: Buffer; length: number };
-
-function parseFrame(buf: Buffer): Frame | 'incomplete' | 'too-large' {
-  if (buf.length < 2) return 'incomplete';
-  const b0 = buf[0] as number;
-  const b1 = buf[1] as number;
-  const masked = (b1 & 0x80) !== 0;
-  let len = b1 & 0x7f;
-  let offset = 2;
-  if (len === 126) {
-    if (buf.length < 4) return 'incomplete';
-    len = buf.readUInt16BE(2);
-    offset = 4;
-  } else if (len === 127) {
-    if (buf.length < 10) return 'incomplete';
-    const big = buf.readBigUInt64BE(2);
-    if (big > BigInt(MAX_FRAME)) return 'too-large';
-    len = Number(big);
-    offset = 10;
-  }
-  if (len > MAX_FRAME) return 'too-large';
-  const maskLen = masked ? 4 : 0;
-  if (buf.length < offset + maskLen + len) return 'incomplete';
-  const payload = Buffer.from(buf.subarray(offset + maskLen, offset + maskLen + len));
-  if (masked) {
-    const mask = buf.subarray(offset, offset + 4);
-    for (let i = 0; i < payload.length; i += 1) payload[i] = (payload[i] as number) ^ (mask[i % 4] as number);
-  }
-  return { fin: (b0 & 0x80) !== 0, opcode: b0 & 0x0f, masked, payload, length: offset + maskLen + len };
 }

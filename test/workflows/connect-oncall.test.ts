@@ -9,6 +9,7 @@ import { startReview } from '../../src/intake/starter';
 import { decisionUpdate, statusQuery } from '../../workflows/messages';
 import type { ReviewInput, Verdict } from '../../src/core/types';
 import { FakeVendors } from '../helpers/fake-vendors';
+import { reviewInput } from '../helpers/review-input';
 import { eventually, startReviewStack, type ReviewStack } from '../helpers/temporal';
 
 const ACCOUNT = '111122223333';
@@ -19,22 +20,13 @@ let client: Client;
 let stack: ReviewStack;
 
 function input(k: string, tier: Verdict['tier'], actorType: 'AssumedRole' | 'Root' = 'AssumedRole'): Omit<ReviewInput, 'reviewUrl'> {
-  return {
-    change: {
-      eventId: `evt-${k}`,
-      eventTime: '2026-11-28T12:00:00Z',
-      account: ACCOUNT,
-      region: 'eu-west-1',
-      eventSource: 'ec2.amazonaws.com',
-      eventName: 'AuthorizeSecurityGroupIngress',
-      actor: { type: actorType, name: `eng-${k}`, arn: `arn:aws:sts::${ACCOUNT}:assumed-role/dev/eng-${k}` },
-      request: {},
-      response: null,
-      summary: 'sg-123 opened to 0.0.0.0/0 on tcp/22',
-    },
-    verdict: { tier, score: 80, rules: ['sg-open-world'], reasons: ['r'], deadlineSeconds: 60, revertPlan: null },
-    securityResponders: ['U-SEC'],
-  };
+  return reviewInput(k, {
+    tier,
+    account: ACCOUNT,
+    actorType,
+    change: { request: {} },
+    verdict: { score: 80, rules: ['sg-open-world'], reasons: ['r'], deadlineSeconds: 60 },
+  });
 }
 
 async function start(k: string, tier: Verdict['tier'], actorType?: 'AssumedRole' | 'Root') {

@@ -8,6 +8,7 @@ import { resolveTestServer } from '../../src/demo/tools/resolve';
 import { registerSearchAttributes } from '../../src/cli/setup';
 import { reviewWorkflowBundle } from '../helpers/temporal';
 import { FakeVendors } from '../helpers/fake-vendors';
+import { reviewInput } from '../helpers/review-input';
 import { reviewChangeWorkflow } from '../../workflows/review-change';
 import type { ReviewInput } from '../../src/core/types';
 
@@ -29,20 +30,18 @@ after(async () => {
 test('with the default 15-minute deadline, a silent engineer is reminded at 7.5 minutes and security paged at 15', async () => {
   const k = 'tskip1';
   const input: ReviewInput = {
-    change: {
-      eventId: `evt-${k}`,
-      eventTime: '2026-11-28T12:00:00Z',
-      account: '111122223333',
-      region: 'eu-west-1',
-      eventSource: 'cloudtrail.amazonaws.com',
-      eventName: 'StopLogging',
-      actor: { type: 'IAMUser', name: `eng-${k}` },
-      request: { name: 'main-trail' },
-      response: null,
-      summary: 'StopLogging on main-trail',
-    },
-    verdict: { tier: 'confirm', score: 70, rules: ['trail-stopped'], reasons: ['CloudTrail logging stopped'], deadlineSeconds: 900, revertPlan: null },
-    securityResponders: [],
+    ...reviewInput(k, {
+      actorType: 'IAMUser',
+      actorArn: null,
+      change: {
+        eventSource: 'cloudtrail.amazonaws.com',
+        eventName: 'StopLogging',
+        request: { name: 'main-trail' },
+        summary: 'StopLogging on main-trail',
+      },
+      verdict: { score: 70, rules: ['trail-stopped'], reasons: ['CloudTrail logging stopped'], deadlineSeconds: 900 },
+      securityResponders: [],
+    }),
     reviewUrl: 'http://ui/review',
   };
   const worker = await Worker.create({

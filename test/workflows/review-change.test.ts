@@ -6,6 +6,7 @@ import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startReviewStack, type ReviewStack, eventually } from '../helpers/temporal';
 import { FakeVendors } from '../helpers/fake-vendors';
+import { reviewInput } from '../helpers/review-input';
 import { startReview } from '../../src/intake/starter';
 import { decisionUpdate, duoRetryUpdate, securityDecisionUpdate, statusQuery } from '../../workflows/messages';
 import type { ReviewInput, Tier, Verdict, ReviewStatus } from '../../src/core/types';
@@ -23,38 +24,18 @@ function input(
   tier: Verdict['tier'],
   opts: { deadlineSeconds?: number; plan?: boolean; actorType?: 'Root' | 'AssumedRole'; revertOnTimeout?: boolean } = {},
 ): Omit<ReviewInput, 'reviewUrl'> {
-  return {
-    change: {
-      eventId: `evt-${key}`,
-      eventTime: '2026-11-28T12:00:00Z',
-      account: ACCOUNT,
-      region: 'eu-west-1',
-      eventSource: 'ec2.amazonaws.com',
-      eventName: 'AuthorizeSecurityGroupIngress',
-      actor: { type: opts.actorType ?? 'AssumedRole', name: `eng-${key}`, arn: `arn:aws:sts::${ACCOUNT}:assumed-role/dev/eng-${key}` },
-      request: { groupId: 'sg-123', cidrIp: '0.0.0.0/0', fromPort: 22, toPort: 22 },
-      response: null,
-      summary: 'sg-123 opened to 0.0.0.0/0 on tcp/22',
-    },
+  return reviewInput(key, {
+    tier,
+    account: ACCOUNT,
+    ...(opts.actorType ? { actorType: opts.actorType } : {}),
+    plan: opts.plan ?? false,
     verdict: {
-      tier,
-      score: tier === 'confirm' ? 60 : 90,
-      rules: ['sg-open-world', 'admin-port'],
-      reasons: ['security group sg-123 opened to 0.0.0.0/0 on port 22'],
-      deadlineSeconds: opts.deadlineSeconds ?? 60,
+      ...(opts.deadlineSeconds !== undefined ? { deadlineSeconds: opts.deadlineSeconds } : {}),
       ...(opts.revertOnTimeout ? { revertOnTimeout: true } : {}),
-      revertPlan: opts.plan
-        ? {
-            service: 'ec2',
-            operation: 'RevokeSecurityGroupIngress',
-            input: { GroupId: 'sg-123', SecurityGroupRuleIds: ['sgr-1'] },
-            description: 'revoke sgr-1 from sg-123',
-          }
-        : null,
     },
     securityResponders: [SECURITY],
     notifyChannel: 'C-SECURITY',
-  };
+  });
 }
 
 async function start(key: string, tier: Tier & Verdict['tier'], opts: Parameters<typeof input>[2] = {}) {
@@ -156,7 +137,11 @@ describe('review workflow on a real Temporal server', () => {
     await waitPhase(h, 'AWAITING_ANSWER');
     await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
     await waitPhase(h, 'DUO_FAILED');
-    const failedMsg = fake.callsFor(k, 'updateReviewMessage').map((c) => (c.args as { state: { kind: string } }).state.kind);
+    // The phase changes before the message is re-rendered: wait for the activity, not just the phase.
+    const failedMsg = await eventually(() => {
+      const kinds = fake.callsFor(k, 'updateReviewMessage').map((c) => (c.args as { state: { kind: string } }).state.kind);
+      return kinds.includes('duo-failed') ? kinds : undefined;
+    }, 10_000, 'the duo-failed message');
     assert.ok(failedMsg.includes('duo-failed'));
     await assert.rejects(
       h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: 'U-someone-else' }] }),
@@ -352,7 +337,57 @@ describe('review workflow on a real Temporal server', () => {
     assert.equal(sa.get({ name: 'VouchScore', type: 'INT' }), 60);
     assert.equal(sa.get({ name: 'VouchEventName', type: 'KEYWORD' }), 'AuthorizeSecurityGroupIngress');
     const memo = await found.memo;
-    assert.match(String(memo?.summary), /AuthorizeSecurityGroupIngress by eng-.* in 111122223333\/eu-west-1/);
+    assert.equal(memo?.summary, `eng-${k}: sg-123 opened to 0.0.0.0/0 on tcp/22 in 111122223333/eu-west-1`);
     assert.match(String(memo?.outcome), /^CONFIRMED/);
+  });
+
+  test('the Web UI reads a summary and details, current details that follow the review, and activity summaries', async () => {
+    const k = key();
+    const h = await start(k, 'confirm', { plan: true });
+    const desc = await h.describe();
+    assert.equal(await desc.staticSummary(), `eng-${k}: sg-123 opened to 0.0.0.0/0 on tcp/22 in 111122223333/eu-west-1`);
+    const details = (await desc.staticDetails()) ?? '';
+    assert.match(details, /^\*\*Tier:\*\* confirm \(score 60\)\. The engineer has 1 min from the Slack message/m);
+    assert.match(details, /^\*\*Rules:\*\* sg-open-world, admin-port$/m);
+    assert.match(details, /^- security group sg-123 opened to 0\.0\.0\.0\/0 on port 22$/m);
+    assert.match(details, /^\*\*Revert plan:\*\* revoke sgr-1 from sg-123 \(ec2:RevokeSecurityGroupIngress\)$/m);
+
+    const current = async (): Promise<string> => (await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+    const asking = await waitPhase(h, 'AWAITING_ANSWER');
+    assert.equal((await current()).split('\n')[0], `**Waiting for eng-${k}** to answer in Slack, until ${asking.deadline}`);
+    assert.match(await current(), new RegExp(`slack\\.posted: DM to eng-${k}$`, 'm'), 'the latest steps follow');
+    fake.script(k, { duo: ['deny'] });
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    const out = await h.result();
+    assert.equal(out.outcome, 'DENIED');
+    const done = await current();
+    assert.equal(done.split('\n')[0], `**DENIED**: ${out.reason}`);
+    assert.match(done, /^Security has been paged: the PagerDuty incident is open\.$/m);
+
+    const summaries: string[] = [];
+    const timers: string[] = [];
+    for (const e of (await h.fetchHistory()).events ?? []) {
+      const data = e.userMetadata?.summary?.data;
+      const text = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as string) : undefined;
+      if (text && e.activityTaskScheduledEventAttributes) summaries.push(text);
+      if (text && e.timerStartedEventAttributes) timers.push(text);
+    }
+    assert.deepEqual(timers.sort(), [
+      `Deadline for eng-${k}'s Duo answer`,
+      `Deadline for eng-${k}'s answer`,
+      `Remind eng-${k} at half the deadline`,
+    ]);
+    assert.deepEqual(summaries, [
+      `Find the person behind eng-${k}`,
+      `DM eng-${k} about sg-123 opened to 0.0.0.0/0 on tcp/22`,
+      `Update the DM to eng-${k} (duo-pending)`,
+      `Duo push 1 of 3 to eng-${k}`,
+      `Wait for eng-${k}'s Duo answer`,
+      `Page security (critical): eng-${k} denied the Duo push: sg-123 opened to 0.0.0.0/0 on tcp/22 (111122223333/eu-west-1)`,
+      `Connect security's on-call with eng-${k}: sg-123 opened to 0.0.0.0/0 on tcp/22`,
+      'Revert: revoke sgr-1 from sg-123',
+      `Page security (critical): Reverted after denial: sg-123 opened to 0.0.0.0/0 on tcp/22 (111122223333/eu-west-1)`,
+      `Update the DM to eng-${k} (final: DENIED)`,
+    ]);
   });
 });

@@ -5,7 +5,7 @@
 // ============================================================================================================
 //
 // Why it exists: `@duosecurity/duo_api` 1.5.0 calls `https.request({ host, method, path, headers, ca })` with no
-// port, no scheme and no agent option, and pins Duo's CA bundle (vendors.md §2.5). The only seam left is
+// port, no scheme and no agent option, and pins Duo's CA bundle (its lib/main.js). The only seam left is
 // `https.globalAgent`, which Node reads at request time when no agent is given. This module swaps it for an
 // `https.Agent` whose `createConnection` sends connections for exactly the configured logical hosts (e.g.
 // `api-sandbox.duosecurity.test`) to a loopback stand-in on 127.0.0.1, trusting only the stand-in's self-signed

@@ -1,4 +1,5 @@
-// A loopback stand-in for the Duo Auth API v2, for tests and the local demo (vendors.md §2.6).
+// A loopback stand-in for the Duo Auth API v2 (https://duo.com/docs/authapi), for tests and the local demo: Duo has
+// no test mode.
 // It speaks HTTPS (the Duo client only speaks TLS; point the client at it with src/demo/sandbox/duo-redirect.ts) and checks
 // every signed request the way Duo does: the v2 HMAC-SHA512 signature is recomputed with the package's own
 // `duo_sig.sign` from the same ikey/skey, the configured logical host, method, path, params and Date header.

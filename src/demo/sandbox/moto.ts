@@ -1,5 +1,6 @@
 // moto_server (the AWS emulator from PyPI) as a child process on a loopback port, for the EC2/STS side of tests and
-// the demo sandbox. vendors.md §4.7: `moto_server -H 127.0.0.1 -p PORT`, `POST /moto-api/reset` clears its state.
+// the demo sandbox: `moto_server -H 127.0.0.1 -p PORT`, `POST /moto-api/reset` clears its state
+// (https://docs.getmoto.org/en/latest/docs/server_mode.html).
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';

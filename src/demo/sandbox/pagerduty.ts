@@ -1,6 +1,6 @@
 // A loopback stand-in for PagerDuty's Events API v2 (POST /v2/enqueue and /v2/change/enqueue), over HTTPS because
 // @pagerduty/pdjs always calls https://<server>/v2/enqueue. It validates each event as PagerDuty's Events v2 schema
-// describes it (restated by hand from the public documentation, see docs/vendors.md §3.1), keeps incidents by
+// describes it (restated by hand from https://developer.pagerduty.com/docs/events-api-v2/trigger-events/), keeps incidents by
 // dedup_key, and can be scripted to fail. It also powers the local demo sandbox (the 'event' emitter).
 //
 // It also serves the two REST API v2 reads vouch makes to find who is on call (activities/oncall.ts), as
@@ -17,6 +17,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { loopbackCert } from './tls';
+import { isRecord } from '../../core/text';
 
 export type PagerDutyAction = 'trigger' | 'acknowledge' | 'resolve';
 export type PagerDutySeverity = 'critical' | 'error' | 'warning' | 'info';
@@ -264,7 +265,7 @@ export class PagerDutyStandIn extends EventEmitter {
       return;
     }
     record.body = body;
-    if (!isObject(body)) {
+    if (!isRecord(body)) {
       reject(['Event must be a JSON object']);
       return;
     }
@@ -296,7 +297,7 @@ export class PagerDutyStandIn extends EventEmitter {
     const open = current && current.status !== 'resolved' ? current : undefined;
     const payload = (event.body.payload ?? {}) as Record<string, unknown>;
     if (event.action === 'trigger') {
-      const details = isObject(payload.custom_details) ? payload.custom_details : {};
+      const details = isRecord(payload.custom_details) ? payload.custom_details : {};
       if (open) {
         open.events.push(event);
         open.customDetailsHistory.push(details);
@@ -574,7 +575,7 @@ export class PagerDutyStandIn extends EventEmitter {
 }
 
 function validatePayload(payload: unknown, kind: 'alert' | 'change'): string[] {
-  if (!isObject(payload)) return ["'payload' must be an object"];
+  if (!isRecord(payload)) return ["'payload' must be an object"];
   const errors: string[] = [];
   const summary = payload.summary;
   if (typeof summary !== 'string' || summary.trim() === '') errors.push("'payload.summary' is missing or blank");
@@ -601,7 +602,7 @@ function validatePayload(payload: unknown, kind: 'alert' | 'change'): string[] {
   if (timestamp !== undefined && (typeof timestamp !== 'string' || !isIsoDateTime(timestamp))) {
     errors.push("'payload.timestamp' must be an ISO 8601 date-time");
   }
-  if (payload.custom_details !== undefined && !isObject(payload.custom_details)) {
+  if (payload.custom_details !== undefined && !isRecord(payload.custom_details)) {
     errors.push("'payload.custom_details' must be an object");
   }
   return errors;
@@ -612,7 +613,7 @@ function validateLinks(links: unknown): string[] {
   if (!Array.isArray(links)) return ["'links' must be an array"];
   const errors: string[] = [];
   links.forEach((link: unknown, i) => {
-    if (!isObject(link)) errors.push(`'links[${i}]' must be an object`);
+    if (!isRecord(link)) errors.push(`'links[${i}]' must be an object`);
     else if (typeof link.href !== 'string' || link.href === '') errors.push(`'links[${i}].href' is missing`);
     else if (link.text !== undefined && typeof link.text !== 'string') {
       errors.push(`'links[${i}].text' must be a string`);
@@ -626,7 +627,7 @@ function validateImages(images: unknown): string[] {
   if (!Array.isArray(images)) return ["'images' must be an array"];
   const errors: string[] = [];
   images.forEach((image: unknown, i) => {
-    if (!isObject(image)) errors.push(`'images[${i}]' must be an object`);
+    if (!isRecord(image)) errors.push(`'images[${i}]' must be an object`);
     else if (typeof image.src !== 'string' || !image.src.startsWith('https://')) {
       errors.push(`'images[${i}].src' must be an https URL`);
     }
@@ -643,10 +644,6 @@ function reference(type: string, id: string, summary: string): Record<string, un
     self: `https://api.pagerduty.com/${plural}/${id}`,
     html_url: `https://vouch-sandbox.pagerduty.com/${plural}/${id}`,
   };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function isIsoDateTime(value: string): boolean {

@@ -1,6 +1,7 @@
-// Plays Slack's side of interactivity: builds the `block_actions` payload a button click produces (vendors.md §1.3),
-// signs it the way Slack does (§1.4) and POSTs it as `payload=<json>` to vouch's handler. Used by the tests and by
-// the demo sandbox's buttons.
+// Plays Slack's side of interactivity: builds the `block_actions` payload a button click produces
+// (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload), signs it the way Slack does
+// (https://docs.slack.dev/authentication/verifying-requests-from-slack) and POSTs it as `payload=<json>` to vouch's
+// handler. Used by the tests and by the demo sandbox's buttons.
 import { createHmac, randomBytes } from 'node:crypto';
 
 export interface ClickSpec {
@@ -155,7 +156,7 @@ export interface SlackSignatureHeaders {
   'x-slack-request-timestamp': string;
 }
 
-/** Slack's request signature: v0=hex(HMAC-SHA256(secret, "v0:<ts>:<raw body>")) (vendors.md §1.4). */
+/** Slack's request signature: v0=hex(HMAC-SHA256(secret, "v0:<ts>:<raw body>")), sent with X-Slack-Request-Timestamp. */
 export function signSlackRequest(
   body: string,
   signingSecret: string,

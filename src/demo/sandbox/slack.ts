@@ -2,11 +2,12 @@
 // It checks what Slack checks for the methods vouch uses: the bot token in `Authorization: Bearer`, a form-encoded
 // body, each method's required arguments, Block Kit structure and limits, and that updates target a message that
 // exists. Method behaviour and error codes follow https://docs.slack.dev/reference/methods and
-// slackapi/slack-api-specs (shared/docs/vendors.md §1, §5). Failures can be scripted per method.
+// https://github.com/slackapi/slack-api-specs (the Web API's OpenAPI description). Failures can be scripted per method.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isRecord } from '../../core/text';
 
 export interface SlackUser {
   id: string;
@@ -581,12 +582,6 @@ function readBody(req: http.IncomingMessage): Promise<string> {
 
 // ---- Block Kit validation (limits per @slack/types 3.2.0 block-kit/*.d.ts and docs.slack.dev/reference/block-kit) ----
 
-type Obj = Record<string, unknown>;
-
-function isObj(value: unknown): value is Obj {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 const BLOCK_KEYS: Record<string, string[]> = {
   section: ['type', 'block_id', 'text', 'fields', 'accessory', 'expand'],
   header: ['type', 'block_id', 'text'],
@@ -605,7 +600,7 @@ export function validateBlocks(blocks: unknown): string[] {
   const blockIds = new Set<string>();
   blocks.forEach((block, i) => {
     const at = `blocks[${i}]`;
-    if (!isObj(block)) {
+    if (!isRecord(block)) {
       errors.push(`${at}: must be an object`);
       return;
     }
@@ -650,7 +645,7 @@ export function validateBlocks(blocks: unknown): string[] {
           break;
         }
         block.elements.forEach((el, j) => {
-          if (isObj(el) && el.type === 'image') return;
+          if (isRecord(el) && el.type === 'image') return;
           checkTextObject(el, `${at}.elements[${j}]`, 3000, errors);
         });
         break;
@@ -663,7 +658,7 @@ export function validateBlocks(blocks: unknown): string[] {
         const actionIds = new Set<string>();
         block.elements.forEach((el, j) => {
           checkElement(el, `${at}.elements[${j}]`, errors);
-          if (isObj(el) && typeof el.action_id === 'string') {
+          if (isRecord(el) && typeof el.action_id === 'string') {
             if (actionIds.has(el.action_id)) errors.push(`${at}.elements[${j}].action_id: duplicate ${el.action_id}`);
             actionIds.add(el.action_id);
           }
@@ -682,7 +677,7 @@ function checkTextObject(
   errors: string[],
   only?: 'plain_text' | 'mrkdwn',
 ): void {
-  if (!isObj(value)) {
+  if (!isRecord(value)) {
     errors.push(`${at}: must be a text object`);
     return;
   }
@@ -703,7 +698,7 @@ function checkTextObject(
 }
 
 function checkElement(value: unknown, at: string, errors: string[]): void {
-  if (!isObj(value)) {
+  if (!isRecord(value)) {
     errors.push(`${at}: must be an object`);
     return;
   }
@@ -727,7 +722,7 @@ function checkElement(value: unknown, at: string, errors: string[]): void {
   }
   if (value.confirm !== undefined) {
     const c = value.confirm;
-    if (!isObj(c)) {
+    if (!isRecord(c)) {
       errors.push(`${at}.confirm: must be an object`);
       return;
     }

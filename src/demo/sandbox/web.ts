@@ -1,4 +1,4 @@
-// The local vendor sandbox page (issue 5 §1): one loopback web page that shows, live over Server-Sent Events, what
+// The local vendor sandbox page (README, "The demo: `npm run demo`"): one loopback web page that shows, live over Server-Sent Events, what
 // vouch does to the vendors' stand-ins, and lets a person play the engineer:
 //   - Slack: every DM vouch sends, rendered from the Block Kit blocks the Slack stand-in stores, updated in place when
 //     vouch edits the message; its buttons make this server send a correctly signed `block_actions` request to the
@@ -17,6 +17,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { statusQuery } from '../../../workflows/messages';
 import type { ReviewInput, ReviewOutcome, RevertPlan, TimelineEntry } from '../../core/types';
+import { isRecord } from '../../core/text';
 import type { DuoStandIn, DuoStandInEvent } from './duo';
 import type { PagerDutyIncident, PagerDutyStandIn, PagerDutyStandInEvent } from './pagerduty';
 import type { EphemeralMessage, SlackStandIn, SlackStandInEvent, SlackUser, StoredMessage } from './slack';
@@ -152,7 +153,7 @@ export type SandboxUpdate =
   | { kind: 'incident'; item: IncidentView }
   | { kind: 'review'; item: ReviewView };
 
-export class SandboxRequestError extends Error {
+class SandboxRequestError extends Error {
   constructor(
     readonly status: number,
     message: string,
@@ -168,15 +169,15 @@ interface ButtonInfo {
 }
 
 /** Buttons of a Block Kit message (actions blocks and section accessories). */
-export function buttonsOf(blocks: unknown[] | undefined): ButtonInfo[] {
+function buttonsOf(blocks: unknown[] | undefined): ButtonInfo[] {
   const out: ButtonInfo[] = [];
   const take = (el: unknown): void => {
-    if (!isObj(el) || el.type !== 'button' || typeof el.action_id !== 'string') return;
-    const text = isObj(el.text) && typeof el.text.text === 'string' ? el.text.text : el.action_id;
+    if (!isRecord(el) || el.type !== 'button' || typeof el.action_id !== 'string') return;
+    const text = isRecord(el.text) && typeof el.text.text === 'string' ? el.text.text : el.action_id;
     out.push({ actionId: el.action_id, value: typeof el.value === 'string' ? el.value : '', label: text });
   };
   for (const block of blocks ?? []) {
-    if (!isObj(block)) continue;
+    if (!isRecord(block)) continue;
     if (block.type === 'actions' && Array.isArray(block.elements)) block.elements.forEach(take);
     if (block.type === 'section') take(block.accessory);
   }
@@ -184,7 +185,7 @@ export function buttonsOf(blocks: unknown[] | undefined): ButtonInfo[] {
 }
 
 /** The Temporal Web UI link to a review inside a message: a mrkdwn `<url|label>` or a bare URL in plain text. */
-export function reviewLinkIn(texts: string[]): string | null {
+function reviewLinkIn(texts: string[]): string | null {
   for (const text of texts) {
     const m = /<(https?:\/\/[^|>\s]+\/workflows\/[^|>\s]+)(?:\|[^>]*)?>/.exec(text) ?? /(https?:\/\/\S+\/workflows\/[^\s<>|)]+)/.exec(text);
     if (m?.[1]) return m[1].replace(/&amp;/g, '&');
@@ -517,7 +518,7 @@ export class SandboxWeb {
       resolvedAt: incident.resolvedAt,
       reviewUrl: href ?? clientUrl,
       events: incident.events.map((e) => {
-        const p = isObj(e.body.payload) ? e.body.payload : {};
+        const p = isRecord(e.body.payload) ? e.body.payload : {};
         return {
           at: e.at,
           action: e.action,
@@ -689,13 +690,13 @@ export class SandboxWeb {
     } catch {
       throw new SandboxRequestError(400, 'body is not JSON');
     }
-    if (!isObj(parsed)) throw new SandboxRequestError(400, 'body must be a JSON object');
+    if (!isRecord(parsed)) throw new SandboxRequestError(400, 'body must be a JSON object');
     return parsed;
   }
 }
 
 /** What happened (or would happen) to the change in AWS, from the verdict's plan and the review's timeline. */
-export function revertView(plan: RevertPlan | null, timeline: TimelineEntry[], aws: AwsMode, outcome: string): RevertView | null {
+function revertView(plan: RevertPlan | null, timeline: TimelineEntry[], aws: AwsMode, outcome: string): RevertView | null {
   const done = timeline.find((t) => t.step === 'revert.done');
   const verified = timeline.find((t) => t.step === 'revert.verified');
   const failed = timeline.find((t) => t.step === 'revert.failed');
@@ -739,8 +740,4 @@ function validId(v: unknown): string | null {
 function str(v: unknown, name: string): string {
   if (typeof v !== 'string' || v === '' || v.length > 500) throw new SandboxRequestError(400, `${name} must be a non-empty string`);
   return v;
-}
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
