@@ -1,7 +1,10 @@
-// Lint: typescript-eslint's recommended rules, plus the room boundaries (README "Architecture"):
+// Lint: typescript-eslint's recommended rules, plus the room boundaries of README "Architecture":
 // - src/core/ is the domain model: it imports nothing outside itself and no Node builtins, so workflows may use it;
 // - workflows/ runs in Temporal's deterministic sandbox (as Temporal's samples enforce it): no Node builtins, no
-//   Temporal non-workflow packages, nothing from src/ but src/core/, and activities only as types.
+//   Temporal non-workflow packages, nothing from src/ but src/core/, and activities only as types;
+// - every other room imports only the rooms below it (core ← policy, revert ← intake ← slack ← activities ← cli ←
+//   demo); the workflow contract (workflows/messages, workflows/search-attributes) may be imported, other workflow
+//   files only as types. test/architecture.test.ts checks the same map on the whole import graph, and no circles.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
@@ -61,4 +64,37 @@ export default tseslint.config(
       ],
     },
   },
+  ...roomRules(),
 );
+
+/** One no-restricted-imports rule per room: the rooms above it, activities and demo are out of reach. */
+function roomRules() {
+  const workflowsTypesOnly = {
+    regex: `^(\\.\\./)+workflows(/(?!(messages|search-attributes)$).*)?$`,
+    allowTypeImports: true,
+    message: 'outside workflows/, only the workflow contract (messages, search-attributes) is imported; other workflow files only as types',
+  };
+  const forbid = (rooms, why, allowTypeImports = false) => ({ regex: `^(\\.\\./)+(${rooms.join('|')})(/|$)`, message: why, allowTypeImports });
+  const rooms = [
+    { files: ['src/policy/**/*.ts'], out: ['intake', 'slack', 'cli', 'demo', 'activities', 'workflows'], why: 'src/policy/ imports only src/core/ and src/revert/.' },
+    { files: ['src/revert/**/*.ts'], out: ['policy', 'intake', 'slack', 'cli', 'demo', 'activities'], why: 'src/revert/ imports only src/core/ (and the workflow contract).' },
+    { files: ['src/intake/**/*.ts'], out: ['slack', 'cli', 'demo', 'activities'], why: 'src/intake/ imports only src/core/, src/policy/, src/revert/ and the workflow contract.' },
+    { files: ['src/slack/**/*.ts'], out: ['policy', 'revert', 'intake', 'cli', 'demo', 'activities'], why: 'src/slack/ imports only src/core/ and the workflow contract.' },
+    { files: ['activities/**/*.ts'], out: ['src/cli', 'src/demo', 'cli', 'demo'], why: 'activities/ never import the commands or the demo.' },
+    { files: ['src/cli/**/*.ts'], out: ['demo'], why: 'src/cli/ loads the demo only lazily (require inside `vouch demo`), so the production image can leave it out.', typesOnly: true },
+  ];
+  return rooms.map(({ files, out, why, typesOnly }) => ({
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            forbid(out, why, typesOnly === true),
+            ...(out.includes('workflows') ? [] : [workflowsTypesOnly]),
+          ],
+        },
+      ],
+    },
+  }));
+}

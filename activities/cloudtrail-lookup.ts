@@ -7,7 +7,6 @@ import type { LookupPageInput, LookupPageResult } from '../src/core/lookup';
 import { LookupFailure, readLookupPage, type LookupDeps } from '../src/intake/lookup-page';
 
 // The poller workflow imports its activity's contract from here (workflows may import activities only as types).
-export type { LookupAttributeFilter, LookupPageResult } from '../src/core/lookup';
 
 export interface CloudTrailLookupDeps {
   /** Absent in workers that do not poll CloudTrail: the activity then fails with `NotConfigured`. */

@@ -13,24 +13,14 @@ import {
   ActivityFailure,
   ApplicationFailure,
   continueAsNew,
-  defineQuery,
   proxyActivities,
   setHandler,
   sleep,
   workflowInfo,
+  defineQuery,
 } from '@temporalio/workflow';
-import type {
-  createCloudTrailLookupActivities,
-  LookupAttributeFilter,
-  LookupPageResult,
-} from '../activities/cloudtrail-lookup';
-
-export const LOOKUP_POLLER_WORKFLOW_TYPE = 'lookupPollerWorkflow';
-
-/** `vouch-lookup-<account>-<region>`: one poller per account and Region. */
-export function lookupPollerWorkflowId(account: string, region: string): string {
-  return `vouch-lookup-${account}-${region}`;
-}
+import type { createCloudTrailLookupActivities } from '../activities/cloudtrail-lookup';
+import type { LookupAttributeFilter, LookupPageResult } from '../src/core/lookup';
 
 export interface LookupTotals {
   polls: number;
@@ -97,7 +87,9 @@ export interface LookupPollerStatus extends LookupPollerState {
   runId: string;
 }
 
+/** The poller's checkpoint and counts. */
 export const lookupPollerStatusQuery = defineQuery<LookupPollerStatus>('lookupPollerStatus');
+
 
 const { lookupCloudTrailPage } = proxyActivities<ReturnType<typeof createCloudTrailLookupActivities>>({
   startToCloseTimeout: '2 minutes',

@@ -27,3 +27,19 @@ export const WORKFLOW_TYPE = 'reviewChangeWorkflow';
 export function reviewWorkflowId(account: string, eventId: string): string {
   return `vouch-${account}-${eventId}`;
 }
+
+/** Metric names, as scraped (counters get `_total` from the exporter's countersTotalSuffix). */
+export const REVIEW_METRICS = {
+  started: 'vouch_reviews_started',
+  outcomes: 'vouch_review_outcomes',
+  timeToConfirm: 'vouch_time_to_confirm_seconds',
+} as const;
+
+// ---- the LookupEvents pollers ----
+
+export const LOOKUP_POLLER_WORKFLOW_TYPE = 'lookupPollerWorkflow';
+
+/** `vouch-lookup-<account>-<region>`: one poller per account and Region. */
+export function lookupPollerWorkflowId(account: string, region: string): string {
+  return `vouch-lookup-${account}-${region}`;
+}

@@ -13,15 +13,9 @@ import {
   type WorkflowInboundCallsInterceptor,
   type WorkflowInterceptorsFactory,
 } from '@temporalio/workflow';
-import { WORKFLOW_TYPE } from './messages';
+import { REVIEW_METRICS, WORKFLOW_TYPE } from './messages';
 import type { ReviewInput, ReviewOutcome } from '../src/core/types';
 
-/** Metric names, as scraped (counters get `_total` from the exporter's countersTotalSuffix). */
-export const REVIEW_METRICS = {
-  started: 'vouch_reviews_started',
-  outcomes: 'vouch_review_outcomes',
-  timeToConfirm: 'vouch_time_to_confirm_seconds',
-} as const;
 
 /** Label used for a review whose verdict names no rule. */
 const NO_RULE = 'none';

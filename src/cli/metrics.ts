@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory, RuntimeOptions } from '@temporalio/worker';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { REVIEW_METRICS } from '../../workflows/metrics-interceptor';
+import { REVIEW_METRICS } from '../../workflows/messages';
 
 /** The workflow interceptor module that emits the review metrics; pass it in WorkerOptions.interceptors.workflowModules. */
 export const REVIEW_METRICS_INTERCEPTOR_MODULE = require.resolve('../../workflows/metrics-interceptor');

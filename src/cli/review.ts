@@ -171,6 +171,7 @@ export async function runReview(
   // Read every input (gzip as CloudTrail writes to S3 is recognised); a file that is not text is kept whole.
   const texts: Array<{ source: string; text: string }> = [];
   const fileErrors: string[] = [];
+  let keptFiles = 0;
   for (const p of paths) {
     const file = inputFile(p, io.stdin);
     let read;
@@ -183,6 +184,7 @@ export async function runReview(
     if (read.ok) texts.push({ source: file.name, text: read.text });
     else {
       fileErrors.push(read.reason);
+      keptFiles += 1;
       await pipeline.reject({ kind: 'review', source: file.name, reason: read.reason, raw: read.raw, field: '(file)' });
     }
   }
@@ -198,7 +200,7 @@ export async function runReview(
     }
     for (const e of errors) io.stderr.write(`vouch review: ${e}\n`);
     io.stderr.write(`vouch review: ${errors.length} record(s) rejected; no review was started\n`);
-    if (kept > 0 || fileErrors.length > 0) io.stderr.write(`vouch review: the unusable records are kept with the reason in ${dir}\n`);
+    if (kept > 0 || keptFiles > 0) io.stderr.write(`vouch review: the unusable records are kept with the reason in ${dir}\n`);
     return 1;
   }
 

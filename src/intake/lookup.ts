@@ -6,12 +6,8 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { LookupTarget, PageCounts } from '../core/lookup';
 import type { LookupDeps, LookupRecord } from './lookup-page';
 import { RecordError } from './record-check';
-import {
-  LOOKUP_POLLER_WORKFLOW_TYPE,
-  lookupPollerWorkflowId,
-  type LookupPollerInput,
-  type lookupPollerWorkflow,
-} from '../../workflows/lookup-poller';
+import { LOOKUP_POLLER_WORKFLOW_TYPE, lookupPollerWorkflowId } from '../../workflows/messages';
+import type { LookupPollerInput, lookupPollerWorkflow } from '../../workflows/lookup-poller';
 import { createCloudTrailClients, type CloudTrailClientOptions } from './accounts';
 import type { IntakeItem, IntakePipeline } from './pipeline';
 

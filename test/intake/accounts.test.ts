@@ -17,7 +17,7 @@ import { runCommand } from '../../src/cli/program';
 import { loadIntakeConfig } from '../../src/cli/intake-settings';
 import { startCloudTrailStandIn, type CloudTrailStandIn } from '../standins/cloudtrail';
 import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
-import { lookupPollerWorkflowId } from '../../workflows/lookup-poller';
+import { lookupPollerWorkflowId } from '../../workflows/messages';
 import { startDevServer } from '../helpers/temporal';
 import { loadRecords, retime, type Rec } from './helpers/records';
 

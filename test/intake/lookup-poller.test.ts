@@ -18,12 +18,8 @@ import { pageIngester } from '../../src/intake/lookup';
 import { IntakePipeline } from '../../src/intake/pipeline';
 import { temporalStarter } from '../../src/intake/starter';
 import { startCloudTrailStandIn, type CloudTrailStandIn, type LookupRequestLog } from '../standins/cloudtrail';
-import {
-  lookupPollerStatusQuery,
-  lookupPollerWorkflow,
-  lookupPollerWorkflowId,
-  type LookupPollerInput,
-} from '../../workflows/lookup-poller';
+import { lookupPollerWorkflowId } from '../../workflows/messages';
+import { lookupPollerStatusQuery, lookupPollerWorkflow, type LookupPollerInput } from '../../workflows/lookup-poller';
 import { eventually, reviewWorkflowBundle, startDevServer } from '../helpers/temporal';
 import { eventIdsOf, waitForReviews } from './helpers/temporal';
 import { expectedReviewed, inAccount, loadRecords, randomAccount, retime, testJudge, type Rec } from './helpers/records';
