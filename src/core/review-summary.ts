@@ -69,6 +69,17 @@ export function reviewSummary(change: Pick<Change, 'actor' | 'summary' | 'accoun
   return oneLine(change, (s) => s);
 }
 
+/**
+ * The same line as the value of the Text search attribute VouchSummary (the Web UI's list column). On PostgreSQL
+ * visibility a Text value is cast to a tsvector *literal*, in which `:` starts a position and `'` and `\\` quote, so a
+ * value holding one of them fails the whole visibility row and the review vanishes from the Web UI
+ * (temporalio/temporal#11085). Record fields are chosen by whoever made the change, so those three characters are
+ * written as look-alikes that are plain text to PostgreSQL: `∶` (U+2236), `’` (U+2019) and `⧵` (U+29F5).
+ */
+export function reviewSummarySearchText(change: Pick<Change, 'actor' | 'summary' | 'account' | 'region'>): string {
+  return fitUtf8(reviewSummary(change).replace(/:/g, '\u2236').replace(/'/g, '\u2019').replace(/\\/g, '\u29f5'), SUMMARY_MAX_BYTES);
+}
+
 /** The same line as Temporal Markdown (what the Web UI renders): escaped, still within SUMMARY_MAX_BYTES. */
 export function reviewSummaryMarkdown(change: Pick<Change, 'actor' | 'summary' | 'account' | 'region'>): string {
   return oneLine(change, escapeMarkdown);

@@ -9,7 +9,7 @@ import {
 } from '@temporalio/client';
 import { reviewWorkflowId, TASK_QUEUE, WORKFLOW_TYPE } from '../../workflows/messages';
 import { reviewSearchAttributes, VouchSummary } from '../../workflows/search-attributes';
-import { reviewDetails, reviewSummary, reviewSummaryMarkdown } from '../core/review-summary';
+import { reviewDetails, reviewSummary, reviewSummaryMarkdown, reviewSummarySearchText } from '../core/review-summary';
 import type { ReviewInput } from '../core/types';
 import type { reviewChangeWorkflow } from '../../workflows/review-change';
 import type { Starter } from './pipeline';
@@ -69,7 +69,7 @@ export async function startReview(
       typedSearchAttributes: [
         ...reviewSearchAttributes(input.change, input.verdict, 'PENDING'),
         // The summary as a column of the Web UI's Workflows list (which shows search attributes, not summaries).
-        ...(summaryColumn ? [{ key: VouchSummary, value: summary }] : []),
+        ...(summaryColumn ? [{ key: VouchSummary, value: reviewSummarySearchText(input.change) }] : []),
       ],
       memo: { summary },
       // What the Web UI shows on the review's page (src/core/review-summary.ts).

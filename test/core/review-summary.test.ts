@@ -11,6 +11,7 @@ import {
   reviewProgress,
   reviewSummary,
   reviewSummaryMarkdown,
+  reviewSummarySearchText,
   utf8Bytes,
 } from '../../src/core/review-summary';
 import { reviewInput } from '../helpers/review-input';
@@ -114,4 +115,18 @@ describe('current details', () => {
     const done = reviewProgress({ stage: { kind: 'done', outcome: 'REVERTED', reason: 'revert tier' }, incident: 'resolved', timeline: [] });
     assert.match(done, /^\*\*REVERTED\*\*: revert tier\n\nSecurity was paged; the PagerDuty incident is resolved\.$/);
   });
+});
+
+test('the VouchSummary column value has no character a PostgreSQL tsvector literal would choke on', () => {
+  // An attacker picks the session name and the resource names; ':' or an unbalanced quote in a Text search attribute
+  // fails the whole visibility row on PostgreSQL (temporalio/temporal#11085), hiding the review from the Web UI.
+  const change = {
+    actor: { type: 'AssumedRole' as const, name: "mallory:1 'x\\" },
+    summary: "sg-1 opened to ::/0 on tcp/22 ('quoted')",
+    account: '111122223333',
+    region: 'eu-west-1',
+  };
+  const text = reviewSummarySearchText(change);
+  assert.doesNotMatch(text, /[:'\\]/);
+  assert.equal(text, "mallory∶1 ’x⧵∶ sg-1 opened to ∶∶/0 on tcp/22 (’quoted’) in 111122223333/eu-west-1");
 });

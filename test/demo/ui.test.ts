@@ -10,7 +10,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startDemoStack, type DemoStack } from '../../src/demo/stack';
 import { fixtureScenarios } from '../../src/demo/scenarios';
 import { prepareReviews } from '../../src/cli/review';
-import { reviewSummary } from '../../src/core/review-summary';
+import { reviewSummary, reviewSummarySearchText } from '../../src/core/review-summary';
 import type { ReviewOutcome } from '../../src/core/types';
 import { statusQuery } from '../../workflows/messages';
 import { launchBrowser, screenshot, type Browser } from '../helpers/browser';
@@ -90,7 +90,8 @@ describe('Temporal Web UI', { timeout: 120_000 }, () => {
     await page.getByTestId('drawer-close-button').click();
     await page.getByTestId('drawer-close-button').waitFor({ state: 'hidden' });
     const listed = page.locator('tr', { has: row });
-    await eventually(async () => ((await listed.textContent()) ?? '').includes(summary), 10_000, 'the summary in the list');
+    const column = reviewSummarySearchText(review.input.change);
+    await eventually(async () => ((await listed.textContent()) ?? '').includes(column), 10_000, 'the summary in the list');
     await screenshot(page, 'temporal-ui-list.png');
 
     // ---- the review: summary, details and current details ----

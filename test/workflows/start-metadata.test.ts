@@ -38,7 +38,8 @@ describe('starting a review', () => {
       assert.equal(res.warning, undefined);
       const desc = await res.handle.describe();
       const expected = `eng-${k}: sg-123 opened to 0.0.0.0/0 on tcp/22 in 111122223333/eu-west-1`;
-      assert.equal(desc.typedSearchAttributes.get(VouchSummary), expected);
+      // The column's value writes ':' as '∶' (PostgreSQL visibility reads Text values as tsvector literals).
+      assert.equal(desc.typedSearchAttributes.get(VouchSummary), expected.replace(/:/g, '\u2236'));
       assert.equal(desc.memo?.summary, expected);
       assert.equal(await desc.staticSummary(), expected);
       assert.match((await desc.staticDetails()) ?? '', /^\*\*Tier:\*\* confirm \(score 60\)/m);
