@@ -140,10 +140,16 @@ export interface DecisionRequest {
   /** Slack user id of whoever clicked. */
   slackUserId: string;
   answer: EngineerAnswer;
+  /** The `ts` of the Slack message the click came from: a click is bound to the review's own message. */
+  messageTs?: string;
 }
 
 export interface DuoRetryRequest {
   slackUserId: string;
+  /** The `ts` of the Slack message the click came from. */
+  messageTs?: string;
+  /** The Duo attempt the button was drawn for (1-based): a replayed button of an older attempt does nothing. */
+  duoAttempt?: number;
 }
 
 export type SecurityAction = 'approve' | 'revert' | 'escalate';
