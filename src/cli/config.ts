@@ -84,12 +84,17 @@ export const metricsSchema = z.object({
 });
 
 export const awsSchema = z.object({
-  /** e.g. arn:aws:iam::{account}:role/vouch-revert; without it the default credential chain acts in every account. */
+  /**
+   * e.g. arn:aws:iam::{account}:role/vouch-revert: assumed in the record's account for every revert and baseline read.
+   * Required while reverts are on (VOUCH_REVERTS); vouch's own credentials never act for a record.
+   */
   VOUCH_REVERT_ROLE_ARN_TEMPLATE: z
     .string()
     .regex(/^arn:aws[a-z-]*:iam::\{account\}:role\/.+$/, 'must look like arn:aws:iam::{account}:role/NAME')
     .optional(),
   AWS_ENDPOINT_URL: url.optional(),
+  /** `on` (default): the worker reverts what the verdicts plan; `off`: no revert runs (each review pages instead). */
+  VOUCH_REVERTS: z.enum(['on', 'off']).default('on'),
 });
 
 /** Where the trusted baseline of watched AWS configuration lives: a folder, or s3://bucket/prefix. */

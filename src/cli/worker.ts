@@ -32,6 +32,12 @@ export interface DepsOverrides {
 
 /** Production clients from validated config. */
 export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides = {}): ActivityDeps {
+  if (config.VOUCH_REVERTS !== 'off' && !config.VOUCH_REVERT_ROLE_ARN_TEMPLATE) {
+    // The right account, proven: a revert acts only as the revert role of the record's own account.
+    throw new ConfigError([
+      'VOUCH_REVERT_ROLE_ARN_TEMPLATE is required while reverts are on (VOUCH_REVERTS=on, the default): set it to the revert role of each account, e.g. arn:aws:iam::{account}:role/vouch-revert, or set VOUCH_REVERTS=off',
+    ]);
+  }
   if (Boolean(config.PAGERDUTY_API_TOKEN) !== Boolean(config.PAGERDUTY_ESCALATION_POLICY_ID)) {
     throw new ConfigError([
       'PAGERDUTY_API_TOKEN and PAGERDUTY_ESCALATION_POLICY_ID go together: set both (to connect the on-call engineer) or neither',
