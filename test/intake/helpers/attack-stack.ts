@@ -112,7 +112,8 @@ export interface AttackStack {
   reviewId(account: string, eventId: string): string;
   dmFor(workflowId: string): StoredMessage | undefined;
   click(workflowId: string, actionId: 'vouch_yes' | 'vouch_no'): Promise<void>;
-  outcome(workflowId: string): Promise<ReviewOutcome>;
+  /** The review's outcome; rejects when it has not finished within `timeoutMs` (default 60 s). */
+  outcome(workflowId: string, timeoutMs?: number): Promise<ReviewOutcome>;
   deadLetters(): Promise<StoredDeadLetter[]>;
   stop(): Promise<void>;
 }
@@ -278,7 +279,17 @@ export async function startAttackStack(): Promise<AttackStack> {
         const res = await postClick(interactionsUrl, payload, signingSecret);
         if (res.status !== 200) throw new Error(`click refused: ${res.status}`);
       },
-      outcome: (workflowId) => env.client.workflow.getHandle(workflowId).result() as Promise<ReviewOutcome>,
+      async outcome(workflowId, timeoutMs = 60_000) {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`review ${workflowId} did not finish within ${timeoutMs} ms`)), timeoutMs);
+        });
+        try {
+          return await Promise.race([env.client.workflow.getHandle(workflowId).result() as Promise<ReviewOutcome>, late]);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
       deadLetters: () => new FolderDeadLetterStore(deadLetterDir).list(),
       stop,
     };
