@@ -52,9 +52,10 @@ test('a Lambda permission re-granted to its rightful principal under the same st
   const outcome = await stack.outcome(stack.reviewId(SANDBOX, String(record.eventID)));
 
   // The harm that must not happen: the rightful permission removed on the record's word.
-  const policy = await lambda.send(new GetPolicyCommand({ FunctionName: 'orders' })).then(
-    (r) => JSON.parse(r.Policy ?? '{}') as { Statement?: { Sid: string; Principal: unknown }[] },
-    (err: Error) => (err.name === 'ResourceNotFoundException' ? {} : Promise.reject(err)), // no policy left at all
+  type Doc = { Statement?: { Sid: string; Principal: unknown }[] };
+  const policy: Doc = await lambda.send(new GetPolicyCommand({ FunctionName: 'orders' })).then(
+    (r) => JSON.parse(r.Policy ?? '{}') as Doc,
+    (err: Error) => (err.name === 'ResourceNotFoundException' ? ({} as Doc) : Promise.reject(err)), // no policy left at all
   );
   assert.deepEqual(policy.Statement?.map((s) => s.Sid) ?? [], ['apigw-invoke'], `the rightful statement was removed (${timeline(outcome)})`);
   assert.equal(outcome.outcome, 'REVERT_FAILED', outcome.reason);
