@@ -320,6 +320,29 @@ describe('review workflow on a real Temporal server', () => {
     assert.equal(fake.callsFor(k, 'resolvePerson').length, 1, 'one review ran');
   });
 
+  test('the same event started ten times at once makes one run: one started, nine existing', async () => {
+    const k = key();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => startReview(client, input(k, 'confirm'), { taskQueue, uiBaseUrl: 'http://ui' })),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status).sort(),
+      ['existing', 'existing', 'existing', 'existing', 'existing', 'existing', 'existing', 'existing', 'existing', 'started'],
+    );
+    const id = results[0]?.workflowId ?? '';
+    assert.ok(results.every((r) => r.workflowId === id));
+    const runs: string[] = [];
+    for await (const wf of client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(wf.runId);
+    assert.equal(runs.length, 1, 'one execution of the review');
+    const started = results.find((r) => r.status === 'started');
+    assert.equal(runs[0], started?.runId);
+    await waitPhase(started?.handle as Awaited<ReturnType<typeof start>>, 'AWAITING_ANSWER');
+    assert.equal(fake.callsFor(k, 'resolvePerson').length, 1, 'one review ran');
+    assert.equal(fake.callsFor(k, 'postReviewMessage').length, 1, 'one DM');
+    await started?.handle.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'approve' }] });
+    await started?.handle.result();
+  });
+
   test('search attributes and memo are readable through the list API', async () => {
     const k = key();
     const h = await start(k, 'confirm');
