@@ -5,7 +5,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
@@ -19,6 +23,13 @@ import {
 } from '../../src/cli/metrics';
 import { createLogger, temporalLogger } from '../../src/cli/log';
 import { createWorkerWith } from '../../src/cli/worker';
+import { ingestCommand } from '../../src/cli/ingest';
+import { runCommand } from '../../src/cli/program';
+import { loadIntakeConfig } from '../../src/cli/intake-settings';
+import { lookupPollerWorkflowId } from '../../workflows/messages';
+import { startCloudTrailStandIn } from '../standins/cloudtrail';
+import { pinnedRecords } from '../intake/helpers/expected';
+import { inAccount, randomAccount, retime } from '../intake/helpers/records';
 import { startReview } from '../../src/intake/starter';
 import { resolveTemporalCli } from '../../src/demo/tools/resolve';
 import { decisionUpdate, statusQuery } from '../../workflows/messages';
@@ -206,6 +217,84 @@ describe('worker metrics and logs', () => {
     assert.equal(value(text, 'vouch_intake_lag_seconds_sum', { source: 'cloudtrail' }), 90);
     assert.equal(value(text, 'vouch_intake_lag_seconds_bucket', { source: 'cloudtrail', le: '60' }), 0);
     assert.equal(value(text, 'vouch_intake_lag_seconds_bucket', { source: 'cloudtrail', le: '120' }), 1);
+  });
+
+  test("`vouch worker`'s /metrics carries the intake lag of the reviews its LookupEvents pollers start", async () => {
+    // The real executable, wired as it wires itself (buildActivityDeps → the poller's intake → the lag histogram);
+    // CloudTrail is the LookupEvents stand-in; the vendors point at closed loopback ports (the reviews it starts are
+    // not this test's business).
+    const account = randomAccount();
+    const accessKeyId = `AKIALAG${randomBytes(6).toString('hex').toUpperCase()}`;
+    const LAG_S = 60;
+    const risky = retime(inAccount(pinnedRecords().reviewed, account), Date.now() - LAG_S * 1000);
+    const region = String(risky[0]?.awsRegion);
+    const cloudtrail = await startCloudTrailStandIn({ records: risky, accountOf: (key) => (key === accessKeyId ? account : undefined) });
+    const closed = await freePort();
+    const metricsPort = await freePort();
+    const workerQueue = `metrics-lag-${randomUUID()}`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vouch-metrics-lag-'));
+    const child = spawn(process.execPath, [path.resolve(__dirname, '../../src/bin/vouch.js'), 'worker'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        VOUCH_LOG_LEVEL: 'warn',
+        TEMPORAL_ADDRESS: env.address,
+        TEMPORAL_TASK_QUEUE: workerQueue,
+        VOUCH_METRICS_PORT: String(metricsPort),
+        VOUCH_METRICS_HOST: '127.0.0.1',
+        VOUCH_SDK_METRICS_ADDRESS: `127.0.0.1:${await freePort()}`,
+        SLACK_BOT_TOKEN: 'xoxb-0000-metrics',
+        SLACK_API_URL: `http://127.0.0.1:${closed}/api/`,
+        DUO_IKEY: 'DIABCDEFGHIJKLMNOPQR',
+        DUO_SKEY: randomBytes(20).toString('hex'),
+        DUO_API_HOST: 'api-closed.duosecurity.test',
+        PAGERDUTY_ROUTING_KEY: randomBytes(16).toString('hex'),
+        PAGERDUTY_EVENTS_SERVER: `127.0.0.1:${closed}`,
+        VOUCH_BASELINE_STORE: path.join(dir, 'baseline'),
+        VOUCH_DEAD_LETTER_DIR: path.join(dir, 'dead-letter'),
+        AWS_ENDPOINT_URL_CLOUDTRAIL: cloudtrail.url,
+        AWS_ACCESS_KEY_ID: accessKeyId,
+        AWS_SECRET_ACCESS_KEY: 'test-secret',
+        AWS_REGION: region,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const workerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
+    try {
+      // `vouch ingest --from lookup` starts the account's poller on the worker's task queue.
+      const pollersFrom = Date.now();
+      const accountsFile = path.join(dir, 'accounts.json');
+      fs.writeFileSync(accountsFile, JSON.stringify({ accounts: [{ id: account, regions: [region] }] }));
+      const out: string[] = [];
+      const err: string[] = [];
+      const io = { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } };
+      const config = loadIntakeConfig({ TEMPORAL_TASK_QUEUE: workerQueue, VOUCH_LOG_LEVEL: 'error' });
+      const code = await runCommand(ingestCommand({ client, config, ...io }), ['--from', 'lookup', '--accounts', accountsFile, '--lookback', '3600', '--poll-interval', '1'], io);
+      assert.equal(code, 0, err.join(''));
+
+      const scraped = await eventually(async () => {
+        if (child.exitCode !== null) throw new Error(`the worker exited:\n${stderr}`);
+        const res = await fetch(workerMetrics).catch(() => undefined);
+        const text = res?.ok ? await res.text() : '';
+        return value(text, 'vouch_intake_lag_seconds_count', { source: 'lookup' }) >= risky.length ? text : undefined;
+      }, 90_000, `${risky.length} lag observations on the worker's /metrics`);
+      const seenBy = Date.now();
+      assert.equal(value(scraped, 'vouch_intake_lag_seconds_count', { source: 'lookup', process: 'worker' }), risky.length, 'one per review started');
+      // Each lag runs from the record's eventTime to its review's start, between the ingest command and this scrape.
+      const sum = value(scraped, 'vouch_intake_lag_seconds_sum', { source: 'lookup' });
+      const times = risky.map((r) => Date.parse(String(r.eventTime)));
+      const low = times.reduce((n, t) => n + (pollersFrom - t) / 1000, 0);
+      const high = times.reduce((n, t) => n + (seenBy - t) / 1000, 0);
+      assert.ok(sum >= low && sum <= high, `lag sum ${sum} s, between ${low} and ${high}`);
+      assert.equal(value(scraped, 'vouch_intake_lag_seconds_bucket', { source: 'lookup', le: '30' }), 0, `no lag under ${LAG_S} s`);
+      const handle = client.workflow.getHandle(lookupPollerWorkflowId(account, region));
+      await handle.terminate('test done');
+    } finally {
+      child.kill('SIGKILL');
+      await cloudtrail.stop();
+    }
   });
 
   test('when the SDK exporter is unreachable the page still serves vouch series, with a comment saying so', async () => {
