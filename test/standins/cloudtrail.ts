@@ -190,23 +190,31 @@ export class CloudTrailStandIn {
     this.forcedThrottles += n;
   }
 
-  /** Highest number of accepted requests in any 1-second window, per account+Region. */
-  maxAcceptedPerSecond(filter: (r: LookupRequestLog) => boolean = () => true): number {
+  /**
+   * What a caller sent, refused requests included, per account+Region: the most requests in any 1-second window and
+   * the shortest gap between two requests. (Counting only accepted requests would measure the stand-in's own limit.)
+   */
+  sentRate(filter: (r: LookupRequestLog) => boolean = () => true): { requests: number; maxPerSecond: number; minGapMs: number } {
     const byKey = new Map<string, number[]>();
+    let requests = 0;
     for (const r of this.requests) {
-      if (r.status !== 200 || !filter(r)) continue;
+      if (!filter(r)) continue;
+      requests += 1;
       const k = `${r.account}/${r.region}`;
       byKey.set(k, [...(byKey.get(k) ?? []), r.at]);
     }
-    let max = 0;
+    let maxPerSecond = 0;
+    let minGapMs = Infinity;
     for (const times of byKey.values()) {
+      times.sort((a, b) => a - b);
       for (let i = 0; i < times.length; i++) {
+        if (i > 0) minGapMs = Math.min(minGapMs, (times[i] as number) - (times[i - 1] as number));
         let n = 0;
         for (let j = i; j < times.length && (times[j] as number) - (times[i] as number) < 1000; j++) n++;
-        max = Math.max(max, n);
+        maxPerSecond = Math.max(maxPerSecond, n);
       }
     }
-    return max;
+    return { requests, maxPerSecond, minGapMs };
   }
 
   async start(): Promise<this> {
