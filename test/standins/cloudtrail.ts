@@ -36,6 +36,8 @@ export interface CloudTrailStandInOptions {
   ratePerSecond?: number;
   /** The secret access key of every known access key. Default STANDIN_SECRET. */
   secretAccessKey?: string;
+  /** The secret of one access key (e.g. temporary credentials another service issued); overrides secretAccessKey. */
+  secretOf?: (accessKeyId: string) => string | undefined | Promise<string | undefined>;
   /** Now (epoch ms), for the X-Amz-Date window. Default Date.now(). */
   now?: () => number;
 }
@@ -282,9 +284,10 @@ export class CloudTrailStandIn {
     if (!type.startsWith('application/x-amz-json-1.1')) throw new ApiError('SerializationException', `Content-Type must be application/x-amz-json-1.1, got ${type}`);
     const claimed = /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
     const known = claimed === undefined ? undefined : this.opts.accountOf ? await this.opts.accountOf(claimed) : this.opts.defaultAccount;
+    const secret = !known || claimed === undefined ? undefined : this.opts.secretOf ? await this.opts.secretOf(claimed) : (this.opts.secretAccessKey ?? STANDIN_SECRET);
     const auth = checkSigV4(
       { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body: raw },
-      { service: 'cloudtrail', secretOf: () => (known ? (this.opts.secretAccessKey ?? STANDIN_SECRET) : undefined), now: (this.opts.now ?? Date.now)() },
+      { service: 'cloudtrail', secretOf: () => secret, now: (this.opts.now ?? Date.now)() },
     );
     log.accessKeyId = auth.accessKeyId;
     log.region = auth.region;
