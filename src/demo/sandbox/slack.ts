@@ -1,13 +1,14 @@
 // A loopback stand-in for the Slack Web API (POST <url>/api/<method>), for tests and the demo sandbox.
-// It checks what Slack checks for the methods vouch uses: the bot token in `Authorization: Bearer`, a form-encoded
-// body, each method's required arguments, Block Kit structure and limits, and that updates target a message that
-// exists. Method behaviour and error codes follow https://docs.slack.dev/reference/methods and
+// It checks what Slack checks for the methods vouch uses: the bot token in `Authorization: Bearer`, the token's scopes
+// and each method's rate tier (slack-rules.ts), a form-encoded body, each method's required arguments, Block Kit
+// structure and limits, and that updates target a message that exists and that the bot posted. Method behaviour and error codes follow https://docs.slack.dev/reference/methods and
 // https://github.com/slackapi/slack-api-specs (the Web API's OpenAPI description). Failures can be scripted per method.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isRecord } from '../../core/text';
+import { manifestBotScopes, missingScope, SlackRateLimiter } from './slack-rules';
 
 export interface SlackUser {
   id: string;
@@ -31,6 +32,10 @@ export interface SlackStandInOptions {
   channels?: SlackChannel[];
   teamId?: string;
   botUserId?: string;
+  /** The bot token's scopes. Default: the bot scopes of src/deploy/slack-app-manifest.yaml. */
+  scopes?: string[];
+  /** Clock of the rate-limit buckets (epoch ms). Default Date.now. */
+  now?: () => number;
 }
 
 /** What the next call(s) of a method answer instead of the normal reply. */
@@ -133,6 +138,8 @@ export class SlackStandIn extends EventEmitter {
   private readonly failures = new Map<string, ScriptedFailure[]>();
   private server: http.Server | undefined;
   private tsSeq = 0;
+  private readonly scopes: string[];
+  private readonly limiter: SlackRateLimiter;
 
   constructor(opts: SlackStandInOptions) {
     super();
@@ -140,6 +147,8 @@ export class SlackStandIn extends EventEmitter {
     this.token = opts.token;
     this.teamId = opts.teamId ?? 'T0VOUCH00';
     this.botUserId = opts.botUserId ?? 'U0VOUCHBOT';
+    this.scopes = opts.scopes ?? manifestBotScopes();
+    this.limiter = new SlackRateLimiter(opts.now);
     for (const user of opts.users ?? []) this.addUser(user);
     for (const channel of opts.channels ?? []) {
       this.conversations.set(channel.id, { id: channel.id, type: 'channel', users: [], name: channel.name });
@@ -193,13 +202,24 @@ export class SlackStandIn extends EventEmitter {
     this.failures.set(method, queue);
   }
 
-  /** Forget messages, conversations, requests and scripted failures (users and channels stay). */
+  /** A message a person wrote in a conversation the bot is in (the bot cannot edit it). */
+  addUserMessage(channel: string, userId: string, text: string): StoredMessage {
+    const conv = this.conversations.get(channel);
+    if (!conv) throw new Error(`no conversation ${channel}`);
+    const message: StoredMessage = { channel, ts: this.nextTs(), user: userId, text, replies: [], edits: 0 };
+    this.byTs.set(`${channel}/${message.ts}`, message);
+    this.messages.push(message);
+    return snapshot(message);
+  }
+
+  /** Forget messages, conversations, requests, scripted failures and spent rate limits (users and channels stay). */
   reset(): void {
     this.requests.length = 0;
     this.messages.length = 0;
     this.ephemerals.length = 0;
     this.byTs.clear();
     this.failures.clear();
+    this.limiter.reset();
     for (const [id, conv] of this.conversations) if (conv.type !== 'channel') this.conversations.delete(id);
   }
 
@@ -284,6 +304,19 @@ export class SlackStandIn extends EventEmitter {
     const authError = this.checkAuth(req.headers.authorization, params.token);
     if (authError) {
       send(200, { ok: false, error: authError });
+      return;
+    }
+
+    // The token's scopes, then the method's rate tier (slack-rules.ts).
+    const scopeHeaders = { 'x-oauth-scopes': this.scopes.join(',') };
+    const noScope = missingScope(method, params, this.scopes);
+    if (noScope) {
+      send(200, { ok: false, ...noScope }, { ...scopeHeaders, 'x-accepted-oauth-scopes': noScope.needed });
+      return;
+    }
+    const rate = this.limiter.take(method, method === 'chat.postMessage' ? params.channel : undefined);
+    if (!rate.ok) {
+      send(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(rate.retryAfter) });
       return;
     }
 
@@ -420,6 +453,7 @@ export class SlackStandIn extends EventEmitter {
     if (!conv) throw new SlackError('channel_not_found');
     const message = this.byTs.get(`${channel}/${ts}`);
     if (!message) throw new SlackError('message_not_found');
+    if (message.user !== this.botUserId) throw new SlackError('cant_update_message');
     const { text, blocks } = messageContent(p);
     message.text = text;
     if (blocks) message.blocks = blocks;
