@@ -343,6 +343,29 @@ describe('Slack activities against the Slack stand-in', () => {
     });
     assert.ok(Date.now() - started < 900);
   });
+  test('the stand-in serves conversations.history as Slack does: newest first, paged, metadata only when asked', async () => {
+    const channel = standIn.dmChannelOf('U0ALICE') ?? ((await slack.conversations.open({ users: 'U0ALICE' })).channel?.id as string);
+    const posted: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const res = await slack.chat.postMessage({ channel, text: `m${i}`, metadata: { event_type: 'vouch_review', event_payload: { reviewId: `r${i}` } } });
+      posted.push(res.ts as string);
+    }
+    const first = await slack.conversations.history({ channel, limit: 2 });
+    assert.deepEqual(first.messages?.map((m) => m.text), ['m2', 'm1']);
+    assert.equal(first.has_more, true);
+    assert.equal(first.messages?.[0]?.metadata, undefined, 'no metadata without include_all_metadata');
+    const rest = await slack.conversations.history({ channel, limit: 2, cursor: first.response_metadata?.next_cursor as string, include_all_metadata: true });
+    assert.deepEqual(rest.messages?.map((m) => [m.text, m.metadata?.event_payload]), [['m0', { reviewId: 'r0' }]]);
+    assert.equal(rest.has_more, false);
+    const after = await slack.conversations.history({ channel, oldest: posted[0] as string });
+    assert.deepEqual(after.messages?.map((m) => m.text), ['m2', 'm1'], 'oldest is exclusive');
+    await assert.rejects(slack.conversations.history({ channel: 'D0NOSUCH' }), /channel_not_found/);
+    await assert.rejects(
+      slack.apiCall('chat.postMessage', { channel, text: 'x', metadata: JSON.stringify({ event_type: 'bad type!', event_payload: {} }) }),
+      /invalid_metadata_schema/,
+    );
+  });
+
 });
 
 describe('people directory', () => {
