@@ -1,7 +1,7 @@
 // Slack activities: find the person behind an actor, DM them the review message, keep it up to date, remind them.
 // The WebClient comes from src/slack/client.ts, built to fail fast (no retry loop, 429s rejected at once, bounded
 // timeout); Temporal's activity retry policy owns the backoff. Failures carry a FailureTypes `type` the workflow
-// branches on.
+// branches on. Every text that may hold record values goes through escapeSlackText (src/slack/escape.ts).
 import { ApplicationFailure } from '@temporalio/activity';
 import {
   ErrorCode,
@@ -23,6 +23,7 @@ import type {
 } from '../src/core/types';
 import type { PeopleDirectory } from './people';
 import { renderReviewMessage } from '../src/slack/blocks';
+import { escapeSlackText } from '../src/slack/escape';
 import { truncate } from '../src/core/text';
 
 export interface SlackDeps {
@@ -37,6 +38,11 @@ export interface NotifyPersonInput {
 
 /** Slack truncates message text beyond about 4,000 characters. */
 const MAX_PLAIN_TEXT = 4000;
+
+/** Record text made safe for a plain Slack message, cut to what Slack shows. */
+function safeText(text: string): string {
+  return truncate(escapeSlackText(text, { multiline: true }), MAX_PLAIN_TEXT).replace(/&[a-z]*…$/, '…');
+}
 
 /** Slack error codes that mean the token or its scopes are wrong: retrying cannot help. */
 const CREDENTIAL_ERRORS = new Set([
@@ -236,7 +242,7 @@ export function createSlackActivities(deps: SlackDeps) {
         slack.chat.postMessage({
           channel: input.message.channel,
           thread_ts: input.message.ts,
-          text: truncate(input.text, MAX_PLAIN_TEXT),
+          text: safeText(input.text),
         }),
       );
     },
@@ -245,7 +251,7 @@ export function createSlackActivities(deps: SlackDeps) {
     async notifyPerson(input: NotifyPersonInput): Promise<SlackMessageRef> {
       const channel = await openDm(input.slackUserId);
       const res = await call('chat.postMessage', () =>
-        slack.chat.postMessage({ channel, text: truncate(input.text, MAX_PLAIN_TEXT), unfurl_links: false }),
+        slack.chat.postMessage({ channel, text: safeText(input.text), unfurl_links: false }),
       );
       return messageRef('chat.postMessage', res);
     },
@@ -253,7 +259,7 @@ export function createSlackActivities(deps: SlackDeps) {
     /** A plain message to a channel (notify-tier changes go to security's channel). */
     async notifyChannel(input: { channel: string; text: string }): Promise<SlackMessageRef> {
       const res = await call('chat.postMessage', () =>
-        slack.chat.postMessage({ channel: input.channel, text: truncate(input.text, MAX_PLAIN_TEXT), unfurl_links: false }),
+        slack.chat.postMessage({ channel: input.channel, text: safeText(input.text), unfurl_links: false }),
       );
       return messageRef('chat.postMessage', res);
     },

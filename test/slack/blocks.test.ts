@@ -178,13 +178,12 @@ describe('review message rendering', () => {
     assert.match(allTexts(exhausted.blocks).join('\n'), /All 3 Duo pushes have been used/);
   });
 
-  test('an info message is plain text without buttons', () => {
-    const rendered = renderReviewMessage(input({ kind: 'info', text: 'Your change was reverted by vouch.' }));
+  test('an info message is escaped verbatim mrkdwn without buttons', () => {
+    const rendered = renderReviewMessage(input({ kind: 'info', text: 'Your change was reverted by vouch.\nSee <!here>.' }));
     assert.equal(buttons(rendered).length, 0);
     const first = blocksOf(rendered)[0] as Obj;
-    assert.deepEqual((first.text as Obj).type, 'plain_text');
-    assert.equal((first.text as Obj).text, 'Your change was reverted by vouch.');
-    assert.equal(rendered.text, 'Your change was reverted by vouch.');
+    assert.deepEqual(first.text, { type: 'mrkdwn', verbatim: true, text: 'Your change was reverted by vouch.\nSee &lt;!here&gt;.' });
+    assert.equal(rendered.text, 'Your change was reverted by vouch. See &lt;!here&gt;.');
   });
 
   test('long text is cut to the Block Kit limits with an ellipsis', () => {
