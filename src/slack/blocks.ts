@@ -9,8 +9,29 @@ import { truncate } from '../core/text';
 import type { Change, MessageState, Outcome, PostMessageInput, Verdict } from '../core/types';
 import { escapeSlackText, plainSlackText } from './escape';
 
-/** action_id of each button; the Slack interaction handler dispatches on these. The button value is the review id. */
+/**
+ * action_id of each button; the Slack interaction handler dispatches on these. The button value is the review id.
+ * The Duo-retry button's action_id also names the Duo attempt it was drawn for (`vouch_duo_retry:2`), so a click on
+ * an older rendering can be told from one on the current message (see duoRetryActionId).
+ */
 export const ActionIds = { yes: 'vouch_yes', no: 'vouch_no', duoRetry: 'vouch_duo_retry' } as const;
+
+/** action_id of the "send another Duo push" button drawn after Duo attempt `attempt` (1-based) failed. */
+export function duoRetryActionId(attempt: number): string {
+  return `${ActionIds.duoRetry}:${attempt}`;
+}
+
+/**
+ * Reads an action_id of a vouch button: which button, and for the Duo-retry button the attempt it was drawn for
+ * (undefined for a button rendered before attempts were named). Undefined for anything that is not vouch's.
+ */
+export function parseActionId(actionId: string): { action: keyof typeof ActionIds; duoAttempt?: number } | undefined {
+  if (actionId === ActionIds.yes) return { action: 'yes' };
+  if (actionId === ActionIds.no) return { action: 'no' };
+  if (actionId === ActionIds.duoRetry) return { action: 'duoRetry' };
+  const m = /^vouch_duo_retry:([1-9]\d{0,3})$/.exec(actionId);
+  return m ? { action: 'duoRetry', duoAttempt: Number(m[1]) } : undefined;
+}
 
 /** Block Kit limits (characters unless stated), per @slack/types 3.2.0 block-kit/*.d.ts. */
 export const BlockKitLimits = {
@@ -279,7 +300,7 @@ export function renderReviewMessage(input: PostMessageInput, opts: RenderOptions
             ? `You can send another push (${state.pushes} of ${state.maxPushes} used).`
             : `All ${state.maxPushes} Duo pushes have been used.`),
       );
-      if (canRetry) actions([button(ActionIds.duoRetry, 'Send another Duo push', 'primary')]);
+      if (canRetry) actions([button(duoRetryActionId(state.pushes), 'Send another Duo push', 'primary')]);
       section('details', details);
       context('link', [reviewLink]);
       text = `Duo did not confirm (${plain(state.reason)}): ${plain(summary)} in ${plain(where)}.`;

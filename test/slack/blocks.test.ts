@@ -168,7 +168,13 @@ describe('review message rendering', () => {
     const retry = renderReviewMessage(input({ kind: 'duo-failed', reason: 'Push timed out', pushes: 1, maxPushes: 3 }));
     assert.deepEqual(
       buttons(retry).map((b) => [b.action_id, (b.text as Obj).text]),
-      [[ActionIds.duoRetry, 'Send another Duo push']],
+      [[`${ActionIds.duoRetry}:1`, 'Send another Duo push']],
+    );
+    const second = renderReviewMessage(input({ kind: 'duo-failed', reason: 'Push timed out', pushes: 2, maxPushes: 3 }));
+    assert.deepEqual(
+      buttons(second).map((b) => b.action_id),
+      [`${ActionIds.duoRetry}:2`],
+      'the button names the attempt it was drawn for',
     );
     assert.match(allTexts(retry.blocks).join('\n'), /Push timed out/);
     const exhausted = renderReviewMessage(
