@@ -16,6 +16,9 @@ import { escapeSlackText, plainSlackText } from './escape';
  */
 export const ActionIds = { yes: 'vouch_yes', no: 'vouch_no', duoRetry: 'vouch_duo_retry' } as const;
 
+/** The `message.metadata.event_type` of every review message (https://docs.slack.dev/messaging/message-metadata). */
+export const REVIEW_MESSAGE_EVENT_TYPE = 'vouch_review';
+
 /** action_id of the "send another Duo push" button drawn after Duo attempt `attempt` (1-based) failed. */
 export function duoRetryActionId(attempt: number): string {
   return `${ActionIds.duoRetry}:${attempt}`;

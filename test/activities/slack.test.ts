@@ -182,10 +182,11 @@ describe('Slack activities against the Slack stand-in', () => {
     assert.equal(actions.length, 1);
     assert.ok(JSON.stringify(actions).includes(ActionIds.yes));
     assert.deepEqual(
-      standIn.requests.map((r) => r.method),
-      ['conversations.open', 'chat.postMessage'],
+      standIn.requests.map((r) => r.method).filter((m) => m !== 'auth.test'),
+      ['conversations.open', 'conversations.history', 'chat.postMessage'],
     );
     assert.equal(standIn.requests[0]?.params.users, 'U0ALICE');
+    assert.deepEqual(posted.metadata, { event_type: 'vouch_review', event_payload: { reviewId: 'vouch-123456789012-ev-0001' } });
 
     await activities.updateReviewMessage({
       ...postInput('U0ALICE'),
@@ -204,6 +205,33 @@ describe('Slack activities against the Slack stand-in', () => {
         ['message.updated', 'U0ALICE'],
       ],
     );
+  });
+
+  test('a retry after a lost reply finds the first review message instead of posting a second one', async () => {
+    standIn.failNext('chat.postMessage', { lostReply: true });
+    await assert.rejects(activities.postReviewMessage(postInput('U0ALICE')), (err: unknown) => {
+      assert.ok(!(err instanceof ApplicationFailure && err.nonRetryable), 'a lost reply must stay retryable');
+      assert.match((err as Error).message, /chat\.postMessage/);
+      return true;
+    });
+    const channel = standIn.dmChannelOf('U0ALICE') as string;
+    assert.equal(standIn.messagesIn(channel).length, 1, 'Slack posted the message although the reply was lost');
+    const ref = await activities.postReviewMessage(postInput('U0ALICE'));
+    assert.deepEqual(ref, { channel, ts: standIn.messagesIn(channel)[0]?.ts });
+    assert.equal(standIn.messagesIn(channel).length, 1, 'the retry posted nothing new');
+    assert.equal(standIn.requests.filter((r) => r.method === 'chat.postMessage').length, 1);
+    const history = standIn.requests.filter((r) => r.method === 'conversations.history');
+    assert.equal(history.at(-1)?.params.include_all_metadata, 'true');
+    assert.equal(history.at(-1)?.params.channel, channel);
+  });
+
+  test("another review's message in the same DM is not taken for this review's", async () => {
+    const first = await activities.postReviewMessage(postInput('U0ALICE'));
+    const other = await activities.postReviewMessage({ ...postInput('U0ALICE'), reviewId: 'vouch-123456789012-ev-0002' });
+    assert.notEqual(other.ts, first.ts);
+    assert.equal(standIn.messagesIn(first.channel).length, 2);
+    const again = await activities.postReviewMessage(postInput('U0ALICE'));
+    assert.deepEqual(again, first);
   });
 
   test('a reminder is posted as a threaded reply under the review message', async () => {
