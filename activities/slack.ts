@@ -229,16 +229,20 @@ export function createSlackActivities(deps: SlackDeps) {
   }
 
   return {
-    /** The person behind an actor: directory entry (or the actor's own e-mail), then Slack by e-mail if needed. */
+    /**
+     * The person behind an actor, through a trusted identity only (activities/people.ts): the directory entry or the
+     * e-mail of an Identity Center / IAM user, then Slack by e-mail if needed.
+     */
     async resolvePerson(actor: Actor): Promise<Person> {
-      const entry = directory.lookup(actor);
-      if (!entry) {
+      const found = directory.match(actor);
+      if (!found.entry) {
         throw ApplicationFailure.create({
           type: FailureTypes.UnknownPerson,
-          message: `No person is mapped to ${describeActor(actor)} and it carries no e-mail address`,
+          message: `Nobody can be asked about this change: ${found.reason}`,
           nonRetryable: true,
         });
       }
+      const entry = found.entry;
       let slackUserId = entry.slackUserId;
       let slackName: string | undefined;
       if (!slackUserId) {
