@@ -37,6 +37,8 @@ export interface PeopleDirectory {
   lookup(actor: Actor): DirectoryEntry | undefined;
   /** As lookup, with how the person was found, or why nobody was. */
   match(actor: Actor): DirectoryMatch;
+  /** The entry that names this Slack user id (`slackUserId`), with `duoUsername` filled in; undefined when none does. */
+  lookupBySlackUserId(slackUserId: string): DirectoryEntry | undefined;
 }
 
 export interface PeopleDirectoryOptions {
@@ -132,6 +134,7 @@ export function createPeopleDirectory(
   const globs: Array<{ pattern: RegExp; specificity: number; entry: DirectoryEntry }> = [];
   const byLogin = new Map<string, DirectoryEntry>();
   const byIdentityCenterId = new Map<string, DirectoryEntry>();
+  const bySlackUserId = new Map<string, DirectoryEntry>();
 
   for (const [rawKey, entry] of Object.entries(entries)) {
     const key = parseKey(rawKey);
@@ -140,6 +143,7 @@ export function createPeopleDirectory(
     else if (key.kind === 'arn-glob') globs.push({ pattern: key.pattern, specificity: key.specificity, entry });
     else byLogin.set(key.login, entry);
     if (entry.identityCenterUserId) byIdentityCenterId.set(entry.identityCenterUserId.toLowerCase(), entry);
+    if (entry.slackUserId && !bySlackUserId.has(entry.slackUserId)) bySlackUserId.set(entry.slackUserId, entry);
   }
   // Most specific glob first; ties keep the order of the file.
   globs.sort((a, b) => b.specificity - a.specificity);
@@ -203,6 +207,10 @@ export function createPeopleDirectory(
   return {
     lookup: (actor) => match(actor).entry,
     match,
+    lookupBySlackUserId(slackUserId: string): DirectoryEntry | undefined {
+      const entry = bySlackUserId.get(slackUserId);
+      return entry ? complete(entry) : undefined;
+    },
   };
 }
 

@@ -530,6 +530,15 @@ describe('people directory', () => {
     assert.throws(() => createPeopleDirectory({ bob: { email: 'bob@example.com' } }), /people directory key "bob": a bare name/);
   });
 
+  test('a security member is found by their Slack user id, the first entry naming it wins', () => {
+    const dir = createPeopleDirectory({
+      'sso:sec': { email: 'sec@example.com', slackUserId: 'U0SEC', duoUsername: 'sec' },
+      [`arn:aws:iam::${ACCOUNT}:user/sec`]: { email: 'other@example.com', slackUserId: 'U0SEC' },
+    });
+    assert.deepEqual(dir.lookupBySlackUserId('U0SEC'), { email: 'sec@example.com', slackUserId: 'U0SEC', duoUsername: 'sec' });
+    assert.equal(dir.lookupBySlackUserId('U0NOBODY'), undefined);
+  });
+
   test('the demo people file is valid and maps every demo principal it names', () => {
     const entries = parsePeopleDirectory(fs.readFileSync(DEMO_PEOPLE_FILE, 'utf8'), DEMO_PEOPLE_FILE);
     const dir = createPeopleDirectory(entries);
