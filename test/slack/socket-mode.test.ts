@@ -272,6 +272,10 @@ const SCOPES_OF_METHOD: Record<string, string[]> = {
   'chat.postEphemeral': ['chat:write'],
   // One user: a DM (im:write); several users (on-call + engineer): a group DM (mpim:write).
   'conversations.open': ['im:write', 'mpim:write'],
+  // Only ever on the review DM (an im), before posting the review message.
+  'conversations.history': ['im:history'],
+  // The bot's own ids; auth.test needs no scope.
+  'auth.test': [],
   // users:read.email can only be granted together with users:read.
   'users.lookupByEmail': ['users:read.email', 'users:read'],
 };
@@ -329,7 +333,7 @@ describe('Slack app manifest (src/deploy/slack-app-manifest.yaml)', () => {
 
   test('the bot scopes are exactly what the Slack calls in the code need', () => {
     const called = slackMethodsCalled();
-    for (const method of ['chat.postMessage', 'chat.update', 'chat.postEphemeral', 'conversations.open', 'users.lookupByEmail']) {
+    for (const method of ['chat.postMessage', 'chat.update', 'chat.postEphemeral', 'conversations.open', 'conversations.history', 'users.lookupByEmail']) {
       assert.ok(called.has(method), `${method} is called somewhere`);
     }
     const needed = new Set<string>();

@@ -43,7 +43,15 @@ export type ScriptedFailure =
   | { status: 429; retryAfter?: number }
   | { status: number; body?: string }
   | { error: string }
-  | { delayMs: number };
+  | { delayMs: number }
+  /** The call takes effect (e.g. the message is posted), then the connection drops before any reply. */
+  | { lostReply: true };
+
+/** Message metadata as chat.postMessage takes it (https://docs.slack.dev/messaging/message-metadata). */
+export interface MessageMetadata {
+  event_type: string;
+  event_payload: Record<string, unknown>;
+}
 
 export interface ReceivedRequest {
   method: string;
@@ -75,6 +83,7 @@ export interface StoredMessage {
   replies: StoredMessage[];
   /** How many times chat.update changed it. */
   edits: number;
+  metadata?: MessageMetadata;
 }
 
 export interface EphemeralMessage {
@@ -112,6 +121,7 @@ const METHODS = [
   'auth.test',
   'users.lookupByEmail',
   'conversations.open',
+  'conversations.history',
   'chat.postMessage',
   'chat.update',
   'chat.postEphemeral',
@@ -322,6 +332,17 @@ export class SlackStandIn extends EventEmitter {
 
     const failure = this.failures.get(method)?.shift();
     if (failure) {
+      if ('lostReply' in failure) {
+        // Slack did the work; the reply never reaches the caller.
+        try {
+          this.dispatch(method, params);
+        } catch {
+          // a failing call has no effect to keep
+        }
+        this.requests.push({ method, params: maskedParams, at: new Date(), status: 0, ok: false, error: 'reply lost' });
+        req.socket.destroy();
+        return;
+      }
       if ('delayMs' in failure) {
         await new Promise((resolve) => setTimeout(resolve, failure.delayMs));
       } else if ('error' in failure) {
@@ -378,6 +399,8 @@ export class SlackStandIn extends EventEmitter {
         return this.lookupByEmail(p);
       case 'conversations.open':
         return this.openConversation(p);
+      case 'conversations.history':
+        return this.history(p);
       case 'chat.postMessage':
         return this.postMessage(p);
       case 'chat.update':
@@ -422,6 +445,7 @@ export class SlackStandIn extends EventEmitter {
     if (!p.channel) throw new SlackError('channel_not_found');
     const conv = this.resolveChannel(p.channel);
     const { text, blocks } = messageContent(p);
+    const metadata = messageMetadata(p);
     let parent: StoredMessage | undefined;
     if (p.thread_ts) {
       parent = this.byTs.get(`${conv.id}/${p.thread_ts}`);
@@ -438,12 +462,52 @@ export class SlackStandIn extends EventEmitter {
       ...(parent ? { threadTs: parent.ts } : {}),
       replies: [],
       edits: 0,
+      ...(metadata ? { metadata } : {}),
     };
     this.byTs.set(`${conv.id}/${message.ts}`, message);
     if (parent) parent.replies.push(message);
     else this.messages.push(message);
     this.emit('event', { type: 'message.posted', message: snapshot(message), ...recipient(conv) });
     return { channel: conv.id, ts: message.ts, message: this.messageObject(message) };
+  }
+
+  /**
+   * conversations.history: top-level messages of a conversation the bot is in, newest first; `oldest`/`latest`
+   * bound them (exclusive unless `inclusive`), `limit` (default 100, at most 999) and `cursor` page them, and message
+   * metadata is included only with `include_all_metadata`.
+   */
+  private history(p: Params): Reply {
+    const channel = required(p, 'channel');
+    const conv = this.conversations.get(channel);
+    if (!conv) throw new SlackError('channel_not_found');
+    const limit = p.limit === undefined || p.limit === '' ? 100 : Number(p.limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new SlackError('invalid_limit');
+    const inclusive = p.inclusive === 'true' || p.inclusive === '1';
+    const withMetadata = p.include_all_metadata === 'true' || p.include_all_metadata === '1';
+    const after = (ts: string, bound: string | undefined, lower: boolean): boolean => {
+      if (bound === undefined || bound === '') return true;
+      const [a, b] = [Number(ts), Number(bound)];
+      return lower ? (inclusive ? a >= b : a > b) : inclusive ? a <= b : a < b;
+    };
+    const all = this.messages
+      .filter((m) => m.channel === conv.id && after(m.ts, p.oldest, true) && after(m.ts, p.latest, false))
+      .reverse();
+    let start = 0;
+    if (p.cursor) {
+      const from = Buffer.from(p.cursor, 'base64').toString('utf8');
+      const at = /^next_ts:(\d+\.\d+)$/.exec(from)?.[1];
+      if (!at) throw new SlackError('invalid_cursor');
+      start = all.findIndex((m) => Number(m.ts) <= Number(at));
+      if (start < 0) start = all.length;
+    }
+    const page = all.slice(start, start + Math.min(limit, 999));
+    const next = all[start + page.length];
+    return {
+      messages: page.map((m) => ({ ...this.messageObject(m), ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}) })),
+      has_more: next !== undefined,
+      pin_count: 0,
+      ...(next ? { response_metadata: { next_cursor: Buffer.from(`next_ts:${next.ts}`).toString('base64') } } : {}),
+    };
   }
 
   private updateMessage(p: Params): Reply {
@@ -586,6 +650,21 @@ function messageContent(p: Params): { text: string; blocks?: unknown[] } {
   if (!text && !blocks && !p.attachments) throw new SlackError('no_text');
   if (text.length > MAX_TEXT) throw new SlackError('msg_too_long');
   return { text, ...(blocks ? { blocks } : {}) };
+}
+
+/** The `metadata` argument: a JSON object with a string event_type and an object event_payload, as Slack requires. */
+function messageMetadata(p: Params): MessageMetadata | undefined {
+  if (p.metadata === undefined || p.metadata === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(p.metadata);
+  } catch {
+    throw new SlackError('invalid_metadata_format');
+  }
+  if (!isRecord(parsed) || typeof parsed.event_type !== 'string' || !/^\w{1,255}$/.test(parsed.event_type) || !isRecord(parsed.event_payload)) {
+    throw new SlackError('invalid_metadata_schema');
+  }
+  return { event_type: parsed.event_type, event_payload: parsed.event_payload };
 }
 
 function recipient(conv: Conversation): { to?: string } {
