@@ -16,6 +16,8 @@ export interface DirectoryEntry {
 export interface PeopleDirectory {
   /** The person behind `actor`, with `duoUsername` always filled in; undefined when nobody can be found. */
   lookup(actor: Actor): DirectoryEntry | undefined;
+  /** The entry that names this Slack user id (`slackUserId`), with `duoUsername` filled in; undefined when none does. */
+  lookupBySlackUserId(slackUserId: string): DirectoryEntry | undefined;
 }
 
 export interface PeopleDirectoryOptions {
@@ -45,9 +47,11 @@ export function createPeopleDirectory(
   const globs: GlobKey[] = [];
   const byName = new Map<string, DirectoryEntry>();
   const byEmail = new Map<string, DirectoryEntry>();
+  const bySlackUserId = new Map<string, DirectoryEntry>();
 
   for (const [rawKey, entry] of Object.entries(entries)) {
     const key = rawKey.trim();
+    if (entry.slackUserId && !bySlackUserId.has(entry.slackUserId)) bySlackUserId.set(entry.slackUserId, entry);
     if (key.startsWith('arn:')) {
       if (key.includes('*')) {
         globs.push({ pattern: globRegExp(key), specificity: key.replace(/\*/g, '').length, entry });
@@ -98,6 +102,10 @@ export function createPeopleDirectory(
       const name = actor.name.trim();
       if (looksLikeEmail(name)) return complete({ email: name });
       return undefined;
+    },
+    lookupBySlackUserId(slackUserId: string): DirectoryEntry | undefined {
+      const entry = bySlackUserId.get(slackUserId);
+      return entry ? complete(entry) : undefined;
     },
   };
 }
