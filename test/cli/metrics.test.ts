@@ -145,7 +145,7 @@ describe('worker metrics and logs', () => {
       [paged, denied, 'no'],
     ] as const) {
       await eventually(async () => ((await review.handle.query(statusQuery)) as ReviewStatus).phase === 'AWAITING_ANSWER', 20_000);
-      await review.handle.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer }] });
+      await review.handle.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer, messageTs: `${k}.0001` }] });
     }
     assert.equal((await confirmed.handle.result()).outcome, 'CONFIRMED');
     assert.equal((await escalated.handle.result()).outcome, 'ESCALATED');

@@ -55,7 +55,7 @@ async function drive(p: Plan): Promise<string> {
   const { handle, workflowId } = await startReview(client, reviewInput(k, p), { taskQueue, uiBaseUrl: 'http://127.0.0.1:8233' });
   if (p.answer) {
     await eventually(async () => (await handle.query(statusQuery)).phase === 'AWAITING_ANSWER', 20_000);
-    await handle.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: p.answer }] });
+    await handle.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: p.answer, messageTs: `${k}.0001` }] });
   }
   return workflowId;
 }

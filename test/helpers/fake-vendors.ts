@@ -11,6 +11,10 @@ export interface Script {
   revert?: 'ok' | 'forbidden';
   /** Resolved when the test lets a triggerIncident call finish (to observe the workflow mid-page). */
   holdIncident?: Promise<void>;
+  /** PagerDuty refuses every page (400: VendorRejected, non-retryable). */
+  pagerduty?: 'rejects';
+  /** preauth of the engineer's Duo user says bypass (DuoBypass). */
+  duoPreauth?: 'bypass';
 }
 
 export interface Call {
@@ -69,6 +73,21 @@ export class FakeVendors {
         this.record('notifyChannel', input.text.replace(/^.* by eng-([^:]+):.*$/s, '$1'), input);
         return { channel: input.channel, ts: '2.2' };
       },
+      checkDuoUser: async (input) => {
+        const key = input.duoUsername.replace(/^eng-/, '').replace(/@example\.com$/, '');
+        const s = this.record('checkDuoUser', key, input);
+        if (s.duoPreauth === 'bypass') {
+          throw ApplicationFailure.create({ message: `Duo lets ${input.duoUsername} through without a push`, type: 'DuoBypass', nonRetryable: true });
+        }
+      },
+      resolveSecurityMember: async (input) => {
+        this.record('resolveSecurityMember', `sec:${input.slackUserId}`, input);
+        if (!input.slackUserId.startsWith('U-SEC')) {
+          throw ApplicationFailure.create({ message: `no directory entry names ${input.slackUserId}`, type: 'UnknownPerson', nonRetryable: true });
+        }
+        const name = input.slackUserId.slice(2).toLowerCase();
+        return { slackUserId: input.slackUserId, duoUsername: `${name}@example.com`, displayName: name };
+      },
       sendDuoPush: async (input) => {
         const key = keyOfReview(input.reviewId);
         this.record('sendDuoPush', key, input);
@@ -86,6 +105,9 @@ export class FakeVendors {
       triggerIncident: async (input) => {
         const s = this.record('triggerIncident', keyOfReview(input.dedupKey), input);
         if (s.holdIncident) await s.holdIncident;
+        if (s.pagerduty === 'rejects') {
+          throw ApplicationFailure.create({ message: 'PagerDuty trigger rejected (400): Event object is invalid', type: 'VendorRejected', nonRetryable: true });
+        }
         return { dedupKey: input.dedupKey };
       },
       resolveIncident: async (input) => {

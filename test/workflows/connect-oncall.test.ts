@@ -47,7 +47,7 @@ describe('connect on-call after a page', () => {
     const k = randomUUID().slice(0, 8);
     const h = await start(k, 'confirm');
     await eventually(async () => (await h.query(statusQuery)).phase === 'AWAITING_ANSWER');
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'no' }] });
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'no', messageTs: `${k}.0001` }] });
     const out = await h.result();
     assert.equal(out.outcome, 'DENIED');
     const calls = fake.callsFor(k, 'connectOnCall').map((c) => c.args as { engineerSlackUserId?: string; reviewUrl: string; summary: string });
@@ -61,10 +61,10 @@ describe('connect on-call after a page', () => {
     const k = randomUUID().slice(0, 8);
     const h = await start(k, 'page');
     await eventually(async () => (await h.query(statusQuery)).phase === 'AWAITING_ANSWER');
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] });
     const out = await h.result();
     assert.equal(out.outcome, 'CONFIRMED');
-    assert.equal(fake.callsFor(k, 'connectOnCall').length, 1, 'the info page after Duo does not connect again');
+    assert.equal(fake.callsFor(k, 'connectOnCall').length, 1, 'adding the confirmation to the incident does not connect again');
   });
 
   test('root: on-call is told with nobody else to add', async () => {
@@ -80,7 +80,7 @@ describe('connect on-call after a page', () => {
     const k = randomUUID().slice(0, 8);
     const h = await start(k, 'confirm');
     await eventually(async () => (await h.query(statusQuery)).phase === 'AWAITING_ANSWER');
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] });
     assert.equal((await h.result()).outcome, 'CONFIRMED');
     assert.equal(fake.callsFor(k, 'connectOnCall').length, 0);
   });
