@@ -9,6 +9,8 @@ import { createPeopleDirectory, parsePeopleDirectory } from '../../activities/pe
 import { awsClients, duoClient, pagerDutyClients } from '../../activities/clients';
 import { createBaselineStore } from '../revert/baseline/store';
 import { createLookupDepsFromEnv } from './lookup-wiring';
+import { ensureAuditSchedule } from './audit-schedule';
+import { connectClient } from './temporal-client';
 import { ConfigError, loadConfig, workerSchema, describeConfig, type WorkerConfig } from './config';
 import { getLogger, temporalLogger } from './log';
 import { gracefulStop, untilAborted } from './lifecycle';
@@ -26,6 +28,8 @@ export interface DepsOverrides {
   /** HTTPS agent for PagerDuty (the local sandbox trusts its own certificate). */
   pagerdutyAgent?: https.Agent;
   duoPolling?: ActivityDeps['duoPolling'];
+  /** Bounds on Duo requests (tests shorten them). */
+  duoTimeouts?: ActivityDeps['duoTimeouts'];
   /** Lag from eventTime to review start of records the LookupEvents pollers find (to Prometheus). */
   onIntakeLag?: (source: string, eventTime: string) => void;
 }
@@ -49,6 +53,7 @@ export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides
     directory: createPeopleDirectory(entries, { duoUsernameFrom: config.VOUCH_DUO_USERNAME_FROM }),
     duo: duoClient(config),
     ...(overrides.duoPolling ? { duoPolling: overrides.duoPolling } : {}),
+    ...(overrides.duoTimeouts ? { duoTimeouts: overrides.duoTimeouts } : {}),
     ...pagerDutyClients(config, overrides.pagerdutyAgent),
     ...createLookupDepsFromEnv(process.env, overrides.onIntakeLag ? { onLag: (kind, t) => overrides.onIntakeLag?.(kind, t) } : {}),
     baselineStore: createBaselineStore(
@@ -92,6 +97,21 @@ export async function createWorker(
   return { worker, connection };
 }
 
+/** The audit of terminated reviews runs on this worker's task queue; every worker keeps its schedule current. */
+export async function keepAuditSchedule(config: WorkerConfig): Promise<void> {
+  const { client, connection } = await connectClient(config);
+  try {
+    const result = await ensureAuditSchedule(client, {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      everySeconds: config.VOUCH_AUDIT_INTERVAL_SECONDS,
+      input: { uiBaseUrl: config.VOUCH_UI_BASE_URL, namespace: config.TEMPORAL_NAMESPACE },
+    });
+    getLogger().info({ schedule: 'vouch-terminated-audit', result, everySeconds: config.VOUCH_AUDIT_INTERVAL_SECONDS }, 'audit schedule ready');
+  } finally {
+    await connection.close();
+  }
+}
+
 export function workerCommand(): Command {
   return act(
     new Command('worker').summary('run the Temporal worker: review workflows and vendor activities').description('run the Temporal worker: the review workflows and the vendor activities (stops on SIGINT/SIGTERM after the work in flight)'),
@@ -125,6 +145,7 @@ async function runWorkerFromEnv(stop: AbortSignal): Promise<number> {
   const deps = buildActivityDeps(config, { onIntakeLag: (source, eventTime) => metrics.observeIntakeLag(eventTime, source) });
   const { worker, connection } = await createWorker(config, deps, metrics);
   try {
+    await keepAuditSchedule(config);
     logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker ready');
     await worker.runUntil(untilAborted(stop));
     logger.info('worker stopped');
