@@ -240,7 +240,8 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   /** A click is bound to the review's own message: a click from any other message (an old one, replayed) does nothing. */
   function refuseForeignMessage(messageTs: string | undefined): void {
     if (!messageTs) throw new Error('This click does not say which message it came from, so it cannot be matched to this review.');
-    if (!message || messageTs !== message.ts) throw new Error("This button is not on this review's current message: it does nothing.");
+    if (!message) throw new Error('This review is not ready for answers yet; try again in a moment.');
+    if (messageTs !== message.ts) throw new Error("This button is not on this review's current message: it does nothing.");
   }
 
   // ---- search attributes and memo ----

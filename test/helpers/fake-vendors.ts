@@ -132,3 +132,8 @@ export class FakeVendors {
     return acts as Activities;
   }
 }
+
+/** The review asks its engineer and its DM is out (clicks name the DM's ts, which the review knows once posted). */
+export function isAsked(s: { phase: string; timeline: Array<{ step: string }> }): boolean {
+  return s.phase === 'AWAITING_ANSWER' && s.timeline.some((t) => t.step === 'slack.posted');
+}

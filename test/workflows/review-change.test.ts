@@ -46,7 +46,9 @@ async function start(key: string, tier: Tier & Verdict['tier'], opts: Parameters
 async function waitPhase(handle: Awaited<ReturnType<typeof start>>, phase: ReviewStatus['phase']): Promise<ReviewStatus> {
   return eventually(async () => {
     const s = await handle.query(statusQuery);
-    return s.phase === phase ? s : undefined;
+    // Asking means the DM is out: clicks name its ts, and the review knows it only once it is posted.
+    const posted = phase !== 'AWAITING_ANSWER' || s.timeline.some((t) => t.step === 'slack.posted');
+    return s.phase === phase && posted ? s : undefined;
   }, 15_000, `phase ${phase}`);
 }
 
