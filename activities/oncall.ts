@@ -254,18 +254,27 @@ export function createOnCallActivities(deps: OnCallDeps) {
   };
 }
 
+/**
+ * Text from the record (and the review's summary, built from it) as Slack shows it: `&`, `<`, `>` escaped as Slack's
+ * formatting reference asks (https://docs.slack.dev/messaging/formatting-message-text#escaping), so a crafted record
+ * cannot mention @channel or hide a link behind other words. vouch's own mentions and link are added raw.
+ */
+function slackText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 function renderText(input: ConnectOnCallInput, oncall: string[]): string {
   const { change } = input;
   const mention = (ids: string[]): string => ids.map((id) => `<@${id}>`).join(' ');
   const engineer = input.engineerSlackUserId
     ? `<@${input.engineerSlackUserId}> made this change`
-    : `Nobody could be asked about this change (actor: ${change.actor.name})`;
+    : `Nobody could be asked about this change (actor: ${slackText(change.actor.name)})`;
   const lines = [
-    `:rotating_light: ${mention(oncall)} — security was paged: ${input.summary}`,
+    `:rotating_light: ${mention(oncall)} — security was paged: ${slackText(input.summary)}`,
     `${engineer}. Please talk here.`,
-    `*Change:* ${change.summary}`,
-    `*What:* ${change.eventName} (${change.eventSource}) in ${change.account}/${change.region} at ${change.eventTime}`,
-    `*Who:* ${change.actor.type} ${change.actor.arn ?? change.actor.name}${change.sourceIp ? ` from ${change.sourceIp}` : ''}`,
+    `*Change:* ${slackText(change.summary)}`,
+    `*What:* ${slackText(`${change.eventName} (${change.eventSource}) in ${change.account}/${change.region} at ${change.eventTime}`)}`,
+    `*Who:* ${slackText(`${change.actor.type} ${change.actor.arn ?? change.actor.name}${change.sourceIp ? ` from ${change.sourceIp}` : ''}`)}`,
     `*Review:* ${input.reviewUrl}`,
   ];
   return truncate(lines.join('\n'), MAX_TEXT);
