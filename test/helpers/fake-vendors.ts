@@ -100,6 +100,8 @@ export class FakeVendors {
         const s = this.record('awaitDuoResult', key, input);
         if (s.duoDelayMs) await new Promise((r) => setTimeout(r, s.duoDelayMs));
         const result = s.duo?.[Number(n) - 1] ?? 'allow';
+        // A bypass is reported the way Duo's auth_status does it: result allow, status bypass.
+        if (result === 'bypass') return { result: 'allow', status: 'bypass', statusMessage: 'scripted bypass' };
         return { result, status: result === 'timeout' ? 'timeout' : result, statusMessage: `scripted ${result}` };
       },
       triggerIncident: async (input) => {
