@@ -540,6 +540,9 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     moveTo({ kind: 'asking', person: person.displayName, deadline });
     await showMessage({ kind: 'ask', deadline });
     if (!message) {
+      if (verdict.revertPlan && patched(PATCHES.nobodyToAskReverts)) {
+        return nobodyToAsk(`${person.displayName} cannot be reached in Slack`, `Could not reach ${person.displayName} in Slack`);
+      }
       await page(`Could not reach ${person.displayName} in Slack about: ${change.summary}`, 'critical');
       return finish('ESCALATED', 'the Slack message could not be delivered');
     }
@@ -683,7 +686,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     );
   }
 
-  /** Root, or nobody mapped to the actor, and a revert plan: revert, then page with the result. */
+  /** Root, nobody mapped to the actor, or an engineer Slack cannot reach, and a revert plan: revert, then page. */
   async function nobodyToAsk(why: string, headline: string): Promise<ReviewOutcome> {
     const ok = await revert(`${why}: nobody to ask`);
     await page(`${headline}, nobody to ask: ${ok ? 'reverted' : 'REVERT FAILED'}: ${where}`, 'critical', {

@@ -15,6 +15,8 @@ export interface Script {
   pagerduty?: 'rejects';
   /** preauth of the engineer's Duo user says bypass (DuoBypass). */
   duoPreauth?: 'bypass';
+  /** Slack refuses the review DM (VendorRejected, non-retryable). */
+  dm?: 'fails';
 }
 
 export interface Call {
@@ -56,7 +58,10 @@ export class FakeVendors {
         return s.person ?? { slackUserId: `U-${key}`, duoUsername: `${actor.name}@example.com`, displayName: actor.name };
       },
       postReviewMessage: async (input) => {
-        this.record('postReviewMessage', keyOfReview(input.reviewId), input);
+        const s = this.record('postReviewMessage', keyOfReview(input.reviewId), input);
+        if (s.dm === 'fails') {
+          throw ApplicationFailure.create({ message: 'Slack chat.postMessage rejected the request: user_disabled', type: 'VendorRejected', nonRetryable: true });
+        }
         return { channel: `D-${keyOfReview(input.reviewId)}`, ts: `${keyOfReview(input.reviewId)}.0001` };
       },
       updateReviewMessage: async (input) => {

@@ -111,6 +111,17 @@ describe('fail closed', () => {
     assert.ok(out.timeline.some((t) => t.step === 'page.unreported'));
   });
 
+  test('an engineer Slack cannot reach, and a revert plan: nobody can be asked, so the change is reverted and paged', async () => {
+    const k = key();
+    fake.script(k, { dm: 'fails' });
+    const h = await start(k, { tier: 'confirm', plan: true });
+    const out = await (h.result() as Promise<{ outcome: string; reason: string }>);
+    assert.equal(out.outcome, 'REVERTED');
+    assert.match(out.reason, /cannot be reached in Slack: there is nobody to ask, so vouch reverted the change and paged security/);
+    assert.equal(fake.callsFor(k, 'revertChange').length, 1);
+    assert.match((fake.callsFor(k, 'triggerIncident')[0]?.args as { summary: string }).summary, /nobody to ask: reverted/);
+  });
+
   test('an auth_status that says allow / bypass (an older activity) is escalated, not confirmed', async () => {
     const k = key();
     const h = await start(k, { tier: 'confirm' });
