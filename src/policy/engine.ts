@@ -1,8 +1,7 @@
 // The engine: one change + a compiled policy → an assessment. Pure and fast: candidate rules come from an index by
 // (eventSource, eventName), memoised, and conditions were compiled to closures when the policy was loaded.
 import type { Actor, Change, RevertPlan, Tier } from '../core/types';
-import { globTest, isGlob } from '../core/glob';
-import { planRevert } from '../revert/plan';
+import { planRevert, revertRoleNameFrom } from '../revert/plan';
 import { Facts, baseEventName } from './paths';
 import { TIER_RANK, type CompiledPolicy, type CompiledRule, type Matcher } from './compiled';
 
@@ -56,8 +55,10 @@ export class Engine {
   private readonly index = new Map<string, { source: string; entry: Entry }[]>();
   private indexed = 0;
   private readonly ruleIds: Set<string>;
+  private readonly revertRoleName: string | undefined;
   constructor(readonly policy: CompiledPolicy) {
     this.ruleIds = new Set(policy.rules.map((r) => r.id));
+    this.revertRoleName = revertRoleNameFrom(policy.self.roleArns[0]);
   }
 
   /** Rules that may apply to this eventSource/eventName, computed once per pair. */
@@ -107,20 +108,35 @@ export class Engine {
     return score >= t.page ? 'page' : score >= t.confirm ? 'confirm' : score >= t.notify ? 'notify' : 'ignore';
   }
 
-  /** vouch's own revert principal: role session `vouch-revert-*` or a configured revert role. */
+  /**
+   * vouch's own revert: a session named like vouch's (`self.sessionNames`) whose issuer is exactly vouch's revert role
+   * in the record's own account (VOUCH_REVERT_ROLE_ARN_TEMPLATE or `self.roleArns`, `{account}` replaced). The name
+   * alone proves nothing: anyone picks their RoleSessionName.
+   */
   isSelf(change: Pick<Change, 'actor' | 'account'>): string | null {
     const a = change.actor;
     if (a.type !== 'AssumedRole') return null;
-    const session = a.arn?.split('/').pop() ?? a.name;
-    if (this.policy.self.sessionNames.some((re) => re.test(session))) return `role session ${session}`;
+    const session = sessionNameOf(a);
+    if (!this.policy.self.sessionNames.some((re) => re.test(session))) return null;
     const issuer = a.sessionIssuerArn;
-    if (issuer) {
-      for (const tmpl of this.policy.self.roleArns) {
-        const want = tmpl.replace(/\{account\}/g, change.account);
-        if (want === issuer || (isGlob(want) && globTest(want, issuer))) return `revert role ${issuer}`;
-      }
+    if (!issuer) return null;
+    for (const tmpl of this.policy.self.roleArns) {
+      if (tmpl.replace(/\{account\}/g, change.account) === issuer) return `revert role ${issuer}, session ${session}`;
     }
     return null;
+  }
+
+  /** A principal named like vouch's revert sessions that is not vouch's revert role: why, or null. */
+  imitation(change: Pick<Change, 'actor' | 'account'>): string | null {
+    const name = sessionNameOf(change.actor);
+    if (!this.policy.self.sessionNames.some((re) => re.test(name))) return null;
+    if (this.isSelf(change)) return null;
+    const roles = this.policy.self.roleArns.map((t) => t.replace(/\{account\}/g, change.account));
+    const from = change.actor.sessionIssuerArn ?? change.actor.arn ?? change.actor.type;
+    return (
+      `${change.actor.type} ${name} is named like vouch's own revert sessions but comes from ${from}` +
+      (roles.length ? `, not from vouch's revert role ${roles.join(' or ')}` : ' and no revert role is configured (VOUCH_REVERT_ROLE_ARN_TEMPLATE)')
+    );
   }
 
   /**
@@ -142,9 +158,10 @@ export class Engine {
    * `vouch classify`, which builds the ignore line only when it writes one).
    */
   quickIgnore(eventSource: string, eventName: string, readOnlyFlag: boolean | undefined, actor: Actor, account: string): QuickIgnore | null {
-    if (actor.type === 'AssumedRole') {
+    if (this.policy.self.sessionNames.some((re) => re.test(sessionNameOf(actor)))) {
       const self = this.isSelf({ actor, account });
       if (self) return { self: true, reason: `vouch's own revert (${self}): never reviewed` };
+      return null; // named like vouch but not vouch: a finding, whatever the call (assessFull)
     }
     const e = this.entry(eventSource, eventName);
     const readOnly = readOnlyFlag ?? READ_ONLY_NAME.test(eventName);
@@ -168,6 +185,11 @@ export class Engine {
     const facts = new Facts(change, p.trustedAccounts, p.lists);
     const matched: CompiledRule[] = [];
     const reasons: string[] = [];
+    const imitating = this.imitation(change);
+    if (imitating) {
+      matched.push(IMITATION_RULE);
+      reasons.push(imitating);
+    }
     for (const rule of candidates) {
       const capture: { $?: unknown } = {};
       if (!rule.when(facts, undefined, capture)) continue;
@@ -204,7 +226,10 @@ export class Engine {
 
     // Caps: a failed call changed nothing; a read-only call changes nothing.
     if (change.errorCode) cap = capMin(cap, { tier: p.demote.failed, why: `the call failed (${change.errorCode}): nothing changed, noted only` });
-    else if (readOnly) cap = capMin(cap, { tier: p.demote.readOnly, why: 'read-only call: noted only' });
+    else if (readOnly) {
+      // A read by a session imitating vouch is still worth a note: the name was chosen to hide.
+      cap = capMin(cap, imitating ? { tier: 'notify', why: 'read-only call: noted only' } : { tier: p.demote.readOnly, why: 'read-only call: noted only' });
+    }
     const c = cap as { tier: 'ignore' | 'notify'; why: string } | null;
     if (c && TIER_RANK[tier] > TIER_RANK[c.tier]) {
       tier = c.tier;
@@ -227,7 +252,9 @@ export class Engine {
     if (never.length > 0) revertReason = `rule ${never.map((r) => r.id).join(', ')} never allows a revert`;
     else if (!allows) revertReason = 'no matched rule allows a revert';
     else {
-      const decision = planRevert(change);
+      // The planner never reverts vouch's own reverts; it knows them by the revert role's name (the engine has
+      // already set aside the real ones, by exact ARN, above).
+      const decision = planRevert(change, this.revertRoleName === undefined ? {} : { revertRoleName: this.revertRoleName });
       plan = decision.plan;
       revertReason = decision.reason;
     }
@@ -273,6 +300,27 @@ export class Engine {
   hasRule(id: string): boolean {
     return this.ruleIds.has(id);
   }
+}
+
+/** The finding for a principal that imitates vouch's revert sessions (engine-made, not a rule of the file). */
+export const IMITATION_RULE: CompiledRule = Object.freeze({
+  id: 'vouch-self-imitation',
+  title: "A session named like vouch's own reverts, from another principal",
+  rows: [],
+  sources: null,
+  exact: new Set<string>(),
+  globs: [],
+  actors: null,
+  when: () => true,
+  score: 90,
+  tier: 'page',
+  reason: null,
+}) as CompiledRule;
+
+/** The name a caller chose for itself: the role session (AssumedRole), the federated user's name, else the name. */
+export function sessionNameOf(a: Actor): string {
+  if ((a.type === 'AssumedRole' || a.type === 'FederatedUser') && a.arn) return a.arn.slice(a.arn.lastIndexOf('/') + 1);
+  return a.name;
 }
 
 type Cap = { tier: 'ignore' | 'notify'; why: string };

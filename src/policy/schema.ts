@@ -12,6 +12,8 @@ import type { Problem } from './paths';
 import { compileTemplate } from './templates';
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;
+/** A role ARN with an exact account (or `{account}`, the event's) and no glob anywhere. */
+const EXACT_ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|\{account\}):role\/[\w+=,.@/-]+$/;
 const ACTOR_TYPES = ['IAMUser', 'AssumedRole', 'IdentityCenterUser', 'Root', 'AWSService', 'FederatedUser', 'AWSAccount', 'Unknown'];
 const WAIVER_TIERS = ['ignore', 'notify'] as const;
 
@@ -97,7 +99,7 @@ const MATCHER_KEYS = ['principal', 'account', 'userAgent', 'rules', 'events'] as
 
 function matcherShape(env: Env) {
   return {
-    principal: strings('an ARN glob or a list of them').optional(),
+    principal: strings('an ARN glob with an exact account, or a list of them', { test: (g) => principalProblem(g) === null, message: (g) => principalProblem(g) ?? '' }).optional(),
     account: z
       .preprocess(
         (v) => (typeof v === 'number' ? String(v) : v),
@@ -110,10 +112,33 @@ function matcherShape(env: Env) {
   };
 }
 
+/**
+ * An allow-list entry or exemption must name who it trusts: a principal ARN with an exact account. A user agent is
+ * whatever the caller sends, and an account, an event name or a rule is reached by anyone who can act there, so none
+ * of them alone says who made the change.
+ */
 function needsAMatcher(v: unknown, ctx: z.RefinementCtx): void {
-  if (isRecord(v) && MATCHER_KEYS.every((k) => v[k] === undefined)) {
-    ctx.addIssue({ code: 'custom', message: 'needs at least one of principal, account, userAgent, rules, events (an entry matching everything would switch vouch off)' });
+  if (!isRecord(v)) return;
+  if (MATCHER_KEYS.every((k) => v[k] === undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'needs "principal" (an entry matching everything would switch vouch off)' });
+  } else if (v.principal === undefined) {
+    const keyed = MATCHER_KEYS.filter((k) => v[k] !== undefined).join(', ');
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        `keyed on ${keyed} alone: needs "principal", an ARN with an exact account (arn:aws:iam::123456789012:role/ci-deploy; ` +
+        `a whole account: arn:aws:iam::123456789012:*). ${v.userAgent !== undefined ? 'A user agent is chosen by the caller' : 'Anyone who acts there matches it'}`,
+    });
   }
+}
+
+/** Why a principal glob does not name an exact account, or null: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`. */
+export function principalProblem(glob: string): string | null {
+  const parts = glob.split(':');
+  if (parts.length < 6 || parts[0] !== 'arn') return `"${glob}" is not an ARN such as arn:aws:iam::123456789012:role/ci-deploy`;
+  if (parts.slice(1, 4).some((p) => isGlob(p))) return `"${glob}": no globs before the account (partition, service, region)`;
+  if (!/^\d{12}$/.test(parts[4] as string)) return `"${glob}" must name an exact 12-digit account, got "${parts[4]}" (a glob there matches principals in any account)`;
+  return null;
 }
 
 function matcherOf(m: { principal?: string[]; account?: string[]; userAgent?: string[]; rules?: string[]; events?: string[] }): Matcher {
@@ -262,7 +287,10 @@ function policySchema(env: Env, source: string) {
       self: mapping(
         {
           sessionNames: strings('a list of role-session-name globs').optional(),
-          roleArns: strings('a list of role ARNs ({account} stands for the event account; globs allowed)').optional(),
+          roleArns: strings('a list of exact role ARNs ({account} stands for the event account)', {
+            test: (a) => EXACT_ROLE_ARN.test(a),
+            message: (a) => `"${a}" is not an exact role ARN such as arn:aws:iam::{account}:role/vouch-revert (no globs: a name anyone can copy is no trust anchor)`,
+          }).optional(),
         },
         'must be a mapping {sessionNames, roleArns}',
       ).optional(),

@@ -144,10 +144,19 @@ describe('default policy over ../shared/data/cloudtrail', { skip: present ? fals
     const remove = changes.find((c) => JSON.stringify(c.request).includes('"remove"')) as Change;
     assert.equal(assess(add, policy).tier, 'revert');
     assert.equal(assess(remove, policy).tier, 'ignore');
-    // Replayed as vouch's revert session, even a risky-looking call is never reviewed.
-    const asVouch = { ...add, actor: { type: 'AssumedRole' as const, name: `vouch-revert-${add.eventId}`, arn: `arn:aws:sts::${add.account}:assumed-role/vouch-revert/vouch-revert-${add.eventId}` } };
-    const own = assess(asVouch, policy);
+    // Replayed as vouch's revert session of the configured revert role, even a risky-looking call is never reviewed.
+    const withRole = loadPolicy(undefined, { revertRoleArnTemplate: 'arn:aws:iam::{account}:role/vouch-revert' });
+    const session = `vouch-revert-${add.eventId}`;
+    const asVouch = {
+      ...add,
+      actor: { type: 'AssumedRole' as const, name: session, arn: `arn:aws:sts::${add.account}:assumed-role/vouch-revert/${session}`, sessionIssuerArn: `arn:aws:iam::${add.account}:role/vouch-revert` },
+    };
+    const own = assess(asVouch, withRole);
     assert.equal(own.tier, 'ignore');
     assert.deepEqual(own.rules, ['vouch-self']);
+    // The same session name from the record's own actor (not the revert role) is an imitation: paged or reverted.
+    const imitator = { ...add, actor: { ...add.actor, arn: `arn:aws:sts::${add.account}:assumed-role/ci/${session}`, sessionIssuerArn: `arn:aws:iam::${add.account}:role/ci`, type: 'AssumedRole' as const } };
+    const caught = assess(imitator, withRole);
+    assert.ok(caught.rules.includes('vouch-self-imitation') && (caught.tier === 'page' || caught.tier === 'revert'), `${caught.tier} ${caught.rules.join(',')}`);
   });
 });
