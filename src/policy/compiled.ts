@@ -2,6 +2,7 @@
 import type { Tier } from '../core/types';
 import type { Pred } from './operators';
 import type { Template } from './templates';
+import type { FloorEntry } from './floor';
 
 export const TIERS: readonly Tier[] = ['ignore', 'notify', 'confirm', 'page', 'revert'];
 export const TIER_RANK: Record<Tier, number> = { ignore: 0, notify: 1, confirm: 2, page: 3, revert: 4 };
@@ -79,4 +80,6 @@ export interface CompiledPolicy {
   allow: AllowEntry[];
   exemptions: Exemption[];
   rules: CompiledRule[];
+  /** The floor: tried in order, the first entry matching a write's IAM action is its least tier. */
+  floor: FloorEntry[];
 }

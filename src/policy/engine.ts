@@ -4,6 +4,8 @@ import type { Actor, Change, RevertPlan, Tier } from '../core/types';
 import { planRevert, revertRoleNameFrom } from '../revert/plan';
 import { Facts, baseEventName } from './paths';
 import { TIER_RANK, type CompiledPolicy, type CompiledRule, type Matcher } from './compiled';
+import { floorHit, type FloorHit } from './floor';
+import { iamCatalogue } from './iam-catalogue';
 
 export interface Assessment {
   tier: Tier;
@@ -41,6 +43,10 @@ interface Entry {
   /** Rules per userIdentity type, when some rule is limited to certain types (filled on first use). */
   perActor?: Map<string, CompiledRule[]>;
   noRuleIgnore: QuickIgnore;
+  /** The floor of this (eventSource, eventName); undefined until first needed. */
+  floor?: FloorHit | null;
+  /** Why a write without rules is ignored, naming its floor (built with the floor). */
+  floorIgnore?: QuickIgnore;
 }
 
 /** Why a record is ignored without assessing it in full. Shared, read-only. */
@@ -86,6 +92,24 @@ export class Engine {
     else this.index.set(eventName, [{ source: eventSource, entry: e }]);
     this.indexed += 1;
     return e;
+  }
+
+  /** The floor of a (eventSource, eventName), computed once (AWS's catalogue is read on the first call). */
+  private floorOf(e: Entry, eventSource: string, eventName: string): FloorHit | null {
+    if (e.floor === undefined) {
+      e.floor = this.policy.floor.length ? floorHit(this.policy.floor, iamCatalogue(), eventSource, eventName) : null;
+      const why = e.floor ? `${e.noRuleIgnore.reason}; ${e.floor.reason}` : e.noRuleIgnore.reason;
+      e.floorIgnore = Object.freeze({ self: false, reason: why });
+    }
+    return e.floor;
+  }
+
+  /** The floor a change is judged against: its writes, made by a principal (not by an AWS service on its own). */
+  floorForChange(change: Change, readOnly: boolean): FloorHit | null {
+    if (readOnly || this.policy.floor.length === 0) return null;
+    if (change.eventType !== undefined && change.eventType !== 'AwsApiCall') return null;
+    if (change.actor.type === 'AWSService') return null;
+    return this.floorOf(this.entry(change.eventSource, change.eventName), change.eventSource, change.eventName);
   }
 
   rulesFor(eventSource: string, eventName: string, actorType?: string): CompiledRule[] {
@@ -166,7 +190,12 @@ export class Engine {
     const e = this.entry(eventSource, eventName);
     const readOnly = readOnlyFlag ?? READ_ONLY_NAME.test(eventName);
     if (this.forActor(e, actor.type).length === 0) {
-      return readOnly ? READ_ONLY : e.noRuleIgnore;
+      if (readOnly) return READ_ONLY;
+      // No rule: the floor decides. Ignored here only when the floor is ignore (or the caller is an AWS service).
+      const floor = this.floorOf(e, eventSource, eventName);
+      if (floor === null || floor.entry.tier === 'ignore') return e.floorIgnore as QuickIgnore;
+      if (actor.type === 'AWSService') return e.noRuleIgnore;
+      return null;
     }
     if (readOnly && this.policy.demote.readOnly === 'ignore') return READ_ONLY;
     return null;
@@ -197,7 +226,13 @@ export class Engine {
       const text = rule.reason ? rule.reason(facts, capture) : `${rule.title}: ${change.summary}`;
       if (!reasons.includes(text)) reasons.push(text);
     }
-    if (matched.length === 0) return ignore([], [`no rule condition met for ${change.eventName}`], p.deadlineSeconds);
+    // The floor: the least tier of this write, whatever matched (a pseudo-rule, shown only when it raises the tier).
+    const floor = this.floorForChange(change, readOnly);
+    const floorRule = floor && floor.entry.tier !== 'ignore' ? floor.entry.rule : null;
+    if (floorRule) matched.push(floorRule);
+    if (matched.length === 0) {
+      return ignore([], [floor ? `no rule condition met for ${change.eventName}; ${floor.reason}` : `no rule condition met for ${change.eventName}`], p.deadlineSeconds);
+    }
 
     // Allow-lists and time-boxed exemptions (checked at the event time, not when vouch reads the record). An entry
     // naming `rules` sets those rules aside; one without `rules` caps the whole change at its tier.
@@ -212,17 +247,29 @@ export class Engine {
     let tier: Tier = 'ignore';
     let deadline: number | undefined;
     for (const r of active) {
+      if (r === floorRule) continue;
       score = Math.max(score, r.score);
       const t = r.tier ?? this.tierForScore(r.score);
       if (TIER_RANK[t] > TIER_RANK[tier]) tier = t;
       if (r.deadlineSeconds !== undefined) deadline = Math.min(deadline ?? Infinity, r.deadlineSeconds);
+    }
+    let rules = allRules;
+    if (floorRule && floor) {
+      // The floor counts only where it is above every rule that still applies; otherwise it is not mentioned.
+      const floorTier = floorRule.tier as Tier;
+      if (active.includes(floorRule) && TIER_RANK[floorTier] > TIER_RANK[tier]) {
+        tier = floorTier;
+        score = Math.max(score, floorRule.score);
+        reasons.push(floor.reason);
+      } else if (!setAside.has(floorRule.id)) {
+        rules = allRules.filter((id) => id !== floorRule.id);
+      }
     }
     if (active.length === 0) {
       // Every matched rule was set aside: the lowest tier the waivers allow (notify if one asks for it).
       tier = waiverTiers.includes('ignore') ? 'ignore' : 'notify';
       score = Math.min(...matched.map((r) => r.score));
     }
-    const rules = allRules;
 
     // Caps: a failed call changed nothing; a read-only call changes nothing.
     if (change.errorCode) cap = capMin(cap, { tier: p.demote.failed, why: `the call failed (${change.errorCode}): nothing changed, noted only` });

@@ -8,6 +8,7 @@ import type { Change } from '../core/types';
 import { policyStatements, type PolicyStatements } from '../core/policy-document';
 import { isRecord } from '../core/records';
 import { securityGroupRules, type SecurityGroupRule } from '../core/security-group-rules';
+import { baseEventName } from '../core/iam-action-names';
 
 export interface Problem {
   path: (string | number)[];
@@ -48,11 +49,8 @@ export class Facts {
   }
 }
 
-/** `AddPermission20150331v2` → `AddPermission`: Lambda (and a few other) event names carry the API version. */
-export function baseEventName(name: string): string {
-  const m = /^([A-Za-z]+?)(\d{8})(v\d+)?$/.exec(name);
-  return m ? (m[1] as string) : name;
-}
+/** `AddPermission20150331v2` → `AddPermission`: Lambda (and CloudFront) event names carry the API version. */
+export { baseEventName } from '../core/iam-action-names';
 
 // ---------- roots and paths ----------
 

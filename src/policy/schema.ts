@@ -3,13 +3,15 @@
 // engine: the conditions (conditions.ts) and reason templates (templates.ts) compile inside the schema, so their
 // mistakes are listed with the others. Pure apart from the caller reading a file.
 import { z } from 'zod';
-import { globRegExp, isGlob } from '../core/glob';
+import { globMatcher, globRegExp, isGlob } from '../core/glob';
 import { isRecord } from '../core/records';
 import { pathText, readYaml, type DocPath } from '../core/yaml-lines';
 import { PolicyError, TIERS, type AllowEntry, type CompiledPolicy, type CompiledRule, type Exemption, type Matcher } from './compiled';
 import { compileConditions } from './conditions';
 import type { Problem } from './paths';
 import { compileTemplate } from './templates';
+import { FLOOR_SCORES, floorRule, type FloorEntry, type FloorTier } from './floor';
+import { ACCESS_LEVELS, type AccessLevel } from './iam-catalogue';
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;
 /** A role ARN with an exact account (or `{account}`, the event's) and no glob anywhere. */
@@ -265,6 +267,46 @@ function rule(env: Env) {
     });
 }
 
+// ---------- the floor ----------
+
+const IAM_ACTION = /^([a-z0-9*?-]+:[A-Za-z0-9*?]+|\*)$/;
+
+function floorEntry() {
+  const actionGlobs = (what: string) =>
+    strings(`${what}: IAM actions like "guardduty:Delete*" or "*" (case does not matter)`, {
+      test: (a) => IAM_ACTION.test(a),
+      message: (a) => `"${a}" is not an IAM action like guardduty:DeleteDetector, guardduty:Delete* or *`,
+    });
+  return mapping(
+    {
+      id: z.string(says('must be a lower-case id')).regex(ID, says('must be a lower-case id')),
+      title: nonBlank('must be a short human title'),
+      actions: actionGlobs('a list of'),
+      accessLevel: strings(`a list of access levels (${ACCESS_LEVELS.join(', ')})`, {
+        test: (l) => (ACCESS_LEVELS as readonly string[]).includes(l),
+        message: (l) => `"${l}" is not an access level (${ACCESS_LEVELS.join(', ')})`,
+      }).optional(),
+      except: actionGlobs('a list of').optional(),
+      tier: oneOf(['ignore', 'notify', 'confirm', 'page'] as const),
+      score: wholeNumber(0, 100).optional(),
+    },
+    'a floor entry must be a mapping {id, title, actions, accessLevel, except, tier}',
+  ).transform((f): FloorEntry => {
+    const tier = f.tier as FloorTier;
+    const score = f.score ?? FLOOR_SCORES[tier];
+    return {
+      id: f.id,
+      title: f.title,
+      actions: globMatcher(f.actions, { ignoreCase: true }),
+      levels: f.accessLevel ? new Set(f.accessLevel as AccessLevel[]) : null,
+      except: f.except ? globMatcher(f.except, { ignoreCase: true }) : null,
+      tier,
+      score,
+      rule: floorRule(f.id, f.title, tier, score),
+    };
+  });
+}
+
 // ---------- the file ----------
 
 function policySchema(env: Env, source: string) {
@@ -301,6 +343,7 @@ function policySchema(env: Env, source: string) {
       allow: z.array(allowEntry(env), says('must be a list of allow-list entries')).optional(),
       exemptions: z.array(exemption(env), says('must be a list of exemptions')).optional(),
       rules: z.array(rule(env), says('must be a list of rules')),
+      floor: z.array(floorEntry(), says('must be a list of floor entries')).optional(),
     },
     'the policy must be a YAML mapping with version, thresholds and rules',
   )
@@ -308,12 +351,14 @@ function policySchema(env: Env, source: string) {
       // Rule ids are unique (the first keeps it); whatever else is wrong with the rules is reported beside this.
       if (!isRecord(p) || !Array.isArray(p.rules)) return;
       const seen = new Set<string>();
-      p.rules.forEach((r: unknown, i: number) => {
+      const check = (section: 'rules' | 'floor') => (r: unknown, i: number) => {
         const id = isRecord(r) && typeof r.id === 'string' && ID.test(r.id) ? r.id : undefined;
         if (id === undefined) return;
-        if (seen.has(id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id "${id}"` });
+        if (seen.has(id) || id === 'vouch-self' || id === 'vouch-self-imitation') ctx.addIssue({ code: 'custom', path: [section, i, 'id'], message: `duplicate rule id "${id}"` });
         seen.add(id);
-      });
+      };
+      p.rules.forEach(check('rules'));
+      if (Array.isArray(p.floor)) p.floor.forEach(check('floor'));
     }, ALWAYS)
     .transform(
       (p): CompiledPolicy => ({
@@ -331,6 +376,7 @@ function policySchema(env: Env, source: string) {
         allow: p.allow ?? [],
         exemptions: p.exemptions ?? [],
         rules: p.rules,
+        floor: p.floor ?? [],
       }),
     );
 }
@@ -339,8 +385,9 @@ function policySchema(env: Env, source: string) {
 function envOf(raw: unknown): Env {
   const lists = new Map<string, unknown>(isRecord(raw) && isRecord(raw.lists) ? Object.entries(raw.lists) : []);
   const ruleIds = new Set<string>();
-  if (isRecord(raw) && Array.isArray(raw.rules)) {
-    for (const r of raw.rules) if (isRecord(r) && typeof r.id === 'string' && ID.test(r.id)) ruleIds.add(r.id);
+  for (const section of ['rules', 'floor']) {
+    const list = isRecord(raw) ? raw[section] : undefined;
+    if (Array.isArray(list)) for (const r of list) if (isRecord(r) && typeof r.id === 'string' && ID.test(r.id)) ruleIds.add(r.id);
   }
   return { lists, ruleIds };
 }

@@ -118,7 +118,7 @@ describe('policy check', () => {
     assert.deepEqual(
       err.problems.map((p) => `${p.line} ${p.path}: ${p.message}`),
       [
-        '2 colour: unknown key "colour" (allowed: version, defaults, thresholds, demote, self, trustedAccounts, lists, allow, exemptions, rules)',
+        '2 colour: unknown key "colour" (allowed: version, defaults, thresholds, demote, self, trustedAccounts, lists, allow, exemptions, rules, floor)',
         '3 trustedAccounts[0]: must be a 12-digit account id, got "abc"',
         '5 lists.privateVpcs[1]: must be a list of strings (may be empty: [])',
         '11 rules[0].when[0].inList: must name a list under "lists" (privateVpcs)',

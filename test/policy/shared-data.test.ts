@@ -138,12 +138,15 @@ describe('default policy over ../shared/data/cloudtrail', { skip: present ? fals
   });
 
   test("vouch's own revert is recognised: the Invictus snapshot share and its removal", () => {
-    // The dataset's ModifySnapshotAttribute add is flagged; the matching remove (an undo) is not risky.
+    // The dataset's ModifySnapshotAttribute add is flagged; the matching remove (an undo) is only noted: it is a
+    // permission change, so it stands on the permissions floor (notify), never higher.
     const changes = fs.readdirSync(INVICTUS).flatMap((f) => load(path.join(INVICTUS, f))).filter((c) => c.eventName === 'ModifySnapshotAttribute');
     const add = changes.find((c) => JSON.stringify(c.request).includes('"add"')) as Change;
     const remove = changes.find((c) => JSON.stringify(c.request).includes('"remove"')) as Change;
     assert.equal(assess(add, policy).tier, 'revert');
-    assert.equal(assess(remove, policy).tier, 'ignore');
+    const undo = assess(remove, policy);
+    assert.equal(undo.tier, 'notify');
+    assert.deepEqual(undo.rules, ['floor-permissions']);
     // Replayed as vouch's revert session of the configured revert role, even a risky-looking call is never reviewed.
     const withRole = loadPolicy(undefined, { revertRoleArnTemplate: 'arn:aws:iam::{account}:role/vouch-revert' });
     const session = `vouch-revert-${add.eventId}`;
