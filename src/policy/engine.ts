@@ -221,9 +221,12 @@ export class Engine {
     }
     for (const rule of candidates) {
       const capture: { $?: unknown } = {};
+      facts.notes.length = 0;
       if (!rule.when(facts, undefined, capture)) continue;
       matched.push(rule);
-      const text = rule.reason ? rule.reason(facts, capture) : `${rule.title}: ${change.summary}`;
+      const base = rule.reason ? rule.reason(facts, capture) : `${rule.title}: ${change.summary}`;
+      const found = [...new Set(facts.notes)];
+      const text = found.length ? `${base} (${found.join('; ')})` : base;
       if (!reasons.includes(text)) reasons.push(text);
     }
     // The floor: the least tier of this write, whatever matched (a pseudo-rule, shown only when it raises the tier).

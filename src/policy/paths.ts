@@ -20,6 +20,8 @@ export class Facts {
   private perms?: SecurityGroupRule[];
   private docs?: Map<unknown, PolicyStatements | null>;
   private base?: string;
+  /** What analysis operators found while a rule's conditions ran (the engine adds them to that rule's reason). */
+  readonly notes: string[] = [];
   constructor(
     readonly change: Change,
     readonly trustedAccounts: ReadonlySet<string>,
