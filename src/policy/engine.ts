@@ -2,7 +2,7 @@
 // (eventSource, eventName), memoised, and conditions were compiled to closures when the policy was loaded.
 import type { Actor, Change, RevertPlan, Tier } from '../core/types';
 import { planRevert, revertRoleNameFrom } from '../revert/plan';
-import { Facts, baseEventName } from './paths';
+import { Facts, baseEventName, type AssessContext } from './paths';
 import { TIER_RANK, type CompiledPolicy, type CompiledRule, type Matcher } from './compiled';
 import { floorHit, type FloorHit } from './floor';
 import { iamCatalogue } from './iam-catalogue';
@@ -201,17 +201,17 @@ export class Engine {
     return null;
   }
 
-  assess(change: Change, now?: Date): Assessment {
-    return this.quick(change) ?? this.assessFull(change, now);
+  assess(change: Change, now?: Date, context?: AssessContext): Assessment {
+    return this.quick(change) ?? this.assessFull(change, now, context);
   }
 
   /** `assess` for a change `quickIgnore` has already let through. */
-  assessFull(change: Change, now?: Date): Assessment {
+  assessFull(change: Change, now?: Date, context?: AssessContext): Assessment {
     const p = this.policy;
     const candidates = this.rulesFor(change.eventSource, change.eventName, change.actor.type);
     const readOnly = isReadOnly(change);
 
-    const facts = new Facts(change, p.trustedAccounts, p.lists);
+    const facts = new Facts(change, p.trustedAccounts, p.lists, context);
     const matched: CompiledRule[] = [];
     const reasons: string[] = [];
     const imitating = this.imitation(change);

@@ -6,6 +6,7 @@ import type { Actor, Change, RevertPlan, Tier, Verdict } from '../core/types';
 import { Engine, ignore, type QuickFacts, type QuickIgnore } from './engine';
 import { PolicyError, type CompiledPolicy } from './compiled';
 import { compilePolicyText } from './schema';
+import type { AssessContext } from './paths';
 
 export { PolicyError } from './compiled';
 export type { PolicyProblem } from './compiled';
@@ -78,8 +79,12 @@ function engineOf(policy: Policy): Engine {
   return e;
 }
 
-export function assess(change: Change, policy: Policy, opts: { now?: Date } = {}): Assessment {
-  return engineOf(policy).assess(change, opts.now);
+export type { AssessContext } from './paths';
+export type { PrefixListEntries } from './exposure';
+
+/** The policy's verdict; `context` adds what the caller knows beyond the record (prefix-list entries). */
+export function assess(change: Change, policy: Policy, opts: { now?: Date; context?: AssessContext } = {}): Assessment {
+  return engineOf(policy).assess(change, opts.now, opts.context);
 }
 
 /**

@@ -4,6 +4,7 @@ import type { PolicyStatements } from '../core/policy-document';
 import { isRecord } from '../core/records';
 import { prefixLength } from '../core/security-group-rules';
 import { compilePorts } from './network';
+import { coverage } from './ip-coverage';
 import type { Facts, Problem } from './paths';
 import { isFederated } from './policy-documents';
 import { actionList, capabilitiesOf, exposureOf } from './analysis';
@@ -122,6 +123,16 @@ export const OPS: Record<string, OpCompiler> = {
       ((v) => {
         const n = isRecord(v) && typeof v.cidr === 'string' ? prefixLength(v.cidr) : prefixLength(v);
         return n !== undefined && cmp(n);
+      })
+    );
+  },
+  internetShare: (arg, at, p) => {
+    const cmp = compileCmp(arg, at, p);
+    return (
+      cmp &&
+      ((v) => {
+        const share = isRecord(v) && typeof v.share === 'number' ? v.share : typeof v === 'string' && v.includes('/') ? coverage([v]).share : isRecord(v) && typeof v.cidr === 'string' ? coverage([v.cidr]).share : undefined;
+        return share !== undefined && cmp(share);
       })
     );
   },

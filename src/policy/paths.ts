@@ -9,6 +9,13 @@ import { policyStatements, type PolicyStatements } from '../core/policy-document
 import { isRecord } from '../core/records';
 import { securityGroupRules, type SecurityGroupRule } from '../core/security-group-rules';
 import { baseEventName } from '../core/iam-action-names';
+import { exposureOfRules, prefixListExposure, type ExposureSpan, type PrefixListEntries } from './exposure';
+
+/** What the caller knows beyond the record (e.g. from the trusted baseline). */
+export interface AssessContext {
+  /** Entries of managed prefix lists, by id; a list not known here is reported as unknown. */
+  prefixListEntries?: PrefixListEntries;
+}
 
 export interface Problem {
   path: (string | number)[];
@@ -18,6 +25,7 @@ export interface Problem {
 /** Everything a condition can read for one change; derived views are computed once, on first use. */
 export class Facts {
   private perms?: SecurityGroupRule[];
+  private exposed?: ExposureSpan[];
   private docs?: Map<unknown, PolicyStatements | null>;
   private base?: string;
   /** What analysis operators found while a rule's conditions ran (the engine adds them to that rule's reason). */
@@ -26,6 +34,7 @@ export class Facts {
     readonly change: Change,
     readonly trustedAccounts: ReadonlySet<string>,
     readonly lists: ReadonlyMap<string, ReadonlySet<string>>,
+    readonly context: AssessContext = {},
   ) {}
 
   get baseEventName(): string {
@@ -34,6 +43,11 @@ export class Facts {
 
   permissions(): SecurityGroupRule[] {
     return (this.perms ??= securityGroupRules(this.change));
+  }
+
+  /** What the record opens to the internet, per port span (exposure.ts). */
+  exposure(): ExposureSpan[] {
+    return (this.exposed ??= [...exposureOfRules(this.permissions(), this.context.prefixListEntries), ...prefixListExposure(this.change.eventName, this.change.request)]);
   }
 
   policyDoc(v: unknown): PolicyStatements | null {
@@ -75,6 +89,8 @@ const ROOTS: Record<string, Getter> = {
   additionalEventData: (f) => (f.change as { additionalEventData?: unknown }).additionalEventData,
   /** Security-group rules from every request and response shape (see `securityGroupRules`). */
   permissions: (f) => f.permissions(),
+  /** Per port span: the union of every range that reaches it and its share of the internet (see exposure.ts). */
+  exposure: (f) => f.exposure(),
 };
 const ROOT_NAMES = Object.keys(ROOTS);
 
