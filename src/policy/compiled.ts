@@ -2,7 +2,7 @@
 import type { Tier } from '../core/types';
 import type { Pred } from './operators';
 import type { Template } from './templates';
-import type { FloorEntry } from './floor';
+import type { AccessLevel } from './iam-catalogue';
 
 export const TIERS: readonly Tier[] = ['ignore', 'notify', 'confirm', 'page', 'revert'];
 export const TIER_RANK: Record<Tier, number> = { ignore: 0, notify: 1, confirm: 2, page: 3, revert: 4 };
@@ -42,6 +42,22 @@ export interface CompiledRule {
   revertOnTimeout?: boolean;
   deadlineSeconds?: number;
   reason: Template | null;
+}
+
+export type FloorTier = Exclude<Tier, 'revert'>;
+
+/** One entry of the floor (floor.ts): which IAM actions it is for, and their least tier. */
+export interface FloorEntry {
+  id: string;
+  title: string;
+  /** Tests `service:Action` (IAM's spelling), case-insensitive. */
+  actions: (key: string) => boolean;
+  levels: ReadonlySet<AccessLevel> | null;
+  except: ((key: string) => boolean) | null;
+  tier: FloorTier;
+  score: number;
+  /** The entry as a rule of the assessment (id, title, score, tier). */
+  rule: CompiledRule;
 }
 
 export interface Matcher {

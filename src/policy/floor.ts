@@ -1,24 +1,10 @@
 // The floor: the least tier a successful write gets, whatever the rules say, from what the call is in AWS's own
 // catalogue (iam-catalogue.ts): its IAM action and access level. Entries are tried in order; the first that matches
 // is the record's floor. Computed once per (eventSource, eventName) by the engine, never per record.
-import type { Tier } from '../core/types';
-import type { CompiledRule } from './compiled';
-import type { AccessLevel, IamCatalogue, ResolvedAction } from './iam-catalogue';
+import type { CompiledRule, FloorEntry, FloorTier } from './compiled';
+import type { IamCatalogue, ResolvedAction } from './iam-catalogue';
 
-export type FloorTier = Exclude<Tier, 'revert'>;
-
-export interface FloorEntry {
-  id: string;
-  title: string;
-  /** Tests `service:Action` (IAM's spelling), case-insensitive. */
-  actions: (key: string) => boolean;
-  levels: ReadonlySet<AccessLevel> | null;
-  except: ((key: string) => boolean) | null;
-  tier: FloorTier;
-  score: number;
-  /** The entry as a rule of the assessment (id, title, score, tier). */
-  rule: CompiledRule;
-}
+export type { FloorEntry, FloorTier } from './compiled';
 
 export interface FloorHit {
   entry: FloorEntry;
