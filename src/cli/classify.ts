@@ -185,7 +185,12 @@ export function classifyText(
       actor = actorOf(h.identity);
       // Fast path: ignored without reading (or redacting) the request; the same answer assess gives.
       q = engine.quickIgnore(h.eventSource, h.eventName, h.readOnly, actor, h.account);
-      if (!q) a = engine.assess((change = normaliseHeader(h, actor)));
+      if (!q) {
+        // A write no rule is about is decided by its floor alone: no need to normalise (and redact) it either.
+        const eventType = h.rec.eventType;
+        a = engine.quickFloor(h.eventSource, h.eventName, h.readOnly, actor, typeof eventType === 'string' ? eventType : undefined, h.errorCode) ?? undefined;
+        if (!a) a = engine.assess((change = normaliseHeader(h, actor)));
+      }
     } catch (err) {
       tally.failed += 1;
       emit?.(errorLine(err, source, i, raw));
@@ -198,7 +203,7 @@ export function classifyText(
     }
     const done = a as Assessment;
     tally.tiers[done.tier] += 1;
-    if (emit) emit(withWarnings(lineFor(change as Change, done), warnings));
+    if (emit) emit(withWarnings(change ? lineFor(change, done) : lineOf(h.eventId, h.eventName, h.account, actor, done), warnings));
   }
 }
 

@@ -201,6 +201,35 @@ export class Engine {
     return null;
   }
 
+  /**
+   * The assessment of a write no rule is about, from the record's key fields alone: its floor (and the cap of a
+   * failed call). null when the whole change must be assessed (a rule may apply, the policy has allow-list entries or
+   * exemptions to check, the caller is named like vouch, or the record is not an API call by a principal). The same
+   * answer `assessFull` gives; lets `vouch classify` skip normalising the writes the floor alone decides.
+   */
+  quickFloor(eventSource: string, eventName: string, readOnlyFlag: boolean | undefined, actor: Actor, eventType: string | undefined, errorCode: string | undefined): Assessment | null {
+    const p = this.policy;
+    if (p.floor.length === 0 || p.allow.length || p.exemptions.length) return null;
+    if (actor.type === 'AWSService' || (eventType !== undefined && eventType !== 'AwsApiCall')) return null;
+    if ((readOnlyFlag ?? READ_ONLY_NAME.test(eventName)) || p.self.sessionNames.some((re) => re.test(sessionNameOf(actor)))) return null;
+    const e = this.entry(eventSource, eventName);
+    if (this.forActor(e, actor.type).length !== 0) return null;
+    const floor = this.floorOf(e, eventSource, eventName);
+    if (!floor || floor.entry.tier === 'ignore') return null;
+    const rule = floor.entry.rule;
+    let tier = rule.tier as Tier;
+    const reasons = [floor.reason];
+    if (errorCode) {
+      if (TIER_RANK[tier] > TIER_RANK[p.demote.failed]) {
+        tier = p.demote.failed;
+        reasons.push(`the call failed (${errorCode}): nothing changed, noted only`);
+      }
+      return { tier, score: rule.score, rules: [rule.id], reasons, revertPlan: null, revertReason: `the call failed (${errorCode}): nothing to revert`, deadlineSeconds: p.deadlineSeconds, revertOnTimeout: false };
+    }
+    const revertReason = tier === 'notify' ? 'tier notify: nothing is reverted' : 'no matched rule allows a revert';
+    return { tier, score: rule.score, rules: [rule.id], reasons, revertPlan: null, revertReason, deadlineSeconds: p.deadlineSeconds, revertOnTimeout: false };
+  }
+
   assess(change: Change, now?: Date, context?: AssessContext): Assessment {
     return this.quick(change) ?? this.assessFull(change, now, context);
   }

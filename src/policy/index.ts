@@ -102,6 +102,8 @@ export interface Classifier {
   quickIgnore(eventSource: string, eventName: string, readOnly: boolean | undefined, actor: Actor, account: string): QuickIgnore | null;
   /** The Assessment `assess` gives for a record `quickIgnore` answered. */
   ignored(q: QuickIgnore): Assessment;
+  /** The floor's assessment of a write no rule is about, from the key fields alone; null: assess the whole change. */
+  quickFloor(eventSource: string, eventName: string, readOnly: boolean | undefined, actor: Actor, eventType: string | undefined, errorCode: string | undefined): Assessment | null;
   /** `assess`, for a change quickIgnore returned null for (it does not repeat the quick checks). */
   assess(change: Change): Assessment;
 }
@@ -114,6 +116,7 @@ export function classifier(policy: Policy): Classifier {
   return {
     quickIgnore: (eventSource, eventName, readOnly, actor, account) => e.quickIgnore(eventSource, eventName, readOnly, actor, account),
     ignored: (q) => ignore(q.self ? ['vouch-self'] : [], [q.reason], deadline),
+    quickFloor: (eventSource, eventName, readOnly, actor, eventType, errorCode) => e.quickFloor(eventSource, eventName, readOnly, actor, eventType, errorCode),
     assess: (change) => e.assessFull(change),
   };
 }

@@ -117,8 +117,20 @@ function fraction(part: bigint, whole: bigint): number {
   return part === whole ? 1 : Number(part) / Number(whole);
 }
 
-/** The share of the public internet the union of these CIDRs reaches. */
+const memo = new Map<string, Coverage>();
+
+/** The share of the public internet the union of these CIDRs reaches (remembered: records repeat the same few). */
 export function coverage(cidrs: readonly string[]): Coverage {
+  const key = cidrs.join(' ');
+  const hit = memo.get(key);
+  if (hit) return hit;
+  const c = computeCoverage(cidrs);
+  if (memo.size >= 5_000) memo.clear();
+  memo.set(key, c);
+  return c;
+}
+
+function computeCoverage(cidrs: readonly string[]): Coverage {
   const by: Record<4 | 6, Range[]> = { 4: [], 6: [] };
   const invalid: string[] = [];
   for (const c of cidrs) {

@@ -7,11 +7,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EVENT_ACTION } from '../../src/core/iam-action-names';
 import { iamCatalogue } from '../../src/policy/iam-catalogue';
-import { assess, loadPolicy, parsePolicy, quickAssess } from '../../src/policy';
-import { parseRecords } from '../../src/intake/normalise';
+import { assess, classifier, loadPolicy, parsePolicy, quickAssess } from '../../src/policy';
+import { normalise, parseRecords } from '../../src/intake/normalise';
 import { ACCOUNT, assumedRole, change } from './records';
 
 const catalogue = iamCatalogue();
+const SHARED = path.resolve(__dirname, '../../../shared/data/cloudtrail');
+
+function jsonFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...jsonFiles(full));
+    else if (e.name.endsWith('.json')) out.push(full);
+  }
+  return out.sort();
+}
 
 describe('CloudTrail event names as IAM actions', () => {
   const documented: [string, string, string][] = [
@@ -75,19 +86,9 @@ describe('CloudTrail event names as IAM actions', () => {
     assert.deepEqual([r.known, r.level, r.key], [false, 'Unknown', 'guardduty:DisableQuantumScanning']);
   });
 
-  const shared = path.resolve(__dirname, '../../../shared/data/cloudtrail');
-  const skip = fs.existsSync(shared) || process.env.CI === 'true' ? false : `${shared} is missing`;
+  const skip = fs.existsSync(SHARED) || process.env.CI === 'true' ? false : `${SHARED} is missing`;
   test('every API call in ../shared/data/cloudtrail maps to a catalogued action', { skip }, () => {
-    const dir = path.resolve(__dirname, '../../../shared/data/cloudtrail');
-    const files: string[] = [];
-    const walk = (d: string): void => {
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-        const full = path.join(d, e.name);
-        if (e.isDirectory()) walk(full);
-        else if (e.name.endsWith('.json')) files.push(full);
-      }
-    };
-    walk(dir);
+    const files = jsonFiles(SHARED);
     const unknown = new Set<string>();
     let calls = 0;
     for (const f of files) {
@@ -181,6 +182,22 @@ describe('the shipped floor', () => {
       if (q) assert.deepEqual(q, assess(c, policy));
       else assert.notEqual(assess(c, policy).tier, 'ignore');
     }
+  });
+
+  test("classify's fast floor gives assess's answer on every record of the shared data it answers", { skip: fs.existsSync(SHARED) || process.env.CI === 'true' ? false : `${SHARED} is missing` }, () => {
+    const engine = classifier(policy);
+    let answered = 0;
+    for (const file of jsonFiles(SHARED)) {
+      parseRecords(fs.readFileSync(file, 'utf8'), file).forEach((r, i) => {
+        const c = normalise(r, file, i);
+        const eventType = (r as { eventType?: string }).eventType;
+        const fast = engine.quickFloor(c.eventSource, c.eventName, (c as { readOnly?: boolean }).readOnly, c.actor, eventType, c.errorCode);
+        if (!fast) return;
+        answered += 1;
+        assert.deepEqual(fast, assess(c, policy), `${file}#${i} ${c.eventName}`);
+      });
+    }
+    assert.ok(answered >= 20, `${answered} answered`);
   });
 
   test('the floor is data: entries are reordered, replaced or set aside like rules', () => {
