@@ -152,9 +152,9 @@ export class Engine {
 
   /** A principal named like vouch's revert sessions that is not vouch's revert role: why, or null. */
   imitation(change: Pick<Change, 'actor' | 'account'>): string | null {
-    const name = sessionNameOf(change.actor);
-    if (!this.policy.self.sessionNames.some((re) => re.test(name))) return null;
+    if (!namedLike(this.policy.self.sessionNames, change.actor)) return null;
     if (this.isSelf(change)) return null;
+    const name = this.policy.self.sessionNames.some((re) => re.test(sessionNameOf(change.actor))) ? sessionNameOf(change.actor) : change.actor.name;
     const roles = this.policy.self.roleArns.map((t) => t.replace(/\{account\}/g, change.account));
     const from = change.actor.sessionIssuerArn ?? change.actor.arn ?? change.actor.type;
     return (
@@ -182,7 +182,7 @@ export class Engine {
    * `vouch classify`, which builds the ignore line only when it writes one).
    */
   quickIgnore(eventSource: string, eventName: string, readOnlyFlag: boolean | undefined, actor: Actor, account: string): QuickIgnore | null {
-    if (this.policy.self.sessionNames.some((re) => re.test(sessionNameOf(actor)))) {
+    if (namedLike(this.policy.self.sessionNames, actor)) {
       const self = this.isSelf({ actor, account });
       if (self) return { self: true, reason: `vouch's own revert (${self}): never reviewed` };
       return null; // named like vouch but not vouch: a finding, whatever the call (assessFull)
@@ -211,7 +211,7 @@ export class Engine {
     const p = this.policy;
     if (p.floor.length === 0 || p.allow.length || p.exemptions.length) return null;
     if (actor.type === 'AWSService' || (eventType !== undefined && eventType !== 'AwsApiCall')) return null;
-    if ((readOnlyFlag ?? READ_ONLY_NAME.test(eventName)) || p.self.sessionNames.some((re) => re.test(sessionNameOf(actor)))) return null;
+    if ((readOnlyFlag ?? READ_ONLY_NAME.test(eventName)) || namedLike(p.self.sessionNames, actor)) return null;
     const e = this.entry(eventSource, eventName);
     if (this.forActor(e, actor.type).length !== 0) return null;
     const floor = this.floorOf(e, eventSource, eventName);
@@ -400,6 +400,14 @@ export const IMITATION_RULE: CompiledRule = Object.freeze({
 export function sessionNameOf(a: Actor): string {
   if ((a.type === 'AssumedRole' || a.type === 'FederatedUser') && a.arn) return a.arn.slice(a.arn.lastIndexOf('/') + 1);
   return a.name;
+}
+
+/** Is the actor named like vouch's revert sessions, by its session (from the ARN) or by its name? */
+function namedLike(res: readonly RegExp[], a: Actor): boolean {
+  for (const re of res) if (re.test(a.name)) return true;
+  const session = sessionNameOf(a);
+  if (session !== a.name) for (const re of res) if (re.test(session)) return true;
+  return false;
 }
 
 type Cap = { tier: 'ignore' | 'notify'; why: string };
