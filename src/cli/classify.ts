@@ -175,13 +175,19 @@ export function classifyText(
     let change: Change | undefined;
     let warnings: string[] | undefined;
     try {
-      try {
-        h = readHeader(raw, source, i);
-      } catch (err) {
-        const lenient = lenientHeader(raw, source, i);
-        if (!lenient) throw err;
-        ({ h, warnings } = lenient);
+      h = readHeader(raw, source, i);
+    } catch (err) {
+      // Missing eventID, unusual account: judged anyway, with warnings. Anything else: an error line.
+      const lenient = lenientHeader(raw, source, i);
+      if (!lenient) {
+        tally.failed += 1;
+        emit?.(errorLine(err, source, i, raw));
+        continue;
       }
+      h = lenient.h;
+      warnings = lenient.warnings;
+    }
+    try {
       actor = actorOf(h.identity);
       // Fast path: ignored without reading (or redacting) the request; the same answer assess gives.
       q = engine.quickIgnore(h.eventSource, h.eventName, h.readOnly, actor, h.account);

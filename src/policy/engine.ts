@@ -41,12 +41,12 @@ interface Entry {
   /** Some rule is limited to certain userIdentity types. */
   byActor: boolean;
   /** Rules per userIdentity type, when some rule is limited to certain types (filled on first use). */
-  perActor?: Map<string, CompiledRule[]>;
+  perActor: Map<string, CompiledRule[]> | undefined;
   noRuleIgnore: QuickIgnore;
   /** The floor of this (eventSource, eventName); undefined until first needed. */
-  floor?: FloorHit | null;
+  floor: FloorHit | null | undefined;
   /** Why a write without rules is ignored, naming its floor (built with the floor). */
-  floorIgnore?: QuickIgnore;
+  floorIgnore: QuickIgnore | undefined;
 }
 
 /** Why a record is ignored without assessing it in full. Shared, read-only. */
@@ -82,7 +82,15 @@ export class Engine {
         (r.sources === null || r.sources.has(eventSource)) &&
         (r.exact.has(eventName) || r.exact.has(base) || r.globs.some((g) => g.test(eventName) || g.test(base))),
     );
-    const e: Entry = { rules, byActor: rules.some((r) => r.actors !== null), noRuleIgnore: Object.freeze({ self: false, reason: `no rule for ${short(eventSource)}:${eventName}` }) };
+    // Every field set here, undefined or not, so that all entries share one shape (the per-record path reads them).
+    const e: Entry = {
+      rules,
+      byActor: rules.some((r) => r.actors !== null),
+      perActor: undefined,
+      noRuleIgnore: Object.freeze({ self: false, reason: `no rule for ${short(eventSource)}:${eventName}` }),
+      floor: undefined,
+      floorIgnore: undefined,
+    };
     if (this.indexed > 50_000) {
       this.index.clear(); // hostile input cannot grow the memo without bound
       this.indexed = 0;
@@ -404,9 +412,16 @@ export function sessionNameOf(a: Actor): string {
 
 /** Is the actor named like vouch's revert sessions, by its session (from the ARN) or by its name? */
 function namedLike(res: readonly RegExp[], a: Actor): boolean {
+  if (res.length === 0) return false;
   for (const re of res) if (re.test(a.name)) return true;
+  // Intake's actors carry their session as their name: test the ARN's last segment only when it is another name
+  // (compared in place: this runs for every record).
+  if ((a.type !== 'AssumedRole' && a.type !== 'FederatedUser') || !a.arn) return false;
+  const arn = a.arn;
+  const n = a.name.length;
+  if (arn.length > n && arn.charCodeAt(arn.length - n - 1) === 47 && arn.endsWith(a.name)) return false;
   const session = sessionNameOf(a);
-  if (session !== a.name) for (const re of res) if (re.test(session)) return true;
+  for (const re of res) if (re.test(session)) return true;
   return false;
 }
 
