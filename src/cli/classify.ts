@@ -130,6 +130,34 @@ function errorLine(err: unknown, source: string, index: number, raw?: unknown): 
   return { source, index, field: '(record)', error: `${source}#${index}: ${(err as Error).message}`, ...(eventID ? { eventID } : {}) };
 }
 
+/** The documents of a text as parseRecords splits them, envelopes left as they are (read again only for envelopes). */
+function rawDocuments(text: string): unknown[] {
+  const flat = (doc: unknown): unknown[] => (Array.isArray(doc) ? doc : isRecord(doc) && Array.isArray(doc.Records) ? doc.Records : [doc]);
+  try {
+    return flat(JSON.parse(text));
+  } catch {
+    // JSON lines, one document per line, as parseRecords reads them.
+  }
+  const out: unknown[] = [];
+  for (const line of text.trim().split(/\r?\n/)) {
+    if (line.trim() === '') continue;
+    try {
+      out.push(...flat(JSON.parse(line)));
+    } catch {
+      out.push(undefined);
+    }
+  }
+  return out;
+}
+
+/** The record inside an envelope, its account filled from the envelope's when it has none; null when there is none. */
+function envelopeDetail(doc: unknown): Record<string, unknown> | null {
+  if (!isRecord(doc) || !isRecord(doc.detail)) return null;
+  const rec: Record<string, unknown> = { ...doc.detail };
+  if (missing(rec.recipientAccountId) && typeof doc.account === 'string') rec.recipientAccountId = doc.account;
+  return rec;
+}
+
 function withWarnings(line: ClassifiedLine, warnings: string[] | undefined): ClassifiedLine {
   return warnings?.length ? { ...line, warnings } : line;
 }
@@ -165,15 +193,26 @@ export function classifyText(
     return;
   }
   const engine = classifier(policy);
+  let docs: unknown[] | undefined;
   for (let i = 0; i < records.length; i++) {
-    const raw = records[i];
+    let raw = records[i];
     tally.records += 1;
+    let envelopeWarning: string | undefined;
+    if (raw instanceof RecordError && raw.field.startsWith('envelope ')) {
+      // An EventBridge envelope intake would refuse (provenance): classify judges the record inside, and says so.
+      docs ??= rawDocuments(text);
+      const inner = envelopeDetail(docs[i]);
+      if (inner) {
+        envelopeWarning = `EventBridge envelope refused by intake (${raw.field.slice('envelope '.length)} ${raw.problem}): judged from its detail anyway; intake keeps such envelopes as dead letters`;
+        raw = inner;
+      }
+    }
     let h: RecordHeader;
     let actor: Actor;
     let q: QuickIgnore | null;
     let a: Assessment | undefined;
     let change: Change | undefined;
-    let warnings: string[] | undefined;
+    let warnings: string[] | undefined = envelopeWarning === undefined ? undefined : [envelopeWarning];
     try {
       h = readHeader(raw, source, i);
     } catch (err) {
@@ -185,7 +224,7 @@ export function classifyText(
         continue;
       }
       h = lenient.h;
-      warnings = lenient.warnings;
+      warnings = warnings ? [...warnings, ...lenient.warnings] : lenient.warnings;
     }
     try {
       actor = actorOf(h.identity);

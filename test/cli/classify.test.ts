@@ -177,6 +177,13 @@ describe('vouch classify', () => {
         ['s-2', 'ignore'],
       ],
     );
+    // Intake refuses this envelope (the record names no account to match the envelope's): classify judges it and says so.
+    assert.match(lines[0]?.warnings?.[0] ?? '', /EventBridge envelope refused by intake \(account the record has no recipientAccountId to match the envelope's account 210987654321\): judged from its detail anyway/);
+    assert.equal(lines[1]?.warnings, undefined);
+    const forged = { ...envelope, source: 'custom.attacker', detail: sgOpen('s-4') };
+    const judged = await run(['-'], JSON.stringify(forged));
+    assert.deepEqual([judged.code, judged.lines[0]?.eventID, judged.lines[0]?.tier], [0, 's-4', 'revert']);
+    assert.match(judged.lines[0]?.warnings?.[0] ?? '', /refused by intake \(source must be an AWS service's/);
     const none = await run([], JSON.stringify(describeCall('s-3')));
     assert.equal(none.lines[0]?.eventID, 's-3');
   });
