@@ -2,7 +2,8 @@
 //
 // classify reads CloudTrail data — `{"Records":[…]}` files as delivered to S3 (also gzipped), JSON arrays, JSON lines,
 // single records, EventBridge envelopes — from files, folders (recursively) or standard input, and writes one JSON
-// line per input record, in input order. A record that cannot be read gives a line with "error" (file, index, field)
+// line per input record, in input order. It starts nothing: it applies the policy, not intake's provenance checks
+// (envelope source and account, watched accounts, maximum age), so a pasted envelope is read for its record. A record that cannot be read gives a line with "error" (file, index, field)
 // and the rest go on; the exit status is 1 if any record failed.
 import { Command } from 'commander';
 import { z } from 'zod';
@@ -102,7 +103,8 @@ export function classifyText(
 ): void {
   let records: unknown[];
   try {
-    records = parseRecords(text, source);
+    // Not intake: the policy's verdict on what the user hands in, envelopes read without intake's provenance checks.
+    records = parseRecords(text, source, 'detail');
   } catch (err) {
     tally.records += 1;
     tally.failed += 1;

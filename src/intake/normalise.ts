@@ -18,10 +18,16 @@ export interface NormalisedChange extends Change {
 }
 
 /**
+ * How envelopes are read: `checked` (intake: the provenance checks, unwrapEnvelope) or `detail` (vouch classify, which
+ * starts nothing and shows the policy's verdict on whatever a user pastes: envelopeDetail).
+ */
+export type EnvelopeReading = 'checked' | 'detail';
+
+/**
  * Records from text: a `{"Records":[…]}` file (as CloudTrail delivers to S3), a JSON array, one record, an
  * EventBridge envelope (`detail` holds the record) or JSON lines. Throws RecordError when the text is not JSON.
  */
-export function parseRecords(text: string, source: string): unknown[] {
+export function parseRecords(text: string, source: string, envelopes: EnvelopeReading = 'checked'): unknown[] {
   let doc: unknown;
   try {
     doc = JSON.parse(text); // JSON.parse skips surrounding whitespace itself: no copy of a large text
@@ -34,7 +40,7 @@ export function parseRecords(text: string, source: string): unknown[] {
       const out: unknown[] = [];
       for (const line of lines) {
         try {
-          out.push(...recordsOf(JSON.parse(line), source, out.length));
+          out.push(...recordsOf(JSON.parse(line), source, envelopes, out.length));
         } catch (lineErr) {
           out.push(new RecordError(source, out.length, '(json)', `is not valid JSON: ${(lineErr as Error).message}`));
         }
@@ -43,21 +49,22 @@ export function parseRecords(text: string, source: string): unknown[] {
     }
     throw new RecordError(source, 0, '(json)', `is not valid JSON: ${(err as Error).message}`);
   }
-  return recordsOf(doc, source);
+  return recordsOf(doc, source, envelopes);
 }
 
 /** The records of one parsed document: a `{"Records":[…]}` file, an array, or one record (envelopes unwrapped). */
-function recordsOf(doc: unknown, source: string, first = 0): unknown[] {
+function recordsOf(doc: unknown, source: string, envelopes: EnvelopeReading, first = 0): unknown[] {
+  const unwrap = envelopes === 'checked' ? unwrapEnvelope : (d: unknown) => envelopeDetail(d);
   const list = Array.isArray(doc)
     ? doc
     : doc !== null && typeof doc === 'object' && Array.isArray((doc as { Records?: unknown }).Records)
       ? (doc as { Records: unknown[] }).Records
       : null;
-  if (!list) return [unwrapEnvelope(doc, source, first)];
+  if (!list) return [unwrap(doc, source, first)];
   // In place: the list is ours (fresh from JSON.parse), and most files have no envelopes to unwrap.
   for (let i = 0; i < list.length; i++) {
     const d = list[i];
-    if (d !== null && typeof d === 'object' && 'detail-type' in d) list[i] = unwrapEnvelope(d, source, first + i);
+    if (d !== null && typeof d === 'object' && 'detail-type' in d) list[i] = unwrap(d, source, first + i);
   }
   return list;
 }
@@ -74,6 +81,17 @@ export function unwrapEnvelope(doc: unknown, source = 'envelope', index = 0): un
   // RecordError writes "<field> <problem>": the reason's own leading field name is not repeated.
   const problem = checked.reason.startsWith(`${checked.field} `) ? checked.reason.slice(checked.field.length + 1) : checked.reason;
   return new RecordError(source, index, `envelope ${checked.field}`, problem);
+}
+
+/**
+ * The record inside an envelope without the provenance checks (the envelope's `account` fills a missing
+ * recipientAccountId), for vouch classify only: it starts no review, and intake applies the checks (unwrapEnvelope).
+ */
+export function envelopeDetail(doc: unknown): unknown {
+  if (!isEnvelope(doc) || !isRecord(doc.detail)) return doc;
+  const record = { ...doc.detail };
+  if (record.recipientAccountId === undefined && typeof doc.account === 'string') record.recipientAccountId = doc.account;
+  return record;
 }
 
 function str(rec: Record<string, unknown>, key: string): string | undefined {
