@@ -148,7 +148,7 @@ export const intakeSchema = z.object({
   VOUCH_NOTIFY_CHANNEL: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD').optional(),
   /**
    * Records whose eventTime is older than this are reported (dead-letter store, "too old"), never reviewed: a replayed
-   * backfill cannot re-ask engineers or undo what security approved. Must be shorter than the namespace retention
+   * backfill cannot re-ask engineers or undo what security approved. Must not be longer than the namespace retention
    * (checked at start-up). Default 24 hours.
    */
   VOUCH_INTAKE_MAX_AGE_SECONDS: int(60, 90 * 24 * 3600).default(24 * 3600),

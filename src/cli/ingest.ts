@@ -130,7 +130,7 @@ async function run(values: IngestOptions, deps: IngestDeps): Promise<number> {
     connection = c.connection;
   }
   try {
-    // A record older than the maximum age is never reviewed; the age must be shorter than the namespace retention.
+    // A record older than the maximum age is never reviewed; the age must not be longer than the namespace retention.
     await checkMaxAge(client.workflowService, config);
     if (from === 'lookup') return await runLookup(client, config, values, stdout, stderr);
 

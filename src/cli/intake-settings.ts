@@ -70,7 +70,7 @@ export function intakeGuards(
   };
 }
 
-/** At start-up: the maximum age must be shorter than the namespace's retention (src/intake/retention.ts). */
+/** At start-up: the maximum age must not be longer than the namespace's retention (src/intake/retention.ts). */
 export async function checkMaxAge(service: NamespaceDescriber, config: IntakeConfig): Promise<void> {
   const problem = await maxAgeProblem(service, config.TEMPORAL_NAMESPACE, config.VOUCH_INTAKE_MAX_AGE_SECONDS);
   if (problem) throw new ConfigError([problem]);

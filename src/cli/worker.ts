@@ -175,7 +175,7 @@ async function runWorkerFromEnv(stop: AbortSignal): Promise<number> {
   });
   const { worker, connection } = await createWorker(config, deps, metrics);
   try {
-    // The pollers' records older than the maximum age are never reviewed; it must be shorter than the retention.
+    // The pollers' records older than the maximum age are never reviewed; it must not be longer than the retention.
     await checkMaxAge(connection.workflowService, loadIntakeConfig());
     await keepAuditSchedule(config);
     logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker ready');

@@ -206,7 +206,7 @@ export async function runDemo(values: DemoOptions, stop: AbortSignal): Promise<n
     }
     const started: Started[] = [];
     for (const s of scenarios) {
-      const ec2 = stack.ec2(String(s.record.awsRegion));
+      const ec2 = stack.ec2(String(s.record.recipientAccountId), String(s.record.awsRegion));
       const enacted = s.enact && ec2 !== null;
       if (enacted && ec2) await enactInMoto(ec2, s.record);
       let actor = '?';
@@ -258,7 +258,7 @@ export async function runDemo(values: DemoOptions, stop: AbortSignal): Promise<n
         say('stopped before every review finished');
         return 130;
       }
-      const ec2 = stack.ec2(String(scenario.record.awsRegion));
+      const ec2 = stack.ec2(String(scenario.record.recipientAccountId), String(scenario.record.awsRegion));
       const gone = scenario.enact && ec2 ? await ruleGone(ec2, scenario.record) : false;
       const tier = routed.verdict.tier;
       rows.push({

@@ -6,7 +6,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { createSlackClient } from '../slack/client';
@@ -22,6 +22,7 @@ import { SlackStandIn, type SlackUser } from './sandbox/slack';
 import { startMoto, type MotoServer } from './sandbox/moto';
 import { SandboxWeb } from './sandbox/web';
 import { resolveMotoServer, PROJECT_ROOT } from './tools/resolve';
+import { createAwsClientFactory } from '../revert';
 import type { ReviewInput, ReviewOutcome } from '../core/types';
 
 export type AutoMode = 'confirm' | 'deny' | 'silent';
@@ -38,6 +39,8 @@ export const SAMPLE_EVENTS = path.join(__dirname, 'fixtures', 'sample-events.jso
 export const DEMO_PEOPLE_FILE = path.join(__dirname, 'fixtures', 'demo-people.json');
 export const SHARED_CLOUDTRAIL = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'cloudtrail');
 const AWS_TEST_CREDS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+/** The engineers' role in each demo account: their changes are made there, where vouch's revert role acts. */
+const DEMO_ENGINEER_ROLE_TEMPLATE = 'arn:aws:iam::{account}:role/vouch-demo-engineer';
 
 // ---- the stack ----
 
@@ -72,8 +75,11 @@ export interface DemoStack {
   uiBaseUrl: string;
   signingSecret: string;
   users: SlackUser[];
-  /** An EC2 client on moto (null without moto). */
-  ec2(region: string): EC2Client | null;
+  /**
+   * An EC2 client on moto acting in `account` (null without moto): the engineer's hands, through STS AssumeRole, since
+   * moto keeps each account's resources apart and vouch reverts in the record's own account.
+   */
+  ec2(account: string, region: string): EC2Client | null;
   /** Start (or find) the review of one prepared input, and follow it on the sandbox page. */
   start(input: Omit<ReviewInput, 'reviewUrl' | 'securityResponders'>): Promise<StartResult>;
   /** The outcome of a review, once it ends; rejected (cancelled) when the stack stops first. */
@@ -208,6 +214,9 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
     cleanups.push(() => web.stop());
 
     const ec2Clients = new Map<string, EC2Client>();
+    const engineers = moto
+      ? createAwsClientFactory({ endpoint: moto.endpoint, credentials: AWS_TEST_CREDS, roleArnTemplate: DEMO_ENGINEER_ROLE_TEMPLATE })
+      : null;
     return {
       server,
       client,
@@ -224,12 +233,13 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
       uiBaseUrl,
       signingSecret,
       users,
-      ec2(region: string): EC2Client | null {
-        if (!moto) return null;
-        let c = ec2Clients.get(region);
+      ec2(account: string, region: string): EC2Client | null {
+        if (!engineers) return null;
+        const key = `${account}|${region}`;
+        let c = ec2Clients.get(key);
         if (!c) {
-          c = new EC2Client({ region, endpoint: moto.endpoint, credentials: AWS_TEST_CREDS, maxAttempts: 2 });
-          ec2Clients.set(region, c);
+          c = engineers.clientFor('ec2', account, region, 'vouch-demo-engineer');
+          ec2Clients.set(key, c);
         }
         return c;
       },

@@ -85,7 +85,7 @@ export interface PipelineOptions {
   accounts?: AccountAllowList;
   /**
    * Records whose eventTime is older than this (seconds) are reported, never reviewed (VOUCH_INTAKE_MAX_AGE_SECONDS;
-   * checked at start-up to be shorter than the namespace retention, so the review a replayed record would repeat is
+   * checked at start-up not to be longer than the namespace retention, so the review a replayed record would repeat is
    * still there to be found). Absent: no limit.
    */
   maxAgeSeconds?: number;

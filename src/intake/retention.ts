@@ -1,7 +1,9 @@
-// The maximum age of a record intake reviews must be shorter than the Temporal namespace's retention. A review's
+// The maximum age of a record intake reviews must not be longer than the Temporal namespace's retention. A review's
 // workflow id (account + eventID) is what makes a replayed record find its first review instead of starting a second
 // one; that only holds while the first review is still kept. Records older than the maximum age are never reviewed,
-// so every record young enough to review still has its earlier review (if any) on the server.
+// so every record young enough to review still has its earlier review (if any) on the server. Equal is safe: a record
+// younger than the maximum age has an eventTime within the last `retention`; its first review started after that
+// eventTime and closed later still, and a closed run is kept for `retention` after it closes, so it is still there.
 
 /** The part of Temporal's WorkflowService this check needs (a Client's or a NativeConnection's). */
 export interface NamespaceDescriber {
@@ -19,15 +21,15 @@ export async function namespaceRetentionSeconds(service: NamespaceDescriber, nam
 }
 
 /**
- * Why `maxAgeSeconds` is not acceptable for `namespace`, or undefined when it is shorter than the retention (or the
- * namespace keeps closed workflows for ever).
+ * Why `maxAgeSeconds` is not acceptable for `namespace`, or undefined when it is not longer than the retention (or
+ * the namespace keeps closed workflows for ever).
  */
 export async function maxAgeProblem(service: NamespaceDescriber, namespace: string, maxAgeSeconds: number): Promise<string | undefined> {
   const retention = await namespaceRetentionSeconds(service, namespace);
-  if (retention === undefined || maxAgeSeconds < retention) return undefined;
+  if (retention === undefined || maxAgeSeconds <= retention) return undefined;
   return (
-    `VOUCH_INTAKE_MAX_AGE_SECONDS (${maxAgeSeconds} s) must be shorter than the retention of namespace ${namespace} ` +
-    `(${retention} s): a replayed record older than the retention would start its review again once the first one is ` +
-    'deleted. Lower VOUCH_INTAKE_MAX_AGE_SECONDS or raise the retention (temporal operator namespace update --retention)'
+    `VOUCH_INTAKE_MAX_AGE_SECONDS (${maxAgeSeconds} s) must not be longer than the retention of namespace ` +
+    `${namespace} (${retention} s): a replayed record older than the retention would start its review again once the ` +
+    'first one is deleted. Lower VOUCH_INTAKE_MAX_AGE_SECONDS or raise the retention (temporal operator namespace update --retention)'
   );
 }

@@ -266,17 +266,17 @@ describe('revertChange against moto_server', () => {
     assert.match(again.message, /already reverted/);
   });
 
-  test('a security group that no longer exists is reported as changed: false with a clear message', async () => {
+  test('a security group that no longer exists fails as a non-retryable RevertTargetGone with a clear message', async () => {
     const groupId = await newGroup();
     const c = await authorize('ingress', groupId, [SSH_WORLD]);
     await admin.send(new DeleteSecurityGroupCommand({ GroupId: groupId }));
 
-    const result = await activities().revertChange(inputFor(c, planOf(c)));
-
-    assert.equal(result.changed, false);
-    assert.match(result.message, new RegExp(`security group ${groupId} no longer exists`));
-    assert.deepEqual(result.before, []);
-    assert.deepEqual(result.after, []);
+    // Nothing was reverted and nothing can be checked: that is never reported as a revert (README, "Reverting to a trusted state").
+    await assert.rejects(activities().revertChange(inputFor(c, planOf(c))), (err: unknown) => {
+      failure('RevertTargetGone', true)(err);
+      assert.match((err as Error).message, new RegExp(`security group ${groupId} no longer exists \\(InvalidGroup(Id)?\\.NotFound\\); nothing was reverted`));
+      return true;
+    });
   });
 
   test('a revoke that AWS acknowledges but that leaves the rule in place fails as RevertNotVerified', async () => {
@@ -351,9 +351,12 @@ describe('revertChange against moto_server', () => {
     const acts = createAwsActivities(factory);
 
     // The group does not exist in the default account: the account in the input is the one acted on.
-    const elsewhere = await acts.revertChange({ ...inputFor(c, planOf(c)), account: ACCOUNT });
-    assert.equal(elsewhere.changed, false);
-    assert.match(elsewhere.message, /no longer exists/);
+    await assert.rejects(acts.revertChange({ ...inputFor(c, planOf(c)), account: ACCOUNT }), (err: unknown) => {
+      failure('RevertTargetGone', true)(err);
+      assert.match((err as Error).message, new RegExp(`security group ${groupId} no longer exists`));
+      return true;
+    });
+    assert.ok((await rulesOf(groupId, inTarget)).some((r) => r.SecurityGroupRuleId === ruleId), 'the rule in the target account was touched');
 
     const result = await acts.revertChange(inputFor(c, planOf(c)));
 

@@ -16,6 +16,7 @@ import { record } from '../policy/records';
 interface Line {
   eventID?: string;
   eventName?: string;
+  account?: string;
   tier?: string;
   rules?: string[];
   reasons?: string[];
@@ -170,11 +171,13 @@ describe('vouch classify', () => {
     const envelope = { version: '0', id: 'x', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.ec2', account: '210987654321', detail: { ...sgOpen('s-1'), recipientAccountId: undefined } };
     const { code, lines } = await run(['-'], `${JSON.stringify(envelope)}\n${JSON.stringify(describeCall('s-2'))}\n`);
     assert.equal(code, 0);
+    // classify starts nothing: a pasted envelope is read for its record (intake's provenance checks are intake's),
+    // a missing recipientAccountId taken from the envelope's account.
     assert.deepEqual(
-      lines.map((x) => [x.eventID, x.tier]),
+      lines.map((x) => [x.eventID, x.tier, x.account]),
       [
-        ['s-1', 'revert'],
-        ['s-2', 'ignore'],
+        ['s-1', 'revert', '210987654321'],
+        ['s-2', 'ignore', describeCall('s-2').recipientAccountId],
       ],
     );
     // Intake refuses this envelope (the record names no account to match the envelope's): classify judges it and says so.

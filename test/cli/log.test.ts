@@ -134,6 +134,8 @@ test('a vouch process logs JSON lines on stderr, secrets masked', async () => {
           DUO_SKEY: 'a'.repeat(40),
           DUO_API_HOST: 'api-test.duosecurity.com',
           PAGERDUTY_ROUTING_KEY: 'b'.repeat(32),
+          // Required while reverts are on (the default): the configuration must pass for the process to connect.
+          VOUCH_REVERT_ROLE_ARN_TEMPLATE: 'arn:aws:iam::{account}:role/vouch-revert',
         },
         timeout: 60_000,
       },

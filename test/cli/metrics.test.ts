@@ -252,6 +252,8 @@ describe('worker metrics and logs', () => {
         PAGERDUTY_EVENTS_SERVER: `127.0.0.1:${closed}`,
         VOUCH_BASELINE_STORE: path.join(dir, 'baseline'),
         VOUCH_DEAD_LETTER_DIR: path.join(dir, 'dead-letter'),
+        // Required while reverts are on (the default); no revert is this test's business either.
+        VOUCH_REVERT_ROLE_ARN_TEMPLATE: 'arn:aws:iam::{account}:role/vouch-revert',
         AWS_ENDPOINT_URL_CLOUDTRAIL: cloudtrail.url,
         AWS_ACCESS_KEY_ID: accessKeyId,
         AWS_SECRET_ACCESS_KEY: 'test-secret',

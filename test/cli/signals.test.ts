@@ -18,6 +18,7 @@ import { startReview } from '../../src/intake/starter';
 import type { ReviewInput } from '../../src/core/types';
 import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
 import { SlackSocketStandIn } from '../standins/slack-socket';
+import { accountsFile } from '../intake/helpers/records';
 import { eventually, startDevServer } from '../helpers/temporal';
 
 const BIN = path.resolve(__dirname, '../../src/bin/vouch.js');
@@ -86,6 +87,8 @@ const workerEnv = () => ({
   DUO_API_HOST: 'api-test.duosecurity.com',
   PAGERDUTY_ROUTING_KEY: randomBytes(16).toString('hex'),
   VOUCH_BASELINE_STORE: fs.mkdtempSync(path.join(os.tmpdir(), 'vouch-signals-baseline-')),
+  // Required while reverts are on (the default).
+  VOUCH_REVERT_ROLE_ARN_TEMPLATE: 'arn:aws:iam::{account}:role/vouch-revert',
 });
 
 function reviewInput(): Omit<ReviewInput, 'reviewUrl'> {
@@ -216,6 +219,8 @@ describe('stopping on SIGINT / SIGTERM', () => {
         ...AWS,
         TEMPORAL_ADDRESS: env.address,
         TEMPORAL_TASK_QUEUE: `signals-${randomUUID()}`,
+        // Intake reviews only the accounts it watches: the message's account is one.
+        VOUCH_ACCOUNTS_FILE: accountsFile('111122223333'),
       });
       try {
         await waitForLog(p, 'sqs intake started');

@@ -24,7 +24,8 @@ async function startScenario(index: number, mutate?: (record: Record<string, unk
   const s = fixtureScenarios()[index];
   assert.ok(s, `fixture ${index}`);
   mutate?.(s.record);
-  const ec2 = stack.ec2(String(s.record.awsRegion));
+  // The engineer's change, made in the record's own account (where vouch's revert acts).
+  const ec2 = stack.ec2(String(s.record.recipientAccountId), String(s.record.awsRegion));
   if (s.enact && ec2) await enactInMoto(ec2, s.record);
   const prepared = prepareReviews([{ source: s.source, text: JSON.stringify(s.record) }], { tier: 'confirm', deadline: '120' });
   assert.deepEqual(prepared.errors, []);
@@ -116,7 +117,7 @@ describe('sandbox page', { timeout: 120_000 }, () => {
       assert.match((await beforeTable.textContent()) ?? '', new RegExp(id), `before shows ${id}`);
       assert.doesNotMatch((await afterTable.textContent()) ?? '', new RegExp(id), `after no longer shows ${id}`);
     }
-    const ec2 = stack.ec2(String(review.record.awsRegion));
+    const ec2 = stack.ec2(String(review.record.recipientAccountId), String(review.record.awsRegion));
     assert.ok(ec2 && (await ruleGone(ec2, review.record)), 'the rule is gone from moto');
   });
 

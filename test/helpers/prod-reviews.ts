@@ -181,7 +181,7 @@ export function expectedAttrs(r: RanReview, startedAfter: string): ExpectedAttrs
 /** Runs the records through the intake and drives every review to its outcome. Returns the reviews. */
 export async function runReviewLoop(v: VouchOnProd): Promise<RanReview[]> {
   const { reviews, ignored, garbage } = scenarios();
-  for (const s of reviews.filter((r) => r.enacted)) await enactInMoto(v.ec2(String(s.record.awsRegion)), s.record);
+  for (const s of reviews.filter((r) => r.enacted)) await enactInMoto(v.ec2(String(s.record.recipientAccountId), String(s.record.awsRegion)), s.record);
 
   const { summary, results } = await v.ingest([...reviews.map((r) => r.record), ...ignored], { extraLines: garbage });
   assert.equal(summary.started, reviews.length, JSON.stringify(results));
@@ -229,9 +229,9 @@ export async function runReviewLoop(v: VouchOnProd): Promise<RanReview[]> {
   }
   for (const key of ['denied', 'reverted']) {
     const r = by(key);
-    assert.ok(await ruleGone(v.ec2(String(r.record.awsRegion)), r.record), `${key}: the rule is gone from moto`);
+    assert.ok(await ruleGone(v.ec2(String(r.record.recipientAccountId), String(r.record.awsRegion)), r.record), `${key}: the rule is gone from moto`);
   }
-  assert.ok(!(await ruleGone(v.ec2(String(confirmed.record.awsRegion)), confirmed.record)), 'the confirmed rule stays');
+  assert.ok(!(await ruleGone(v.ec2(String(confirmed.record.recipientAccountId), String(confirmed.record.awsRegion)), confirmed.record)), 'the confirmed rule stays');
   // PagerDuty's dedup key is the review's workflow id.
   for (const key of ['denied', 'paged', 'escalated', 'timedOut', 'reverted', 'revertFailed']) assert.ok(v.pagerduty.incident(by(key).workflowId), `${key}: paged`);
   for (const key of ['confirmed', 'pending']) assert.equal(v.pagerduty.incident(by(key).workflowId), undefined, `${key}: not paged`);

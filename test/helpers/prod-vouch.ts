@@ -8,7 +8,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import pino from 'pino';
@@ -30,6 +30,7 @@ import { PagerDutyStandIn } from '../../src/demo/sandbox/pagerduty';
 import { SlackStandIn, type StoredMessage } from '../../src/demo/sandbox/slack';
 import { buildBlockActionsPayload, postClick, type PostClickResult } from '../../src/demo/sandbox/slack-interactions';
 import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
+import { createAwsClientFactory } from '../../src/revert';
 import type { ProdTopology } from './prod-topology';
 
 const AWS_TEST_CREDS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
@@ -42,7 +43,8 @@ export interface VouchOnProd {
   duo: DuoStandIn;
   pagerduty: PagerDutyStandIn;
   moto: MotoServer;
-  ec2(region: string): EC2Client;
+  /** The engineer's EC2 client in `account` (STS AssumeRole on moto): where the record's revert acts. */
+  ec2(account: string, region: string): EC2Client;
   /** Every verdict the policy gave, by CloudTrail eventID (observed on its way to the production starter). */
   verdicts: Map<string, Verdict>;
   /** Runs records through the intake, from a `{"Records": [...]}` file (plus any raw lines), like `vouch ingest --from`. */
@@ -162,6 +164,7 @@ export async function startVouchOnProd(topo: ProdTopology, opts: { policyFile?: 
       slack.messages.find((m) => !m.threadTs && JSON.stringify(m.blocks ?? []).includes(`"value":"${workflowId}"`));
 
     const ec2Clients = new Map<string, EC2Client>();
+    const engineers = createAwsClientFactory({ endpoint: moto.endpoint, credentials: AWS_TEST_CREDS, roleArnTemplate: 'arn:aws:iam::{account}:role/engineer' });
     return {
       client,
       taskQueue,
@@ -172,11 +175,12 @@ export async function startVouchOnProd(topo: ProdTopology, opts: { policyFile?: 
       moto,
       verdicts,
       deadLetterDir,
-      ec2(region) {
-        let c = ec2Clients.get(region);
+      ec2(account, region) {
+        const key = `${account}|${region}`;
+        let c = ec2Clients.get(key);
         if (!c) {
-          c = new EC2Client({ region, endpoint: moto.endpoint, credentials: AWS_TEST_CREDS, maxAttempts: 2 });
-          ec2Clients.set(region, c);
+          c = engineers.clientFor('ec2', account, region, 'prod-test-engineer');
+          ec2Clients.set(key, c);
         }
         return c;
       },
