@@ -16,7 +16,6 @@ import { record } from '../policy/records';
 interface Line {
   eventID?: string;
   eventName?: string;
-  account?: string;
   tier?: string;
   rules?: string[];
   reasons?: string[];
