@@ -1,6 +1,7 @@
 // The numbers of `vouch report` (see report.ts for where they come from): outcomes by rule, account and team, the
 // share of confirmations per rule, time to confirm, pages per week; and the formatting both renderings share.
 import { z } from 'zod';
+import { globRegExp } from '../core/glob';
 
 export const NOISY_SHARE = 0.8;
 export const NOISY_MIN_REVIEWS = 5;
@@ -70,11 +71,7 @@ export function parseTeams(jsonText: string, source: string): TeamMatcher {
   const rules: { team: string; pattern: RegExp }[] = [];
   for (const [team, actors] of Object.entries(parsed.data)) {
     for (const actor of actors) {
-      const body = actor
-        .split('*')
-        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-        .join('.*');
-      rules.push({ team, pattern: new RegExp(`^${body}$`, 'i') });
+      rules.push({ team, pattern: globRegExp(actor, { ignoreCase: true }) });
     }
   }
   return (actor: string) => rules.find((r) => r.pattern.test(actor))?.team ?? UNKNOWN_TEAM;
