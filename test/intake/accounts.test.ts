@@ -197,7 +197,8 @@ describe('roles across accounts (STS on moto)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vouch-accounts-'));
     const file = path.join(dir, 'accounts.yaml');
     fs.writeFileSync(file, accountsYaml(IDS));
-    const config = loadIntakeConfig({ TEMPORAL_TASK_QUEUE: `pollers-${process.pid}` }); // no worker: they just sit
+    // No worker: they just sit. The dev server keeps closed workflows 24 h: the maximum age must be shorter.
+    const config = loadIntakeConfig({ TEMPORAL_TASK_QUEUE: `pollers-${process.pid}`, VOUCH_INTAKE_MAX_AGE_SECONDS: '3600' });
     const run = async (args: string[]) => {
       const out: string[] = [];
       const err: string[] = [];

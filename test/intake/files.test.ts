@@ -21,7 +21,7 @@ import { loadIntakeConfig } from '../../src/cli/intake-settings';
 import { loadPolicy } from '../../src/policy';
 import { startDevServer } from '../helpers/temporal';
 import { eventIdsOf, waitForReviews } from './helpers/temporal';
-import { expectedReviewed, FIXTURE_RECORDS, inAccount, loadRecordFiles, randomAccount, testJudge, type Rec } from './helpers/records';
+import { accountsFile, expectedReviewed, FIXTURE_RECORDS, inAccount, loadRecordFiles, randomAccount, testJudge, type Rec } from './helpers/records';
 
 const REVIEW_QUEUE = `files-reviews-${process.pid}`; // no worker: reviews stay PENDING
 let env: TestWorkflowEnvironment;
@@ -32,10 +32,20 @@ function tmp(prefix: string): string {
 }
 
 /** Runs ingestCommand in this process, returning its exit status and the JSON summary it printed. */
-async function runIngest(args: string[], judge: Judge | 'policy' = testJudge): Promise<{ code: number; summary: Record<string, unknown>; stderr: string }> {
+async function runIngest(
+  args: string[],
+  judge: Judge | 'policy' = testJudge,
+  accounts: string[] = [],
+): Promise<{ code: number; summary: Record<string, unknown>; stderr: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const config = loadIntakeConfig({ TEMPORAL_TASK_QUEUE: REVIEW_QUEUE, VOUCH_LOG_LEVEL: 'error' });
+  const config = loadIntakeConfig({
+    TEMPORAL_TASK_QUEUE: REVIEW_QUEUE,
+    VOUCH_LOG_LEVEL: 'error',
+    // The dev server keeps closed workflows 24 h: the maximum age must be shorter.
+    VOUCH_INTAKE_MAX_AGE_SECONDS: '3600',
+    ...(accounts.length ? { VOUCH_ACCOUNTS_FILE: accountsFile(...accounts) } : {}),
+  });
   const deps = {
     ...(judge === 'policy' ? {} : { judge }),
     client: env.client,
@@ -135,7 +145,7 @@ describe('file intake', () => {
     fs.writeFileSync(path.join(dir, 'f-mixed.jsonl'), `${bad.map((r) => JSON.stringify(r)).join('\n')}\n{"eventID": "cut-line", "eventTi\n`);
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'not CloudTrail');
 
-    const res = await runIngest(['--from', dir, '--dead-letter', deadDir, '--concurrency', '4']);
+    const res = await runIngest(['--from', dir, '--dead-letter', deadDir, '--concurrency', '4'], testJudge, [account]);
     assert.equal(res.code, 1, 'records were dead-lettered');
     assert.match(res.stderr, /9 record\(s\) or file\(s\) could not be processed; kept with the reason in /);
     assert.equal(res.summary.files, 5 + 1);
@@ -172,7 +182,7 @@ describe('file intake', () => {
     const judge = policyJudge(loadPolicy());
     const expected = expectedReviewed(records, judge);
     assert.ok(expected.size > 0);
-    const res = await runIngest(['--from', dir, '--dead-letter', tmp('vouch-policy-dl-')], 'policy');
+    const res = await runIngest(['--from', dir, '--dead-letter', tmp('vouch-policy-dl-')], 'policy', [account]);
     assert.equal(res.code, 0, res.stderr);
     assert.equal(res.summary.started, expected.size);
     assert.equal(res.summary.ignored, records.length - expected.size);

@@ -15,7 +15,7 @@ import { loadPolicy } from '../../src/policy';
 import { normalise } from '../../src/intake/normalise';
 import { eventually, startDevServer } from '../helpers/temporal';
 import { eventIdsOf, reviewsByWorkflowId } from './helpers/temporal';
-import { envelope, expectedReviewed, inAccount, loadRecords, randomAccount, type Rec } from './helpers/records';
+import { accountsFile, envelope, expectedReviewed, inAccount, loadRecords, randomAccount, type Rec } from './helpers/records';
 
 const CHILD = path.resolve(__dirname, 'helpers/ingest-child.ts');
 const REVIEW_QUEUE = `kill-reviews-${process.pid}`; // no worker: reviews stay PENDING
@@ -45,7 +45,9 @@ function ingest(args: string[], childEnv: Record<string, string>): { child: Chil
 test('an intake killed mid-batch and restarted leaves exactly one review per risky record', async (t) => {
   const account = randomAccount();
   const judge = policyJudge(loadPolicy());
-  const all = inAccount(loadRecords().records, account);
+  // All recent: intake reviews only records younger than its maximum age.
+  const now = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const all = inAccount(loadRecords().records, account).map((r) => ({ ...r, eventTime: now }));
   const risky: Rec[] = [];
   const ignored: Rec[] = [];
   all.forEach((r, i) => {
@@ -87,6 +89,8 @@ test('an intake killed mid-batch and restarted leaves exactly one review per ris
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_TASK_QUEUE: REVIEW_QUEUE,
     VOUCH_DEAD_LETTER_DIR: deadDir,
+    VOUCH_ACCOUNTS_FILE: accountsFile(account),
+    VOUCH_INTAKE_MAX_AGE_SECONDS: '3600', // under the dev server's 24 h retention
     VOUCH_POLICY_FILE: '',
     VOUCH_LOG_LEVEL: 'debug',
     AWS_ACCESS_KEY_ID: 'test',

@@ -9,6 +9,9 @@ import type { AddressInfo } from 'node:net';
 
 const NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
+/** The account the stand-in's credentials belong to (moto's default, as the revert tests use). */
+const STANDIN_ACCOUNT = '123456789012';
+
 export interface Ec2StandIn {
   endpoint: string;
   requests: URLSearchParams[];
@@ -55,6 +58,15 @@ export async function startEc2StandIn(): Promise<Ec2StandIn> {
         res.end(text);
       };
       const auth = String(req.headers.authorization ?? '');
+      if (q.get('Action') === 'GetCallerIdentity' && /\/sts\/aws4_request/.test(auth)) {
+        // STS on the same endpoint: vouch proves which account its credentials belong to before any EC2 call.
+        return send(
+          200,
+          `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +
+            `<Arn>arn:aws:iam::${STANDIN_ACCOUNT}:user/test</Arn><UserId>AIDATEST</UserId><Account>${STANDIN_ACCOUNT}</Account>` +
+            `</GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+        );
+      }
       if (req.method !== 'POST' || q.get('Version') !== '2016-11-15' || !/^AWS4-HMAC-SHA256 Credential=\w+\/\d{8}\/[\w-]+\/ec2\/aws4_request/.test(auth)) {
         return send(400, error('InvalidRequest', 'not a signed EC2 query request'));
       }
