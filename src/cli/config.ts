@@ -49,7 +49,8 @@ const slackSchema = z.object({
 
 const handlerSchema = z.object({
   SLACK_SIGNING_SECRET: z.string().min(16, 'must be the Slack app signing secret'),
-  VOUCH_HANDLER_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Loopback unless configured: a TLS proxy (or the container's port mapping) is what Slack reaches. */
+  VOUCH_HANDLER_HOST: z.string().min(1).default('127.0.0.1'),
   VOUCH_HANDLER_PORT: int(1, 65535).default(3000),
 });
 
@@ -79,7 +80,8 @@ export const oncallSchema = z.object({
 /** `GET /metrics` of each process; without VOUCH_METRICS_PORT there is no metrics endpoint. */
 export const metricsSchema = z.object({
   VOUCH_METRICS_PORT: int(0, 65535).optional(),
-  VOUCH_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Loopback unless configured (a scraper outside the host or container needs 0.0.0.0 set explicitly). */
+  VOUCH_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   VOUCH_SDK_METRICS_ADDRESS: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:9465'),
 });
 

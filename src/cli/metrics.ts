@@ -142,7 +142,7 @@ export function sdkTelemetryOptions(opts: SdkTelemetryOptions = {}): NonNullable
 
 export interface MetricsServerOptions {
   registry: Registry;
-  /** Default 0.0.0.0 (Prometheus scrapes from outside the container); tests pass 127.0.0.1. */
+  /** Default 127.0.0.1 (VOUCH_METRICS_HOST); set 0.0.0.0 for a scraper outside the host or container. */
   host?: string;
   /** 0 picks a free port. */
   port: number;
@@ -187,7 +187,7 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '0.0.0.0', () => {
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

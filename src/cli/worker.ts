@@ -79,6 +79,21 @@ export async function createWorker(
   deps: ActivityDeps,
   metrics?: VouchMetrics,
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
+  return createWorkerWith(config, createActivities(deps), metrics);
+}
+
+/** The Temporal settings the worker itself needs. */
+export type WorkerTemporalSettings = Pick<WorkerConfig, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_API_KEY' | 'TEMPORAL_TLS'>;
+
+/**
+ * The production worker (connection, workflows, interceptors, shutdown grace) over the given activities. createWorker
+ * hands in the vendor activities; tests hand in scripted ones and keep everything else as production wires it.
+ */
+export async function createWorkerWith(
+  config: WorkerTemporalSettings,
+  activities: object,
+  metrics?: VouchMetrics,
+): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({
     address: config.TEMPORAL_ADDRESS,
     ...(config.TEMPORAL_API_KEY ? { apiKey: config.TEMPORAL_API_KEY, tls: true } : {}),
@@ -90,7 +105,7 @@ export async function createWorker(
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     // The SDK bundles workflows/ (and the metrics interceptor) at start-up.
     workflowsPath: require.resolve('../../workflows'),
-    activities: createActivities(deps),
+    activities,
     // On stop, activities in flight get this long to finish before they are cancelled (and retried elsewhere); the
     // compose file's stop_grace_period leaves room for it.
     shutdownGraceTime: SHUTDOWN_GRACE,

@@ -37,6 +37,8 @@ export interface Actor {
   /** The role a session was issued from (AssumedRole). */
   sessionIssuerArn?: string;
   accessKeyId?: string;
+  /** The IAM Identity Center user the request was made for, when CloudTrail names one (userIdentity.onBehalfOf.userId). */
+  identityCenterUserId?: string;
 }
 
 /** One AWS change, normalised from a CloudTrail record, with sensitive values already redacted. */

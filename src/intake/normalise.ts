@@ -140,6 +140,8 @@ export function actorOf(identity: Record<string, unknown> | undefined): Actor {
   const issuerArn = issuer ? str(issuer, 'arn') : undefined;
   if (issuerArn) actor.sessionIssuerArn = issuerArn;
   if (accessKeyId) actor.accessKeyId = accessKeyId;
+  const identityCenterUserId = str(obj(identity.onBehalfOf) ?? {}, 'userId');
+  if (identityCenterUserId) actor.identityCenterUserId = identityCenterUserId;
   return actor;
 }
 

@@ -60,6 +60,11 @@ before(async () => {
       const id = await sts(key).send(new GetCallerIdentityCommand({}));
       return id.Account === MOTO_DEFAULT_ACCOUNT ? undefined : id.Account;
     },
+    // The secret of that temporary key, from moto's own records, so the stand-in checks the signature itself.
+    secretOf: async (key) => {
+      const data = (await (await fetch(`${moto.endpoint}/moto-api/data.json`)).json()) as { iam?: { AccessKey?: Array<{ access_key_id: string; secret_access_key: string }> } };
+      return data.iam?.AccessKey?.find((k) => k.access_key_id === key)?.secret_access_key;
+    },
   });
 });
 after(async () => {

@@ -120,7 +120,10 @@ describe('normalisation variants seen in real CloudTrail data', () => {
   test('every userIdentity type: IAMUser, AssumedRole, IdentityCenterUser, Root, AWSService, FederatedUser', () => {
     assert.equal(actorOf({ type: 'IAMUser', userName: 'bob', arn: 'arn:aws:iam::1:user/bob' }).name, 'bob');
     const icu = actorOf({ type: 'IdentityCenterUser', accountId: '123456789012', onBehalfOf: { userId: '94482488-3041', identityStoreArn: 'arn:aws:identitystore::1:identitystore/d-1' }, credentialId: 'c' });
-    assert.deepEqual([icu.type, icu.name], ['IdentityCenterUser', '94482488-3041']);
+    assert.deepEqual([icu.type, icu.name, icu.identityCenterUserId], ['IdentityCenterUser', '94482488-3041', '94482488-3041']);
+    // An Identity Center session of a role names its user in onBehalfOf when CloudTrail records it.
+    const ssoRole = actorOf({ type: 'AssumedRole', arn: 'arn:aws:sts::1:assumed-role/AWSReservedSSO_A_1/alice', onBehalfOf: { userId: 'u-1' } });
+    assert.deepEqual([ssoRole.name, ssoRole.identityCenterUserId], ['alice', 'u-1']);
     const fed = actorOf({ type: 'FederatedUser', arn: 'arn:aws:sts::123456789012:federated-user/dave', sessionContext: { sessionIssuer: { type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/dave' } } });
     assert.deepEqual([fed.type, fed.name, fed.sessionIssuerArn], ['FederatedUser', 'dave', 'arn:aws:iam::123456789012:user/dave']);
     assert.deepEqual(actorOf({ type: 'Root', arn: 'arn:aws:iam::1:root' }).name, 'root');
