@@ -1,6 +1,16 @@
-// Duo Auth API v2 activities: send a push about an AWS change, then wait for the answer.
-// Uses the vendor's own client (`@duosecurity/duo_api`), with its 429 backoff turned off so Temporal owns retries.
-// API: https://duo.com/docs/authapi (preauth, auth with async=1, then auth_status until the push is answered).
+// Duo Auth API v2 activities: check that a user can be asked with a real push, send the push about an AWS change,
+// then wait for the answer. Uses the vendor's own client (`@duosecurity/duo_api`), with its 429 backoff turned off so
+// Temporal owns retries. API: https://duo.com/docs/authapi (preauth, auth with async=1, then auth_status).
+//
+// What vouch trusts: only a push the person answered. A bypass user (preauth `allow`, auth_status `bypass`) is never a
+// confirmation: checkDuoUser and sendDuoPush fail with DuoBypass, awaitDuoResult answers `bypass`.
+// A push is sent at most once per sendDuoPush scheduling: the workflow schedules it with one attempt, and a retried
+// attempt (attempt > 1, e.g. after a worker died between /auth and the activity's completion) refuses with
+// DuoPushUncertain instead of calling /auth again. Once /auth has been called, every failure is non-retryable
+// DuoPushUncertain (a push may be on the phone): the workflow treats it as a failed push, which the engineer may retry
+// (counted against the review's push limit); the unknown push is never polled, so answering it confirms nothing.
+// Every request is bounded (the client has no timeout of its own): preauth and /auth by requestTimeoutMs, each
+// auth_status long-poll by statusTimeoutMs; a bound that passes is DuoTimeout (retryable) for preauth and auth_status.
 import { createRequire } from 'node:module';
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { redact } from '../src/core/redact';
@@ -11,6 +21,7 @@ import {
   type DuoPushStarted,
   type DuoResult,
   type DuoStatus,
+  type DuoUserCheck,
 } from '../src/core/types';
 
 export type DuoParams = Record<string, string>;
@@ -24,6 +35,15 @@ export interface DuoDeps {
   duo: DuoClientLike;
   /** Tuning for `awaitDuoResult`; production leaves it unset. */
   duoPolling?: DuoPollingOptions;
+  /** Request bounds; production leaves it unset (the defaults). */
+  duoTimeouts?: DuoTimeouts;
+}
+
+export interface DuoTimeouts {
+  /** Bound on preauth and /auth. Default 15 s. */
+  requestTimeoutMs?: number;
+  /** Bound on one auth_status long-poll (Duo answers when the push changes, or after a while). Default 70 s. */
+  statusTimeoutMs?: number;
 }
 
 export interface DuoPollingOptions {
@@ -68,6 +88,8 @@ const PUSHINFO_MAX_BYTES = 19_000; // Duo's limit is 20,000 bytes
 const RATE_LIMIT_RETRY_DELAY = '5 seconds';
 const DEFAULT_MAX_WAIT_MS = 90_000;
 const DEFAULT_MIN_ROUND_MS = 1_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+const DEFAULT_STATUS_TIMEOUT_MS = 70_000;
 
 interface DuoDevice {
   device?: string;
@@ -88,11 +110,25 @@ interface AuthStatusResponse {
 }
 
 
-function call(duo: DuoClientLike, method: 'GET' | 'POST', path: string, params: DuoParams): Promise<string> {
+/** Thrown by `call` when Duo did not answer within its bound. */
+class DuoRequestTimeout extends Error {}
+
+/**
+ * One client call, bounded by `timeoutMs`. The client takes no signal and keeps no handle on its request, so a call
+ * that passes its bound is abandoned (its late answer is ignored) and reported as DuoRequestTimeout.
+ */
+function call(duo: DuoClientLike, method: 'GET' | 'POST', path: string, params: DuoParams, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new DuoRequestTimeout(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    timer.unref();
+    const done = (body: string): void => {
+      clearTimeout(timer);
+      resolve(body);
+    };
     try {
-      duo.apiCall(method, path, params, resolve);
+      duo.apiCall(method, path, params, done);
     } catch (err) {
+      clearTimeout(timer);
       reject(err instanceof Error ? err : new Error(String(err)));
     }
   });
@@ -143,8 +179,16 @@ function parseDuoReply(body: string, what: string): unknown {
   throw ApplicationFailure.create({ type: 'DuoUnavailable', message: text });
 }
 
-async function duoRequest(duo: DuoClientLike, method: 'GET' | 'POST', path: string, params: DuoParams): Promise<unknown> {
-  const body = await call(duo, method, path, params);
+async function duoRequest(duo: DuoClientLike, method: 'GET' | 'POST', path: string, params: DuoParams, timeoutMs: number): Promise<unknown> {
+  let body: string;
+  try {
+    body = await call(duo, method, path, params, timeoutMs);
+  } catch (err) {
+    if (err instanceof DuoRequestTimeout) {
+      throw ApplicationFailure.create({ type: FailureTypes.DuoTimeout, message: `Duo ${method} ${path}: ${err.message}` });
+    }
+    throw err;
+  }
   return parseDuoReply(body, `${method} ${path}`);
 }
 
@@ -167,7 +211,8 @@ export function buildPushInfo(input: DuoPushInput): string {
     summary: change.summary,
     review: input.reviewId,
   }) as Record<string, unknown>;
-  const pairs = Object.entries(fields)
+  // The purpose goes first, so it survives when the pairs are cut to fit.
+  const pairs = [...(input.purpose ? [['purpose', input.purpose] as const] : []), ...Object.entries(fields)]
     .filter(([, v]) => typeof v === 'string' && v !== '')
     .map(([k, v]) => encodePair(k, truncate(v as string, k === 'summary' ? 1000 : 256)));
   let info = pairs.join('&');
@@ -181,6 +226,8 @@ export function buildPushInfo(input: DuoPushInput): string {
 function mapStatus(reply: AuthStatusResponse): DuoResult | null {
   const status = reply.status ?? '';
   if (status === 'fraud') return 'fraud';
+  // A bypass user is let through with result allow, status bypass: nobody answered a push.
+  if (status === 'bypass') return 'bypass';
   if (reply.result === 'allow') return 'allow';
   if (reply.result === 'deny') return 'deny';
   if (status === 'timeout') return 'timeout';
@@ -204,6 +251,15 @@ function checkpointFrom(details: unknown, txid: string): PollCheckpoint | undefi
   return { txid, startedAt: details.startedAt };
 }
 
+/** The activity attempt (1-based), or 1 outside an activity (plain calls in tests). */
+function currentAttempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
+  }
+}
+
 function delay(ms: number): { promise: Promise<'elapsed'>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;
   const promise = new Promise<'elapsed'>((resolve) => {
@@ -216,11 +272,12 @@ export function createDuoActivities(deps: DuoDeps) {
   const { duo } = deps;
   const maxWaitMs = deps.duoPolling?.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
   const minRoundMs = deps.duoPolling?.minRoundMs ?? DEFAULT_MIN_ROUND_MS;
+  const requestTimeoutMs = deps.duoTimeouts?.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const statusTimeoutMs = deps.duoTimeouts?.statusTimeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS;
 
-  /** Preauth the user, then start an async Duo Push describing the change. Returns the transaction id. */
-  async function sendDuoPush(input: DuoPushInput): Promise<DuoPushStarted> {
-    const username = input.duoUsername;
-    const pre = (await duoRequest(duo, 'POST', '/auth/v2/preauth', { username })) as PreauthResponse | undefined;
+  /** preauth: resolves when the user can be asked with a push; DuoNotEnrolled / DuoDenied / DuoBypass otherwise. */
+  async function preauth(username: string): Promise<void> {
+    const pre = (await duoRequest(duo, 'POST', '/auth/v2/preauth', { username }, requestTimeoutMs)) as PreauthResponse | undefined;
     const result = pre?.result;
     const statusMsg = pre?.status_msg ? `: ${pre.status_msg}` : '';
     if (result === 'enroll') {
@@ -237,35 +294,83 @@ export function createDuoActivities(deps: DuoDeps) {
         nonRetryable: true,
       });
     }
-    if (result === 'auth') {
-      const devices = Array.isArray(pre?.devices) ? pre.devices : [];
-      const pushable = devices.some((d) => Array.isArray(d.capabilities) && d.capabilities.includes('push'));
-      if (!pushable) {
-        throw ApplicationFailure.create({
-          type: FailureTypes.DuoNotEnrolled,
-          message: `Duo user ${username} has no push-capable device`,
-          nonRetryable: true,
-        });
-      }
-    } else if (result !== 'allow') {
-      // 'allow' is a bypass user: /auth answers allow with status 'bypass', which the workflow can see.
+    if (result === 'allow') {
+      throw ApplicationFailure.create({
+        type: FailureTypes.DuoBypass,
+        message: `Duo lets ${username} through without a push (bypass user${statusMsg}): a push cannot verify them`,
+        nonRetryable: true,
+      });
+    }
+    if (result !== 'auth') {
       throw ApplicationFailure.create({
         type: 'DuoUnexpectedResponse',
         message: `Duo preauth for ${username} returned unexpected result ${JSON.stringify(result)}`,
       });
     }
+    const devices = Array.isArray(pre?.devices) ? pre.devices : [];
+    const pushable = devices.some((d) => Array.isArray(d.capabilities) && d.capabilities.includes('push'));
+    if (!pushable) {
+      throw ApplicationFailure.create({
+        type: FailureTypes.DuoNotEnrolled,
+        message: `Duo user ${username} has no push-capable device`,
+        nonRetryable: true,
+      });
+    }
+  }
 
-    const auth = (await duoRequest(duo, 'POST', '/auth/v2/auth', {
-      username,
-      factor: 'push',
-      device: 'auto',
-      async: '1',
-      type: PUSH_TYPE,
-      display_username: username,
-      pushinfo: buildPushInfo(input),
-    })) as AuthAsyncResponse | undefined;
+  /** Whether the user can be asked with a real push (preauth only; retried freely: it sends nothing). */
+  async function checkDuoUser(input: DuoUserCheck): Promise<void> {
+    await preauth(input.duoUsername);
+  }
+
+  /**
+   * Checks the user again, then starts one async Duo Push describing the change. Returns the transaction id.
+   * At most one /auth per scheduling: a retried attempt refuses, and a failure once /auth was called is final.
+   */
+  async function sendDuoPush(input: DuoPushInput): Promise<DuoPushStarted> {
+    const username = input.duoUsername;
+    const attempt = currentAttempt();
+    if (attempt > 1) {
+      throw ApplicationFailure.create({
+        type: FailureTypes.DuoPushUncertain,
+        message: `not sending another Duo push to ${username}: attempt ${attempt} of this push, and an earlier attempt may have sent one`,
+        nonRetryable: true,
+      });
+    }
+    await preauth(username);
+
+    let auth: AuthAsyncResponse | undefined;
+    try {
+      auth = (await duoRequest(
+        duo,
+        'POST',
+        '/auth/v2/auth',
+        {
+          username,
+          factor: 'push',
+          device: 'auto',
+          async: '1',
+          type: PUSH_TYPE,
+          display_username: username,
+          pushinfo: buildPushInfo(input),
+        },
+        requestTimeoutMs,
+      )) as AuthAsyncResponse | undefined;
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
+      const reason = err instanceof Error ? err.message : String(err);
+      throw ApplicationFailure.create({
+        type: FailureTypes.DuoPushUncertain,
+        message: `Duo push to ${username} may or may not have been sent (${reason}); not sending it again`,
+        nonRetryable: true,
+      });
+    }
     if (!auth || typeof auth.txid !== 'string' || auth.txid === '') {
-      throw ApplicationFailure.create({ type: 'DuoUnexpectedResponse', message: 'Duo /auth (async) returned no txid' });
+      throw ApplicationFailure.create({
+        type: FailureTypes.DuoPushUncertain,
+        message: 'Duo /auth (async) returned no txid',
+        nonRetryable: true,
+      });
     }
     return { txid: auth.txid };
   }
@@ -292,7 +397,10 @@ export function createDuoActivities(deps: DuoDeps) {
       const timer = delay(remaining);
       let outcome: unknown;
       try {
-        outcome = await Promise.race([duoRequest(duo, 'GET', '/auth/v2/auth_status', { txid }), timer.promise, ctx.cancelled]);
+        // One long-poll, bounded on its own (DuoTimeout: the activity is retried and resumes from its checkpoint).
+        const poll = duoRequest(duo, 'GET', '/auth/v2/auth_status', { txid }, statusTimeoutMs);
+        poll.catch(() => undefined); // when the overall deadline wins, a late failure of the abandoned poll is moot
+        outcome = await Promise.race([poll, timer.promise, ctx.cancelled]);
       } finally {
         timer.cancel();
       }
@@ -319,5 +427,5 @@ export function createDuoActivities(deps: DuoDeps) {
     };
   }
 
-  return { sendDuoPush, awaitDuoResult };
+  return { checkDuoUser, sendDuoPush, awaitDuoResult };
 }

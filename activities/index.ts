@@ -7,8 +7,18 @@ import { createAwsActivities, type AwsDeps } from './aws-revert';
 import { createOnCallActivities, type OnCallDeps } from './oncall';
 import { createBaselineActivities, type BaselineDeps } from './baseline';
 import { createCloudTrailLookupActivities, type CloudTrailLookupDeps } from './cloudtrail-lookup';
+import { createSecurityActivities, type SecurityDeps } from './security';
+import { createAuditActivities, type AuditDeps } from './audit';
 
-export type ActivityDeps = SlackDeps & DuoDeps & PagerDutyDeps & AwsDeps & CloudTrailLookupDeps & OnCallDeps & BaselineDeps;
+export type ActivityDeps = SlackDeps &
+  DuoDeps &
+  PagerDutyDeps &
+  AwsDeps &
+  CloudTrailLookupDeps &
+  OnCallDeps &
+  BaselineDeps &
+  SecurityDeps &
+  AuditDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -19,6 +29,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createOnCallActivities(deps),
     ...createBaselineActivities(deps),
     ...createCloudTrailLookupActivities(deps),
+    ...createSecurityActivities(deps),
+    ...createAuditActivities(deps),
   };
 }
 

@@ -12,6 +12,13 @@
 //   and the same signal also fires when Temporal cancels the activity.
 // - Extra options are spread into the fetch init, which is how `agent` (a test CA) reaches node-fetch.
 // Nothing here logs, and no failure message carries the routing key.
+//
+// Text from the record (summary, names, request fields, anything in the details) is plain text to PagerDuty
+// (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/: `summary` is text; `links` and `images` are
+// where URLs go). vouch puts only its own review link in `links` and `client_url`, never an image, and passes every
+// other string through plainText(): no control characters, no `<`/`>` (PagerDuty's Slack and e-mail notifications
+// carry the summary on), URL schemes and `www.` defanged (`https[:]//`, `www[.]`) so no integration turns them into
+// links, each string capped.
 import type https from 'node:https';
 import { ApplicationFailure } from '@temporalio/activity';
 import { event } from '@pagerduty/pdjs';
@@ -46,6 +53,17 @@ export interface ResolveIncidentInput {
   note?: string;
 }
 
+export interface AlertInput {
+  dedupKey: string;
+  summary: string;
+  severity: 'critical' | 'error' | 'warning' | 'info';
+  /** payload.class, e.g. 'review-terminated'. */
+  kind: string;
+  details: Record<string, unknown>;
+  /** vouch's own link to the review, when there is one. */
+  reviewUrl?: string;
+}
+
 export interface TriggerIncidentResult {
   dedupKey: string;
 }
@@ -55,6 +73,42 @@ const DEFAULT_PAGERDUTY_TIMEOUT_MS = 10_000;
 /** pdjs sleeps this long between its three hard-coded 429 retries (its default is 20 s). */
 export const RATE_LIMIT_RETRY_MS = 250;
 const MAX_SUMMARY = 1024;
+/** Longest string in custom_details, and most entries of one list (e.g. the timeline). */
+const MAX_DETAIL_STRING = 2000;
+const MAX_DETAIL_ITEMS = 100;
+const MAX_DETAIL_DEPTH = 6;
+
+/**
+ * Record text as inert plain text: control characters become spaces, `<` and `>` become ‹ ›, `scheme://` becomes
+ * `scheme[:]//` and `www.` becomes `www[.]` (no linkifier matches either), then cut to `max` characters.
+ */
+export function plainText(text: string, max: number): string {
+  const flat = text
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/</g, '‹')
+    .replace(/>/g, '›')
+    .replace(/\b([a-z][a-z0-9+.-]{0,30}):\/\//gi, '$1[:]//')
+    .replace(/\bwww\./gi, 'www[.]');
+  return truncate(flat, max);
+}
+
+/** plainText() over every string (and key) of a JSON value, with lists and depth bounded. */
+export function plainDetails(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return plainText(value, MAX_DETAIL_STRING);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DETAIL_DEPTH) return '…';
+  if (Array.isArray(value)) {
+    const items = value.slice(0, MAX_DETAIL_ITEMS).map((v) => plainDetails(v, depth + 1));
+    if (value.length > MAX_DETAIL_ITEMS) items.push(`… ${value.length - MAX_DETAIL_ITEMS} more`);
+    return items;
+  }
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>)
+      .slice(0, MAX_DETAIL_ITEMS)
+      .map(([k, v]) => [plainText(k, 100), plainDetails(v, depth + 1)]),
+  );
+}
 /** Without Retry-After: 5 s, 10 s, 20 s, then 30 s per activity attempt. With it: its value, within 1 s – 5 min. */
 
 export function createPagerDutyActivities(deps: PagerDutyDeps) {
@@ -99,32 +153,62 @@ export function createPagerDutyActivities(deps: PagerDutyDeps) {
         event_action: 'trigger',
         dedup_key: input.dedupKey,
         payload: {
-          summary: truncate(input.summary, MAX_SUMMARY),
+          summary: plainText(input.summary, MAX_SUMMARY),
           source,
           severity: input.severity,
           timestamp: change.eventTime,
-          component: change.eventSource,
-          group: change.account,
-          class: change.eventName,
+          component: plainText(change.eventSource, 255),
+          group: plainText(change.account, 255),
+          class: plainText(change.eventName, 255),
           custom_details: {
-            change: change.summary,
-            account: change.account,
-            region: change.region,
-            actor: change.actor,
-            ...(change.sourceIp ? { sourceIp: change.sourceIp } : {}),
-            eventId: change.eventId,
-            tier: verdict.tier,
-            score: verdict.score,
-            rules: verdict.rules,
-            reasons: verdict.reasons,
-            revertPlan: verdict.revertPlan ? verdict.revertPlan.description : 'none',
+            ...(plainDetails({
+              change: change.summary,
+              account: change.account,
+              region: change.region,
+              actor: change.actor,
+              ...(change.sourceIp ? { sourceIp: change.sourceIp } : {}),
+              eventId: change.eventId,
+              tier: verdict.tier,
+              score: verdict.score,
+              rules: verdict.rules,
+              reasons: verdict.reasons,
+              revertPlan: verdict.revertPlan ? verdict.revertPlan.description : 'none',
+              ...input.details,
+            }) as Record<string, unknown>),
+            // vouch's own link (the UI base from config, the workflow id URL-encoded), the one URL in the event.
             reviewUrl: input.reviewUrl,
-            ...input.details,
           },
         },
         client: 'vouch',
         client_url: input.reviewUrl,
         links: [{ href: input.reviewUrl, text: 'Review in Temporal' }],
+      };
+      const data = await send('trigger', input.dedupKey, body);
+      const returned = isRecord(data) && typeof data.dedup_key === 'string' ? data.dedup_key : input.dedupKey;
+      return { dedupKey: returned };
+    },
+
+    /**
+     * A page about vouch itself rather than one change (e.g. a review terminated through Temporal): same checks, same
+     * plain text, and the link (when given) is vouch's own review URL.
+     */
+    async triggerAlert(input: AlertInput): Promise<TriggerIncidentResult> {
+      const body: Omit<EventPayloadV2, 'routing_key'> & Record<string, unknown> = {
+        event_action: 'trigger',
+        dedup_key: input.dedupKey,
+        payload: {
+          summary: plainText(input.summary, MAX_SUMMARY),
+          source,
+          severity: input.severity,
+          component: 'vouch',
+          class: plainText(input.kind, 255),
+          custom_details: {
+            ...(plainDetails(input.details) as Record<string, unknown>),
+            ...(input.reviewUrl ? { reviewUrl: input.reviewUrl } : {}),
+          },
+        },
+        client: 'vouch',
+        ...(input.reviewUrl ? { client_url: input.reviewUrl, links: [{ href: input.reviewUrl, text: 'Review in Temporal' }] } : {}),
       };
       const data = await send('trigger', input.dedupKey, body);
       const returned = isRecord(data) && typeof data.dedup_key === 'string' ? data.dedup_key : input.dedupKey;
@@ -139,10 +223,10 @@ export function createPagerDutyActivities(deps: PagerDutyDeps) {
         ...(input.note
           ? {
               payload: {
-                summary: truncate(input.note, MAX_SUMMARY),
+                summary: plainText(input.note, MAX_SUMMARY),
                 source,
                 severity: 'info' as const,
-                custom_details: { note: input.note },
+                custom_details: { note: plainText(input.note, MAX_DETAIL_STRING) },
               },
             }
           : {}),

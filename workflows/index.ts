@@ -2,3 +2,4 @@
 export { reviewChangeWorkflow } from './review-change';
 export { lookupPollerWorkflow } from './lookup-poller';
 export { baselineRefreshWorkflow } from './baseline-refresh';
+export { terminatedReviewsAuditWorkflow, terminatedReviewPageWorkflow } from './terminated-audit';

@@ -43,3 +43,9 @@ export const LOOKUP_POLLER_WORKFLOW_TYPE = 'lookupPollerWorkflow';
 export function lookupPollerWorkflowId(account: string, region: string): string {
   return `vouch-lookup-${account}-${region}`;
 }
+
+// ---- the audit of terminated reviews ----
+
+export const TERMINATED_AUDIT_WORKFLOW_TYPE = 'terminatedReviewsAuditWorkflow';
+/** The Temporal Schedule the worker keeps (src/cli/audit-schedule.ts). */
+export const TERMINATED_AUDIT_SCHEDULE_ID = 'vouch-terminated-audit';

@@ -13,6 +13,8 @@ const NON_RETRYABLE = [
   FailureTypes.VendorRejected,
   FailureTypes.DuoNotEnrolled,
   FailureTypes.DuoDenied,
+  FailureTypes.DuoBypass,
+  FailureTypes.DuoPushUncertain,
   FailureTypes.RevertForbidden,
   FailureTypes.RevertNotVerified,
 ];
@@ -45,6 +47,11 @@ export const slack = withRetries({ startToCloseTimeout: '30 seconds', initialInt
 
 export const duo = withRetries({ startToCloseTimeout: '30 seconds', initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 });
 
+// The push itself: one attempt, never retried, so a push is sent at most once per scheduling (activities/duo.ts says
+// what happens when the worker dies between /auth and the activity's completion). Its preauth and /auth are each
+// bounded at 15 s inside the activity.
+export const duoOnce = proxyActivities<Activities>({ startToCloseTimeout: '45 seconds', retry: { maximumAttempts: 1 } });
+
 // One auth_status long-poll may hold until the push ends (about 60 s); the activity heartbeats each round.
 export const duoWait = withRetries({
   startToCloseTimeout: '3 minutes',
@@ -62,6 +69,12 @@ export const aws = withRetries({ startToCloseTimeout: '1 minute', initialInterva
 // Connecting people after a page is best effort: a few tries, then the timeline says why it did not happen. The
 // activity marks its own permanent failures (nobody on call, …) non-retryable.
 export const oncall = withRetries({ startToCloseTimeout: '30 seconds', initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 });
+
+// Who a security override comes from (the people directory): quick, and UnknownPerson is final.
+export const security = withRetries({ startToCloseTimeout: '30 seconds', initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 });
+
+// The terminated-review audit's listing (visibility API).
+export const audit = withRetries({ startToCloseTimeout: '2 minutes', initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 });
 
 // Store errors come back non-retryable from the activity.
 export const baseline = withRetries({ startToCloseTimeout: '1 minute', initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 });

@@ -3,7 +3,11 @@
 // classify reads CloudTrail data — `{"Records":[…]}` files as delivered to S3 (also gzipped), JSON arrays, JSON lines,
 // single records, EventBridge envelopes — from files, folders (recursively) or standard input, and writes one JSON
 // line per input record, in input order. A record that cannot be read gives a line with "error" (file, index, field)
-// and the rest go on; the exit status is 1 if any record failed.
+// and the rest go on; the exit status is 1 if any record failed. Every record that can be judged is: one without an
+// eventID gets an id derived from its content (a hash: the same record always gets the same id), one with an unusual
+// account id is judged as it is, and the line says so in `warnings` (SIEM exports, hand-written test events). Intake
+// keeps its stricter rule: a review needs a real account and eventID, so it dead-letters such records.
+import { createHash } from 'node:crypto';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { awsSchema, loadConfig } from './config';
@@ -13,6 +17,7 @@ import * as records from '../intake/record-check';
 import { RecordError, type RecordHeader } from '../intake/record-check';
 import { classifier, loadPolicy, PolicyError, type Assessment, type Policy, type QuickIgnore } from '../policy';
 import type { Actor, Change } from '../core/types';
+import { canonicalJson, isRecord } from '../core/records';
 import { act } from './program';
 
 export interface Io {
@@ -38,6 +43,8 @@ export interface ClassifiedLine {
   reasons: string[];
   revert: { service: string; operation: string; input: Record<string, unknown>; then?: unknown[] } | null;
   revertReason?: string;
+  /** What vouch had to assume to judge the record (a derived eventID, an unusual account id). */
+  warnings?: string[];
 }
 
 export interface ErrorLine {
@@ -68,6 +75,50 @@ function lineOf(eventID: string, eventName: string, account: string, actor: Acto
   };
 }
 
+/** A stable id for a record without one: a hash of its content, keys in a fixed order. */
+export function derivedEventId(raw: Record<string, unknown>): string {
+  return `derived-${createHash('sha256').update(canonicalJson(raw)).digest('hex').slice(0, 32)}`;
+}
+
+const missing = (v: unknown): boolean => v === undefined || v === null || v === '';
+
+/**
+ * The header of a record that the strict check refused only for a missing eventID or an unusual account id, with
+ * what was assumed; null when something else is wrong (the strict error stands).
+ */
+function lenientHeader(raw: unknown, source: string, index: number): { h: RecordHeader; warnings: string[] } | null {
+  if (!isRecord(raw)) return null;
+  const patched: Record<string, unknown> = { ...raw };
+  const warnings: string[] = [];
+  let account: string | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const h = readHeader(patched, source, index);
+      return { h: account === undefined ? h : { ...h, account }, warnings };
+    } catch (err) {
+      if (!(err instanceof RecordError)) return null;
+      if (err.field === 'eventID' && missing(raw.eventID) && patched.eventID === raw.eventID) {
+        patched.eventID = derivedEventId(raw);
+        warnings.push(`no eventID: judged as ${String(patched.eventID)}, derived from the record's content (the same record always gets the same id)`);
+      } else if (err.field === 'recipientAccountId' && account === undefined) {
+        const given = missing(raw.recipientAccountId) ? (isRecord(raw.userIdentity) ? raw.userIdentity.accountId : undefined) : raw.recipientAccountId;
+        if (typeof given === 'number' && Number.isInteger(given) && given >= 0 && given < 1e12) {
+          account = String(given).padStart(12, '0');
+          warnings.push(`account id ${given} is a number: read as "${account}"`);
+        } else if (missing(given)) {
+          account = 'unknown';
+          warnings.push('no account id (recipientAccountId or userIdentity.accountId): judged as account "unknown"; intake would keep this record as a dead letter');
+        } else {
+          account = String(given).slice(0, 64);
+          warnings.push(`account id "${account}" is not a 12-digit AWS account id: judged as it is; intake would keep this record as a dead letter`);
+        }
+        patched.recipientAccountId = '000000000000'; // stands in for the check only; the line says `account`
+      } else return null;
+    }
+  }
+  return null;
+}
+
 function errorLine(err: unknown, source: string, index: number, raw?: unknown): ErrorLine {
   const eventID =
     raw !== null && typeof raw === 'object' && typeof (raw as { eventID?: unknown }).eventID === 'string'
@@ -77,6 +128,38 @@ function errorLine(err: unknown, source: string, index: number, raw?: unknown): 
     return { source: err.source, index: err.index, field: err.field, error: err.message, ...(eventID ? { eventID } : {}) };
   }
   return { source, index, field: '(record)', error: `${source}#${index}: ${(err as Error).message}`, ...(eventID ? { eventID } : {}) };
+}
+
+/** The documents of a text as parseRecords splits them, envelopes left as they are (read again only for envelopes). */
+function rawDocuments(text: string): unknown[] {
+  const flat = (doc: unknown): unknown[] => (Array.isArray(doc) ? doc : isRecord(doc) && Array.isArray(doc.Records) ? doc.Records : [doc]);
+  try {
+    return flat(JSON.parse(text));
+  } catch {
+    // JSON lines, one document per line, as parseRecords reads them.
+  }
+  const out: unknown[] = [];
+  for (const line of text.trim().split(/\r?\n/)) {
+    if (line.trim() === '') continue;
+    try {
+      out.push(...flat(JSON.parse(line)));
+    } catch {
+      out.push(undefined);
+    }
+  }
+  return out;
+}
+
+/** The record inside an envelope, its account filled from the envelope's when it has none; null when there is none. */
+function envelopeDetail(doc: unknown): Record<string, unknown> | null {
+  if (!isRecord(doc) || !isRecord(doc.detail)) return null;
+  const rec: Record<string, unknown> = { ...doc.detail };
+  if (missing(rec.recipientAccountId) && typeof doc.account === 'string') rec.recipientAccountId = doc.account;
+  return rec;
+}
+
+function withWarnings(line: ClassifiedLine, warnings: string[] | undefined): ClassifiedLine {
+  return warnings?.length ? { ...line, warnings } : line;
 }
 
 export interface Tally {
@@ -110,20 +193,49 @@ export function classifyText(
     return;
   }
   const engine = classifier(policy);
+  let docs: unknown[] | undefined;
   for (let i = 0; i < records.length; i++) {
-    const raw = records[i];
+    let raw = records[i];
     tally.records += 1;
+    let envelopeWarning: string | undefined;
+    if (raw instanceof RecordError && raw.field.startsWith('envelope ')) {
+      // An EventBridge envelope intake would refuse (provenance): classify judges the record inside, and says so.
+      docs ??= rawDocuments(text);
+      const inner = envelopeDetail(docs[i]);
+      if (inner) {
+        envelopeWarning = `EventBridge envelope refused by intake (${raw.field.slice('envelope '.length)} ${raw.problem}): judged from its detail anyway; intake keeps such envelopes as dead letters`;
+        raw = inner;
+      }
+    }
     let h: RecordHeader;
     let actor: Actor;
     let q: QuickIgnore | null;
     let a: Assessment | undefined;
     let change: Change | undefined;
+    let warnings: string[] | undefined = envelopeWarning === undefined ? undefined : [envelopeWarning];
     try {
       h = readHeader(raw, source, i);
+    } catch (err) {
+      // Missing eventID, unusual account: judged anyway, with warnings. Anything else: an error line.
+      const lenient = lenientHeader(raw, source, i);
+      if (!lenient) {
+        tally.failed += 1;
+        emit?.(errorLine(err, source, i, raw));
+        continue;
+      }
+      h = lenient.h;
+      warnings = warnings ? [...warnings, ...lenient.warnings] : lenient.warnings;
+    }
+    try {
       actor = actorOf(h.identity);
       // Fast path: ignored without reading (or redacting) the request; the same answer assess gives.
       q = engine.quickIgnore(h.eventSource, h.eventName, h.readOnly, actor, h.account);
-      if (!q) a = engine.assess((change = normaliseHeader(h, actor)));
+      if (!q) {
+        // A write no rule is about is decided by its floor alone: no need to normalise (and redact) it either.
+        const eventType = h.rec.eventType;
+        a = engine.quickFloor(h.eventSource, h.eventName, h.readOnly, actor, typeof eventType === 'string' ? eventType : undefined, h.errorCode) ?? undefined;
+        if (!a) a = engine.assess((change = normaliseHeader(h, actor)));
+      }
     } catch (err) {
       tally.failed += 1;
       emit?.(errorLine(err, source, i, raw));
@@ -131,12 +243,12 @@ export function classifyText(
     }
     if (q) {
       tally.tiers.ignore += 1;
-      if (emit) emit(lineOf(h.eventId, h.eventName, h.account, actor, engine.ignored(q)));
+      if (emit) emit(withWarnings(lineOf(h.eventId, h.eventName, h.account, actor, engine.ignored(q)), warnings));
       continue;
     }
     const done = a as Assessment;
     tally.tiers[done.tier] += 1;
-    if (emit) emit(lineFor(change as Change, done));
+    if (emit) emit(withWarnings(change ? lineFor(change, done) : lineOf(h.eventId, h.eventName, h.account, actor, done), warnings));
   }
 }
 

@@ -108,6 +108,11 @@ export const baselineSchema = z.object({
     .default('.data/baseline'),
 });
 
+/** The scheduled audit of reviews terminated through Temporal (the worker keeps its Temporal Schedule). */
+export const auditSchema = z.object({
+  VOUCH_AUDIT_INTERVAL_SECONDS: int(60, 24 * 3600).default(300),
+});
+
 export const workerSchema = z.object({
   ...temporalSchema.shape,
   ...slackSchema.shape,
@@ -117,6 +122,7 @@ export const workerSchema = z.object({
   ...awsSchema.shape,
   ...baselineSchema.shape,
   ...metricsSchema.shape,
+  ...auditSchema.shape,
 });
 export const handlerProcessSchema = z.object({ ...temporalSchema.shape, ...handlerSchema.shape, ...slackSchema.shape });
 export const starterSchema = z.object({ ...temporalSchema.shape, ...reviewSchema.shape });

@@ -10,6 +10,8 @@ import { awsClients, duoClient, pagerDutyClients } from '../../activities/client
 import { createBaselineStore } from '../revert/baseline/store';
 import { createLookupDepsFromEnv } from './lookup-wiring';
 import { checkMaxAge, loadIntakeConfig } from './intake-settings';
+import { ensureAuditSchedule } from './audit-schedule';
+import { connectClient } from './temporal-client';
 import { ConfigError, loadConfig, workerSchema, describeConfig, type WorkerConfig } from './config';
 import { getLogger, temporalLogger } from './log';
 import { gracefulStop, untilAborted } from './lifecycle';
@@ -27,6 +29,8 @@ export interface DepsOverrides {
   /** HTTPS agent for PagerDuty (the local sandbox trusts its own certificate). */
   pagerdutyAgent?: https.Agent;
   duoPolling?: ActivityDeps['duoPolling'];
+  /** Bounds on Duo requests (tests shorten them). */
+  duoTimeouts?: ActivityDeps['duoTimeouts'];
   /** Lag from eventTime to review start of records the LookupEvents pollers find (to Prometheus). */
   onIntakeLag?: (source: string, eventTime: string) => void;
   /** Reviews the pollers started later than the LookupEvents overlap after their event (to Prometheus). */
@@ -58,6 +62,7 @@ export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides
     directory: createPeopleDirectory(entries, { duoUsernameFrom: config.VOUCH_DUO_USERNAME_FROM }),
     duo: duoClient(config),
     ...(overrides.duoPolling ? { duoPolling: overrides.duoPolling } : {}),
+    ...(overrides.duoTimeouts ? { duoTimeouts: overrides.duoTimeouts } : {}),
     ...pagerDutyClients(config, overrides.pagerdutyAgent),
     ...createLookupDepsFromEnv(process.env, {
       ...(overrides.onIntakeLag ? { onLag: (kind, t) => overrides.onIntakeLag?.(kind, t) } : {}),
@@ -119,6 +124,21 @@ export async function createWorkerWith(
   return { worker, connection };
 }
 
+/** The audit of terminated reviews runs on this worker's task queue; every worker keeps its schedule current. */
+export async function keepAuditSchedule(config: WorkerConfig): Promise<void> {
+  const { client, connection } = await connectClient(config);
+  try {
+    const result = await ensureAuditSchedule(client, {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      everySeconds: config.VOUCH_AUDIT_INTERVAL_SECONDS,
+      input: { uiBaseUrl: config.VOUCH_UI_BASE_URL, namespace: config.TEMPORAL_NAMESPACE },
+    });
+    getLogger().info({ schedule: 'vouch-terminated-audit', result, everySeconds: config.VOUCH_AUDIT_INTERVAL_SECONDS }, 'audit schedule ready');
+  } finally {
+    await connection.close();
+  }
+}
+
 export function workerCommand(): Command {
   return act(
     new Command('worker').summary('run the Temporal worker: review workflows and vendor activities').description('run the Temporal worker: the review workflows and the vendor activities (stops on SIGINT/SIGTERM after the work in flight)'),
@@ -157,6 +177,7 @@ async function runWorkerFromEnv(stop: AbortSignal): Promise<number> {
   try {
     // The pollers' records older than the maximum age are never reviewed; it must be shorter than the retention.
     await checkMaxAge(connection.workflowService, loadIntakeConfig());
+    await keepAuditSchedule(config);
     logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker ready');
     await worker.runUntil(untilAborted(stop));
     logger.info('worker stopped');

@@ -18,6 +18,8 @@ export interface SecurityGroupRule {
   allPorts: boolean;
   cidr?: string;
   prefixLength?: number;
+  /** A managed prefix list the rule opens to instead of a CIDR (its entries are not in the record). */
+  prefixListId?: string;
   groupId?: string;
   ports: string;
 }
@@ -42,7 +44,7 @@ function portsText(protocol: string, from: number, to: number, all: boolean): st
 
 function makeRule(
   direction: SecurityGroupRule['direction'],
-  raw: { protocol: unknown; from: unknown; to: unknown; cidr?: unknown; groupId?: unknown },
+  raw: { protocol: unknown; from: unknown; to: unknown; cidr?: unknown; prefixListId?: unknown; groupId?: unknown },
 ): SecurityGroupRule {
   const protocol = protoName(raw.protocol ?? '-1');
   let from = num(raw.from);
@@ -58,6 +60,7 @@ function makeRule(
     toPort: to,
     allPorts: all || (from === 0 && to === 65535),
     ...(cidr ? { cidr, prefixLength: prefixLength(cidr) } : {}),
+    ...(typeof raw.prefixListId === 'string' && raw.prefixListId !== '' ? { prefixListId: raw.prefixListId } : {}),
     ...(typeof raw.groupId === 'string' ? { groupId: raw.groupId } : {}),
     ports: portsText(protocol, from, to, all),
   };
@@ -92,8 +95,12 @@ export function securityGroupRules(change: { eventName: string; request: unknown
       ...listOf(p.ipRanges).map((r) => (isRecord(r) ? r.cidrIp : undefined)),
       ...listOf(p.ipv6Ranges).map((r) => (isRecord(r) ? r.cidrIpv6 : undefined)),
     ].filter((c) => typeof c === 'string');
-    if (cidrs.length === 0) out.push(makeRule(direction, { protocol: p.ipProtocol, from: p.fromPort, to: p.toPort, groupId }));
+    const lists = listOf(p.prefixListIds)
+      .map((r) => (isRecord(r) ? r.prefixListId : undefined))
+      .filter((id) => typeof id === 'string' && id !== '');
+    if (cidrs.length === 0 && lists.length === 0) out.push(makeRule(direction, { protocol: p.ipProtocol, from: p.fromPort, to: p.toPort, groupId }));
     for (const cidr of cidrs) out.push(makeRule(direction, { protocol: p.ipProtocol, from: p.fromPort, to: p.toPort, cidr, groupId }));
+    for (const prefixListId of lists) out.push(makeRule(direction, { protocol: p.ipProtocol, from: p.fromPort, to: p.toPort, prefixListId, groupId }));
   }
   // ModifySecurityGroupRules: {ModifySecurityGroupRulesRequest:{GroupId, SecurityGroupRule:{SecurityGroupRule:{…}}}}
   const modify = isRecord(req.ModifySecurityGroupRulesRequest) ? req.ModifySecurityGroupRulesRequest : undefined;
@@ -108,6 +115,7 @@ export function securityGroupRules(change: { eventName: string; request: unknown
           from: r.FromPort,
           to: r.ToPort,
           cidr: r.CidrIpv4 ?? r.CidrIpv6,
+          prefixListId: r.PrefixListId,
           groupId: modify.GroupId,
         }),
       );
@@ -122,6 +130,7 @@ export function securityGroupRules(change: { eventName: string; request: unknown
         from: item.fromPort,
         to: item.toPort,
         cidr: item.cidrIpv4 ?? item.cidrIpv6,
+        prefixListId: item.prefixListId,
         groupId: item.groupId,
       }),
     );

@@ -12,8 +12,10 @@ export type Outcome =
   | 'REVERTED' // the change was undone and the undo was verified
   | 'REVERT_FAILED' // the undo failed after its retries; security was paged at high urgency
   | 'APPROVED' // a member of the security group approved it
-  | 'ESCALATED' // paged with nobody to ask (unknown actor, root) or escalated by security
-  | 'NOTIFIED'; // notify tier: told, nothing to answer
+  | 'ESCALATED' // paged: escalated by security, a Duo bypass user, or nobody to ask and nothing to revert
+  | 'NOTIFIED' // notify tier: told, nothing to answer
+  | 'PAGE_FAILED' // a page PagerDuty refused (or retries could not deliver): told in security's Slack channel instead
+  | 'CANCELLED'; // cancelled through Temporal (not by vouch): security paged
 
 export type ActorType =
   | 'IAMUser'
@@ -238,14 +240,24 @@ export interface DuoPushInput {
   duoUsername: string;
   change: Change;
   reviewId: string;
+  /** What the push asks the person to confirm, shown in Duo Mobile (e.g. "security override: approve"). */
+  purpose?: string;
+}
+
+/** preauth: the user can be asked with a real push (anything else is a failure with a FailureTypes type). */
+export interface DuoUserCheck {
+  duoUsername: string;
 }
 
 export interface DuoPushStarted {
   txid: string;
 }
 
-/** allow / deny / fraud are final answers; timeout and failed allow another push. */
-export type DuoResult = 'allow' | 'deny' | 'fraud' | 'timeout' | 'failed';
+/**
+ * allow / deny / fraud are final answers; timeout and failed allow another push. `bypass`: Duo let the user through
+ * without a push (a bypass user): never a confirmation.
+ */
+export type DuoResult = 'allow' | 'deny' | 'fraud' | 'timeout' | 'failed' | 'bypass';
 
 export interface DuoStatus {
   result: DuoResult;
@@ -303,4 +315,10 @@ export const FailureTypes = {
   RevertStateChanged: 'RevertStateChanged',
   /** Reverts are off in this deployment (VOUCH_REVERTS=off): no revert runs. */
   RevertsDisabled: 'RevertsDisabled',
+  /** Duo lets this user through without a push (preauth `allow`, auth_status `bypass`): nothing was verified. */
+  DuoBypass: 'DuoBypass',
+  /** /auth was called and its answer is unknown (timeout, network): a push may be on the phone; never sent twice. */
+  DuoPushUncertain: 'DuoPushUncertain',
+  /** A Duo request got no answer in time (preauth, auth_status): retryable. */
+  DuoTimeout: 'DuoTimeout',
 } as const;

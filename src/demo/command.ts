@@ -271,7 +271,12 @@ export async function runDemo(values: DemoOptions, stop: AbortSignal): Promise<n
         rules: routed.verdict.rules.join(','),
         reason: out.reason,
       });
-      const want = expectedOutcomes(tier, auto, { personKnown, moto: stack.moto !== null, enacted: scenario.enact });
+      const want = expectedOutcomes(tier, auto, {
+        personKnown,
+        moto: stack.moto !== null,
+        enacted: scenario.enact,
+        hasPlan: routed.verdict.revertPlan !== null,
+      });
       if (!want.includes(out.outcome)) wrong.push(`${actor} (${change}): expected ${want.join(' or ')}, got ${out.outcome}`);
       // Denied and reverted changes carry a plan: the rule must be gone from moto, whatever the workflow reported.
       if (scenario.enact && (out.outcome === 'REVERTED' || out.outcome === 'DENIED') && routed.verdict.revertPlan && !gone) {

@@ -180,9 +180,11 @@ export function sharedScenarios(dir: string = SHARED_CLOUDTRAIL, problems: strin
 export function expectedOutcomes(
   tier: Verdict['tier'],
   mode: AutoMode,
-  opts: { personKnown: boolean; moto: boolean; enacted: boolean },
+  opts: { personKnown: boolean; moto: boolean; enacted: boolean; hasPlan?: boolean },
 ): Outcome[] {
-  if (tier === 'revert') {
+  // Nobody to ask and a revert plan: the review reverts (README: "How a review runs").
+  const reverts = tier === 'revert' || (tier !== 'notify' && !opts.personKnown && opts.hasPlan === true);
+  if (reverts) {
     if (!opts.moto) return ['REVERT_FAILED'];
     // A change the demo did not make in moto (a record from ../shared) may be found already gone, or not revertable.
     return opts.enacted ? ['REVERTED'] : ['REVERTED', 'REVERT_FAILED'];

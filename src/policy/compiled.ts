@@ -2,6 +2,7 @@
 import type { Tier } from '../core/types';
 import type { Pred } from './operators';
 import type { Template } from './templates';
+import type { AccessLevel } from './iam-catalogue';
 
 export const TIERS: readonly Tier[] = ['ignore', 'notify', 'confirm', 'page', 'revert'];
 export const TIER_RANK: Record<Tier, number> = { ignore: 0, notify: 1, confirm: 2, page: 3, revert: 4 };
@@ -43,6 +44,22 @@ export interface CompiledRule {
   reason: Template | null;
 }
 
+export type FloorTier = Exclude<Tier, 'revert'>;
+
+/** One entry of the floor (floor.ts): which IAM actions it is for, and their least tier. */
+export interface FloorEntry {
+  id: string;
+  title: string;
+  /** Tests `service:Action` (IAM's spelling), case-insensitive. */
+  actions: (key: string) => boolean;
+  levels: ReadonlySet<AccessLevel> | null;
+  except: ((key: string) => boolean) | null;
+  tier: FloorTier;
+  score: number;
+  /** The entry as a rule of the assessment (id, title, score, tier). */
+  rule: CompiledRule;
+}
+
 export interface Matcher {
   principal: RegExp[] | null;
   account: ReadonlySet<string> | null;
@@ -79,4 +96,6 @@ export interface CompiledPolicy {
   allow: AllowEntry[];
   exemptions: Exemption[];
   rules: CompiledRule[];
+  /** The floor: tried in order, the first entry matching a write's IAM action is its least tier. */
+  floor: FloorEntry[];
 }

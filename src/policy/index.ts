@@ -6,6 +6,7 @@ import type { Actor, Change, RevertPlan, Tier, Verdict } from '../core/types';
 import { Engine, ignore, type QuickFacts, type QuickIgnore } from './engine';
 import { PolicyError, type CompiledPolicy } from './compiled';
 import { compilePolicyText } from './schema';
+import type { AssessContext } from './paths';
 
 export { PolicyError } from './compiled';
 export type { PolicyProblem } from './compiled';
@@ -78,8 +79,12 @@ function engineOf(policy: Policy): Engine {
   return e;
 }
 
-export function assess(change: Change, policy: Policy, opts: { now?: Date } = {}): Assessment {
-  return engineOf(policy).assess(change, opts.now);
+export type { AssessContext } from './paths';
+export type { PrefixListEntries } from './exposure';
+
+/** The policy's verdict; `context` adds what the caller knows beyond the record (prefix-list entries). */
+export function assess(change: Change, policy: Policy, opts: { now?: Date; context?: AssessContext } = {}): Assessment {
+  return engineOf(policy).assess(change, opts.now, opts.context);
 }
 
 /**
@@ -97,6 +102,8 @@ export interface Classifier {
   quickIgnore(eventSource: string, eventName: string, readOnly: boolean | undefined, actor: Actor, account: string): QuickIgnore | null;
   /** The Assessment `assess` gives for a record `quickIgnore` answered. */
   ignored(q: QuickIgnore): Assessment;
+  /** The floor's assessment of a write no rule is about, from the key fields alone; null: assess the whole change. */
+  quickFloor(eventSource: string, eventName: string, readOnly: boolean | undefined, actor: Actor, eventType: string | undefined, errorCode: string | undefined): Assessment | null;
   /** `assess`, for a change quickIgnore returned null for (it does not repeat the quick checks). */
   assess(change: Change): Assessment;
 }
@@ -109,6 +116,7 @@ export function classifier(policy: Policy): Classifier {
   return {
     quickIgnore: (eventSource, eventName, readOnly, actor, account) => e.quickIgnore(eventSource, eventName, readOnly, actor, account),
     ignored: (q) => ignore(q.self ? ['vouch-self'] : [], [q.reason], deadline),
+    quickFloor: (eventSource, eventName, readOnly, actor, eventType, errorCode) => e.quickFloor(eventSource, eventName, readOnly, actor, eventType, errorCode),
     assess: (change) => e.assessFull(change),
   };
 }

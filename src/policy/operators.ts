@@ -4,10 +4,16 @@ import type { PolicyStatements } from '../core/policy-document';
 import { isRecord } from '../core/records';
 import { prefixLength } from '../core/security-group-rules';
 import { compilePorts } from './network';
+import { coverage } from './ip-coverage';
 import type { Facts, Problem } from './paths';
-import { grants, hasForeignPrincipal, isFederated, isPublic } from './policy-documents';
+import { isFederated } from './policy-documents';
+import { actionList, capabilitiesOf, exposureOf } from './analysis';
+import { iamCatalogue } from './iam-catalogue';
 
 export type Pred = (f: Facts, scope: unknown, capture: { $?: unknown }) => boolean;
+
+/** What `policyAllows` can look for in an identity policy. */
+const CAPABILITIES = ['admin', 'privilege-escalation', 'data-exfiltration'];
 export type ValuePred = (v: unknown, f: Facts) => boolean;
 
 export function scalar(v: unknown): v is string | number | boolean {
@@ -120,6 +126,16 @@ export const OPS: Record<string, OpCompiler> = {
       })
     );
   },
+  internetShare: (arg, at, p) => {
+    const cmp = compileCmp(arg, at, p);
+    return (
+      cmp &&
+      ((v) => {
+        const share = isRecord(v) && typeof v.share === 'number' ? v.share : typeof v === 'string' && v.includes('/') ? coverage([v]).share : isRecord(v) && typeof v.cidr === 'string' ? coverage([v.cidr]).share : undefined;
+        return share !== undefined && cmp(share);
+      })
+    );
+  },
   portsInclude: (arg, at, p) => {
     const specs = compilePorts(arg, at, p);
     return (
@@ -142,10 +158,52 @@ export const OPS: Record<string, OpCompiler> = {
   policyGrants: (arg, at, p) => {
     const list = typeof arg === 'string' ? [arg] : Array.isArray(arg) && arg.length && arg.every((x) => typeof x === 'string') ? (arg as string[]) : null;
     if (!list) return p.push({ path: at, message: 'must be an action such as "*" or "iam:*", or a list of them' }), null;
-    return needPolicyStatements((d) => list.some((a) => grants(d, a)));
+    // Every action the pattern names is granted on every resource, after wildcard expansion on both sides.
+    return (v, f) => {
+      const c = capabilitiesOf(v);
+      if (!c) return false;
+      const hit = list.find((a) => {
+        const want = iamCatalogue().expand(a);
+        return want.length > 0 && want.every((x) => c.broad.has(x.key));
+      });
+      if (hit) f.notes.push(`grants ${hit} on every resource`);
+      return hit !== undefined;
+    };
   },
-  policyPublic: (arg, at, p) => (needTrue(arg, at, p) ? needPolicyStatements((d) => isPublic(d)) : null),
-  policyForeignAccount: (arg, at, p) => (needTrue(arg, at, p) ? needPolicyStatements((d, f) => hasForeignPrincipal(d, f)) : null),
+  policyAllows: (arg, at, p) => {
+    const list = typeof arg === 'string' ? [arg] : Array.isArray(arg) ? arg : [];
+    if (list.length === 0 || !list.every((x) => typeof x === 'string' && CAPABILITIES.includes(x))) {
+      return p.push({ path: at, message: `must be one or more of ${CAPABILITIES.join(', ')}` }), null;
+    }
+    return (v, f) => {
+      const c = capabilitiesOf(v);
+      if (!c) return false;
+      const found: string[] = [];
+      if (list.includes('admin') && c.admin) found.push('admin-equivalent: every action on every resource');
+      if (list.includes('privilege-escalation') && c.escalation.length) found.push(`privilege escalation: ${c.escalation.slice(0, 3).join('; ')}`);
+      if (list.includes('data-exfiltration') && c.exfiltration.length) found.push(`data out: ${actionList(c.exfiltration)} on every resource`);
+      f.notes.push(...found);
+      return found.length > 0;
+    };
+  },
+  policyPublic: (arg, at, p) =>
+    needTrue(arg, at, p)
+      ? (v, f) => {
+          const e = exposureOf(v, { account: f.change.account, trusted: f.trustedAccounts, eventSource: f.change.eventSource });
+          if (!e || e.publicTo === null) return false;
+          f.notes.push(`lets ${e.publicTo} ${actionList(e.publicActions)}`);
+          return true;
+        }
+      : null,
+  policyForeignAccount: (arg, at, p) =>
+    needTrue(arg, at, p)
+      ? (v, f) => {
+          const e = exposureOf(v, { account: f.change.account, trusted: f.trustedAccounts, eventSource: f.change.eventSource });
+          if (!e || e.foreign.length === 0) return false;
+          f.notes.push(e.foreign.map((x) => `lets account ${x.account} ${actionList(x.actions, 3)}`).join('; '));
+          return true;
+        }
+      : null,
   policyFederated: (arg, at, p) => (needTrue(arg, at, p) ? needPolicyStatements((d) => isFederated(d)) : null),
 };
 export const OP_NAMES = Object.keys(OPS);

@@ -8,6 +8,14 @@ import type { Change } from '../core/types';
 import { policyStatements, type PolicyStatements } from '../core/policy-document';
 import { isRecord } from '../core/records';
 import { securityGroupRules, type SecurityGroupRule } from '../core/security-group-rules';
+import { baseEventName } from '../core/iam-action-names';
+import { exposureOfRules, prefixListExposure, type ExposureSpan, type PrefixListEntries } from './exposure';
+
+/** What the caller knows beyond the record (e.g. from the trusted baseline). */
+export interface AssessContext {
+  /** Entries of managed prefix lists, by id; a list not known here is reported as unknown. */
+  prefixListEntries?: PrefixListEntries;
+}
 
 export interface Problem {
   path: (string | number)[];
@@ -17,12 +25,16 @@ export interface Problem {
 /** Everything a condition can read for one change; derived views are computed once, on first use. */
 export class Facts {
   private perms?: SecurityGroupRule[];
+  private exposed?: ExposureSpan[];
   private docs?: Map<unknown, PolicyStatements | null>;
   private base?: string;
+  /** What analysis operators found while a rule's conditions ran (the engine adds them to that rule's reason). */
+  readonly notes: string[] = [];
   constructor(
     readonly change: Change,
     readonly trustedAccounts: ReadonlySet<string>,
     readonly lists: ReadonlyMap<string, ReadonlySet<string>>,
+    readonly context: AssessContext = {},
   ) {}
 
   get baseEventName(): string {
@@ -31,6 +43,11 @@ export class Facts {
 
   permissions(): SecurityGroupRule[] {
     return (this.perms ??= securityGroupRules(this.change));
+  }
+
+  /** What the record opens to the internet, per port span (exposure.ts). */
+  exposure(): ExposureSpan[] {
+    return (this.exposed ??= [...exposureOfRules(this.permissions(), this.context.prefixListEntries), ...prefixListExposure(this.change.eventName, this.change.request)]);
   }
 
   policyDoc(v: unknown): PolicyStatements | null {
@@ -48,11 +65,8 @@ export class Facts {
   }
 }
 
-/** `AddPermission20150331v2` → `AddPermission`: Lambda (and a few other) event names carry the API version. */
-export function baseEventName(name: string): string {
-  const m = /^([A-Za-z]+?)(\d{8})(v\d+)?$/.exec(name);
-  return m ? (m[1] as string) : name;
-}
+/** `AddPermission20150331v2` → `AddPermission`: Lambda (and CloudFront) event names carry the API version. */
+export { baseEventName } from '../core/iam-action-names';
 
 // ---------- roots and paths ----------
 
@@ -75,6 +89,8 @@ const ROOTS: Record<string, Getter> = {
   additionalEventData: (f) => (f.change as { additionalEventData?: unknown }).additionalEventData,
   /** Security-group rules from every request and response shape (see `securityGroupRules`). */
   permissions: (f) => f.permissions(),
+  /** Per port span: the union of every range that reaches it and its share of the internet (see exposure.ts). */
+  exposure: (f) => f.exposure(),
 };
 const ROOT_NAMES = Object.keys(ROOTS);
 

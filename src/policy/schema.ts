@@ -3,15 +3,19 @@
 // engine: the conditions (conditions.ts) and reason templates (templates.ts) compile inside the schema, so their
 // mistakes are listed with the others. Pure apart from the caller reading a file.
 import { z } from 'zod';
-import { globRegExp, isGlob } from '../core/glob';
+import { globMatcher, globRegExp, isGlob } from '../core/glob';
 import { isRecord } from '../core/records';
 import { pathText, readYaml, type DocPath } from '../core/yaml-lines';
 import { PolicyError, TIERS, type AllowEntry, type CompiledPolicy, type CompiledRule, type Exemption, type Matcher } from './compiled';
 import { compileConditions } from './conditions';
 import type { Problem } from './paths';
 import { compileTemplate } from './templates';
+import { FLOOR_SCORES, floorRule, type FloorEntry, type FloorTier } from './floor';
+import { ACCESS_LEVELS, type AccessLevel } from './iam-catalogue';
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;
+/** A role ARN with an exact account (or `{account}`, the event's) and no glob anywhere. */
+const EXACT_ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|\{account\}):role\/[\w+=,.@/-]+$/;
 const ACTOR_TYPES = ['IAMUser', 'AssumedRole', 'IdentityCenterUser', 'Root', 'AWSService', 'FederatedUser', 'AWSAccount', 'Unknown'];
 const WAIVER_TIERS = ['ignore', 'notify'] as const;
 
@@ -97,7 +101,7 @@ const MATCHER_KEYS = ['principal', 'account', 'userAgent', 'rules', 'events'] as
 
 function matcherShape(env: Env) {
   return {
-    principal: strings('an ARN glob or a list of them').optional(),
+    principal: strings('an ARN glob with an exact account, or a list of them', { test: (g) => principalProblem(g) === null, message: (g) => principalProblem(g) ?? '' }).optional(),
     account: z
       .preprocess(
         (v) => (typeof v === 'number' ? String(v) : v),
@@ -110,10 +114,33 @@ function matcherShape(env: Env) {
   };
 }
 
+/**
+ * An allow-list entry or exemption must name who it trusts: a principal ARN with an exact account. A user agent is
+ * whatever the caller sends, and an account, an event name or a rule is reached by anyone who can act there, so none
+ * of them alone says who made the change.
+ */
 function needsAMatcher(v: unknown, ctx: z.RefinementCtx): void {
-  if (isRecord(v) && MATCHER_KEYS.every((k) => v[k] === undefined)) {
-    ctx.addIssue({ code: 'custom', message: 'needs at least one of principal, account, userAgent, rules, events (an entry matching everything would switch vouch off)' });
+  if (!isRecord(v)) return;
+  if (MATCHER_KEYS.every((k) => v[k] === undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'needs "principal" (an entry matching everything would switch vouch off)' });
+  } else if (v.principal === undefined) {
+    const keyed = MATCHER_KEYS.filter((k) => v[k] !== undefined).join(', ');
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        `keyed on ${keyed} alone: needs "principal", an ARN with an exact account (arn:aws:iam::123456789012:role/ci-deploy; ` +
+        `a whole account: arn:aws:iam::123456789012:*). ${v.userAgent !== undefined ? 'A user agent is chosen by the caller' : 'Anyone who acts there matches it'}`,
+    });
   }
+}
+
+/** Why a principal glob does not name an exact account, or null: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`. */
+export function principalProblem(glob: string): string | null {
+  const parts = glob.split(':');
+  if (parts.length < 6 || parts[0] !== 'arn') return `"${glob}" is not an ARN such as arn:aws:iam::123456789012:role/ci-deploy`;
+  if (parts.slice(1, 4).some((p) => isGlob(p))) return `"${glob}": no globs before the account (partition, service, region)`;
+  if (!/^\d{12}$/.test(parts[4] as string)) return `"${glob}" must name an exact 12-digit account, got "${parts[4]}" (a glob there matches principals in any account)`;
+  return null;
 }
 
 function matcherOf(m: { principal?: string[]; account?: string[]; userAgent?: string[]; rules?: string[]; events?: string[] }): Matcher {
@@ -240,6 +267,46 @@ function rule(env: Env) {
     });
 }
 
+// ---------- the floor ----------
+
+const IAM_ACTION = /^([a-z0-9*?-]+:[A-Za-z0-9*?]+|\*)$/;
+
+function floorEntry() {
+  const actionGlobs = (what: string) =>
+    strings(`${what}: IAM actions like "guardduty:Delete*" or "*" (case does not matter)`, {
+      test: (a) => IAM_ACTION.test(a),
+      message: (a) => `"${a}" is not an IAM action like guardduty:DeleteDetector, guardduty:Delete* or *`,
+    });
+  return mapping(
+    {
+      id: z.string(says('must be a lower-case id')).regex(ID, says('must be a lower-case id')),
+      title: nonBlank('must be a short human title'),
+      actions: actionGlobs('a list of'),
+      accessLevel: strings(`a list of access levels (${ACCESS_LEVELS.join(', ')})`, {
+        test: (l) => (ACCESS_LEVELS as readonly string[]).includes(l),
+        message: (l) => `"${l}" is not an access level (${ACCESS_LEVELS.join(', ')})`,
+      }).optional(),
+      except: actionGlobs('a list of').optional(),
+      tier: oneOf(['ignore', 'notify', 'confirm', 'page'] as const),
+      score: wholeNumber(0, 100).optional(),
+    },
+    'a floor entry must be a mapping {id, title, actions, accessLevel, except, tier}',
+  ).transform((f): FloorEntry => {
+    const tier = f.tier as FloorTier;
+    const score = f.score ?? FLOOR_SCORES[tier];
+    return {
+      id: f.id,
+      title: f.title,
+      actions: globMatcher(f.actions, { ignoreCase: true }),
+      levels: f.accessLevel ? new Set(f.accessLevel as AccessLevel[]) : null,
+      except: f.except ? globMatcher(f.except, { ignoreCase: true }) : null,
+      tier,
+      score,
+      rule: floorRule(f.id, f.title, tier, score),
+    };
+  });
+}
+
 // ---------- the file ----------
 
 function policySchema(env: Env, source: string) {
@@ -262,7 +329,10 @@ function policySchema(env: Env, source: string) {
       self: mapping(
         {
           sessionNames: strings('a list of role-session-name globs').optional(),
-          roleArns: strings('a list of role ARNs ({account} stands for the event account; globs allowed)').optional(),
+          roleArns: strings('a list of exact role ARNs ({account} stands for the event account)', {
+            test: (a) => EXACT_ROLE_ARN.test(a),
+            message: (a) => `"${a}" is not an exact role ARN such as arn:aws:iam::{account}:role/vouch-revert (no globs: a name anyone can copy is no trust anchor)`,
+          }).optional(),
         },
         'must be a mapping {sessionNames, roleArns}',
       ).optional(),
@@ -273,6 +343,7 @@ function policySchema(env: Env, source: string) {
       allow: z.array(allowEntry(env), says('must be a list of allow-list entries')).optional(),
       exemptions: z.array(exemption(env), says('must be a list of exemptions')).optional(),
       rules: z.array(rule(env), says('must be a list of rules')),
+      floor: z.array(floorEntry(), says('must be a list of floor entries')).optional(),
     },
     'the policy must be a YAML mapping with version, thresholds and rules',
   )
@@ -280,12 +351,14 @@ function policySchema(env: Env, source: string) {
       // Rule ids are unique (the first keeps it); whatever else is wrong with the rules is reported beside this.
       if (!isRecord(p) || !Array.isArray(p.rules)) return;
       const seen = new Set<string>();
-      p.rules.forEach((r: unknown, i: number) => {
+      const check = (section: 'rules' | 'floor') => (r: unknown, i: number) => {
         const id = isRecord(r) && typeof r.id === 'string' && ID.test(r.id) ? r.id : undefined;
         if (id === undefined) return;
-        if (seen.has(id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id "${id}"` });
+        if (seen.has(id) || id === 'vouch-self' || id === 'vouch-self-imitation') ctx.addIssue({ code: 'custom', path: [section, i, 'id'], message: `duplicate rule id "${id}"` });
         seen.add(id);
-      });
+      };
+      p.rules.forEach(check('rules'));
+      if (Array.isArray(p.floor)) p.floor.forEach(check('floor'));
     }, ALWAYS)
     .transform(
       (p): CompiledPolicy => ({
@@ -303,6 +376,7 @@ function policySchema(env: Env, source: string) {
         allow: p.allow ?? [],
         exemptions: p.exemptions ?? [],
         rules: p.rules,
+        floor: p.floor ?? [],
       }),
     );
 }
@@ -311,8 +385,9 @@ function policySchema(env: Env, source: string) {
 function envOf(raw: unknown): Env {
   const lists = new Map<string, unknown>(isRecord(raw) && isRecord(raw.lists) ? Object.entries(raw.lists) : []);
   const ruleIds = new Set<string>();
-  if (isRecord(raw) && Array.isArray(raw.rules)) {
-    for (const r of raw.rules) if (isRecord(r) && typeof r.id === 'string' && ID.test(r.id)) ruleIds.add(r.id);
+  for (const section of ['rules', 'floor']) {
+    const list = isRecord(raw) ? raw[section] : undefined;
+    if (Array.isArray(list)) for (const r of list) if (isRecord(r) && typeof r.id === 'string' && ID.test(r.id)) ruleIds.add(r.id);
   }
   return { lists, ruleIds };
 }

@@ -178,6 +178,8 @@ const OUTCOME_LABELS: Record<Outcome, string> = {
   APPROVED: '✅ Approved by security',
   ESCALATED: '🚨 Escalated to security',
   NOTIFIED: 'ℹ️ For your information',
+  PAGE_FAILED: '⚠️ Security could not be paged: their Slack channel was told',
+  CANCELLED: '🛑 Review cancelled: security has been paged',
 };
 
 function outcomeLabel(outcome: Outcome): string {

@@ -180,11 +180,94 @@ describe('Duo activities against the Duo Auth API stand-in', () => {
     assert.equal(status.status, 'push_failed');
   });
 
-  test('a bypass user is allowed at once, and the status says bypass', async () => {
-    const { txid } = await activities.sendDuoPush(pushInput('grace'));
+  test('a bypass user gets no push: preauth says allow, and sendDuoPush and checkDuoUser fail with DuoBypass', async () => {
+    const before = duo.requests.length;
+    for (const call of [() => activities.checkDuoUser({ duoUsername: 'grace' }), () => activities.sendDuoPush(pushInput('grace'))]) {
+      const err = failureOf(await call().catch((e: unknown) => e));
+      assert.equal(err.type, 'DuoBypass');
+      assert.equal(err.nonRetryable, true);
+      assert.match(err.message, /without a push/);
+    }
+    assert.deepEqual(
+      duo.requests.slice(before).map((r) => r.path),
+      ['/auth/v2/preauth', '/auth/v2/preauth'],
+      'preauth only: /auth is never called for a bypass user',
+    );
+  });
+
+  test('an auth_status that says bypass is answered bypass, never allow', async () => {
+    // A push started outside vouch (the same vendor client) for the bypass user: Duo answers allow / bypass.
+    const client = createDuoClient({ ikey: IKEY, skey: SKEY, host: address.host });
+    const body = await new Promise<string>((resolve) =>
+      client.apiCall('POST', '/auth/v2/auth', { username: 'grace', factor: 'push', device: 'auto', async: '1' }, resolve),
+    );
+    const txid = (JSON.parse(body) as { response: { txid: string } }).response.txid;
+    assert.equal(duo.transaction(txid)?.result, 'allow', 'the stand-in lets the bypass user through');
     const status = await awaitResult(new MockActivityEnvironment(), activities, txid);
-    assert.equal(status.result, 'allow');
+    assert.equal(status.result, 'bypass');
     assert.equal(status.status, 'bypass');
+  });
+
+  test('checkDuoUser sends no push for a user who can be asked', async () => {
+    const before = duo.requests.length;
+    await activities.checkDuoUser({ duoUsername: 'alice' });
+    assert.deepEqual(duo.requests.slice(before).map((r) => r.path), ['/auth/v2/preauth']);
+  });
+
+  test('a retried sendDuoPush attempt refuses (DuoPushUncertain) and sends nothing', async () => {
+    const before = duo.requests.length;
+    const env = new MockActivityEnvironment({ attempt: 2 }, { logger: new DefaultLogger('ERROR') });
+    const err = failureOf(await env.run(activities.sendDuoPush, pushInput('alice')).catch((e: unknown) => e));
+    assert.equal(err.type, 'DuoPushUncertain');
+    assert.equal(err.nonRetryable, true);
+    assert.equal(duo.requests.length, before, 'no request at all');
+  });
+
+  test('once /auth was called, a failure is final: a 5xx or a hung /auth is non-retryable DuoPushUncertain', async () => {
+    const bounded = createDuoActivities({
+      duo: createDuoClient({ ikey: IKEY, skey: SKEY, host: address.host }),
+      duoTimeouts: { requestTimeoutMs: 300 },
+    });
+    duo.failNext({ code: 50001, path: '/auth/v2/auth' });
+    const serverError = failureOf(await bounded.sendDuoPush(pushInput('alice')).catch((e: unknown) => e));
+    assert.equal(serverError.type, 'DuoPushUncertain');
+    assert.equal(serverError.nonRetryable, true);
+
+    duo.failNext({ stall: true, path: '/auth/v2/auth' });
+    const started = Date.now();
+    const hung = failureOf(await bounded.sendDuoPush(pushInput('alice')).catch((e: unknown) => e));
+    assert.ok(Date.now() - started < 2_000, 'bounded by the request timeout');
+    assert.equal(hung.type, 'DuoPushUncertain');
+    assert.equal(hung.nonRetryable, true);
+    assert.match(hung.message, /no answer within 300 ms/);
+  });
+
+  test('a hung preauth or auth_status is a retryable DuoTimeout', async () => {
+    const bounded = createDuoActivities({
+      duo: createDuoClient({ ikey: IKEY, skey: SKEY, host: address.host }),
+      duoTimeouts: { requestTimeoutMs: 300, statusTimeoutMs: 300 },
+      duoPolling: { minRoundMs: 20 },
+    });
+    duo.failNext({ stall: true, path: '/auth/v2/preauth' });
+    const preauth = failureOf(await bounded.checkDuoUser({ duoUsername: 'alice' }).catch((e: unknown) => e));
+    assert.equal(preauth.type, 'DuoTimeout');
+    assert.equal(preauth.nonRetryable, false);
+
+    const { txid } = await bounded.sendDuoPush(pushInput('alice'));
+    duo.failNext({ stall: true, path: '/auth/v2/auth_status' });
+    const started = Date.now();
+    const status = failureOf(
+      await new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(bounded.awaitDuoResult, { txid }).catch((e: unknown) => e),
+    );
+    assert.ok(Date.now() - started < 2_000);
+    assert.equal(status.type, 'DuoTimeout');
+    assert.equal(status.nonRetryable, false);
+    duo.decide(txid, 'deny');
+  });
+
+  test('a push for a security override says so first in its pushinfo', () => {
+    const info = buildPushInfo({ ...pushInput('alice'), purpose: 'security override: approve' });
+    assert.match(info, /^purpose=security%20override%3A%20approve&event=/);
   });
 
   test('cancelling the activity stops the wait promptly', async () => {
@@ -288,7 +371,7 @@ describe('Duo activities against the Duo Auth API stand-in', () => {
     assert.equal(duo.requests.filter((r) => r.path === '/auth/v2/preauth').length, preauthsBefore);
   });
 
-  test('a 400xx rejection is non-retryable VendorRejected with code and detail; a 5xx is retryable', async () => {
+  test('a 400xx rejection is non-retryable VendorRejected with code and detail; a 5xx on auth_status is retryable', async () => {
     duo.failNext({ code: 40002, message: 'Invalid request parameters', path: '/auth/v2/auth' });
     const rejected = failureOf(await activities.sendDuoPush(pushInput('alice')).catch((e: unknown) => e));
     assert.equal(rejected.type, 'VendorRejected');

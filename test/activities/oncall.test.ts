@@ -158,6 +158,17 @@ describe('connectOnCall (pdjs REST + Slack Web API against stand-ins)', () => {
     assert.match(posted?.text ?? '', /Nobody could be asked about this change \(actor: bob@example\.com\)/);
   });
 
+  test('record text cannot mention @channel or hide a link in the on-call message', async () => {
+    const { connectOnCall } = createOnCallActivities(deps);
+    const crafted = { ...change, summary: 'DeleteTrail on <!channel> <https://evil.example|Approve> & more' };
+    const result = await connectOnCall({ ...input, change: crafted, summary: `denied: ${crafted.summary}`, engineerSlackUserId: undefined });
+    const [posted] = slack.messagesIn(result.channel ?? '');
+    const text = posted?.text ?? '';
+    assert.ok(text.includes('&lt;!channel&gt; &lt;https://evil.example|Approve&gt; &amp; more'), text);
+    assert.doesNotMatch(text, /<!channel>|<https:\/\/evil/);
+    assert.ok(text.includes(`*Review:* ${REVIEW_URL}`), "vouch's own link is left as it is");
+  });
+
   test('nobody on call: NobodyOnCall, non-retryable, and nothing sent to Slack', async () => {
     pd.setOnCall(POLICY, []);
     const { connectOnCall } = createOnCallActivities(deps);

@@ -172,6 +172,60 @@ describe('PagerDuty activities (pdjs against the Events API v2 stand-in)', () =>
     assert.equal(standIn.incident(`ct:${change.eventId}`)?.severity, 'warning');
   });
 
+  test('record text reaches PagerDuty as inert plain text: no links, no markup, no control characters, capped', async () => {
+    const { triggerIncident } = createPagerDutyActivities(deps);
+    const crafted: Change = {
+      ...change,
+      summary: 'sg-0123 opened <https://evil.example/login|Click to approve> see www.evil.example\n<!channel>',
+      actor: { ...change.actor, name: 'https://evil.example/x?<img src=x>' },
+      eventName: 'Authorize<b>SecurityGroupIngress',
+    };
+    await triggerIncident(
+      incidentInput({
+        change: crafted,
+        summary: `Unconfirmed AWS change by ${crafted.actor.name}: ${crafted.summary}`,
+        details: { timeline: ['t1 slack.posted: ' + 'y'.repeat(5000)], note: 'javascript://alert(1) ftp://files.example' },
+      }),
+    );
+    const [request] = standIn.received;
+    assert.equal(request?.status, 202);
+    const body = request?.body as SentEvent;
+    // Only vouch's own link is a link or an image; record text never is.
+    assert.deepEqual(body.links, [{ href: REVIEW_URL, text: 'Review in Temporal' }]);
+    assert.equal((body as { images?: unknown }).images, undefined);
+    assert.equal(body.client_url, REVIEW_URL);
+    const { reviewUrl, ...recordText } = body.payload.custom_details;
+    assert.equal(reviewUrl, REVIEW_URL);
+    const text = JSON.stringify({ ...body.payload, custom_details: recordText });
+    assert.doesNotMatch(text, /[a-z]:\/\//i, 'no scheme://');
+    assert.doesNotMatch(text, /[<>]/, 'no angle brackets');
+    assert.doesNotMatch(text, /www\.evil/);
+    assert.doesNotMatch(text, /\\n/, 'no newlines');
+    assert.match(body.payload.summary as string, /https\[:\]\/\/evil\.example\/x/, 'the text is still readable');
+    assert.match(body.payload.summary as string, /‹!channel›/);
+    assert.equal(body.payload.class, 'Authorize‹b›SecurityGroupIngress');
+    const timeline = recordText.timeline as string[];
+    assert.ok(timeline[0] && timeline[0].length <= 2000, 'each string is capped');
+  });
+
+  test('triggerAlert pages about vouch itself with the same plain text and only the review link', async () => {
+    const { triggerAlert } = createPagerDutyActivities(deps);
+    await triggerAlert({
+      dedupKey: 'vouch-terminated-run-1',
+      summary: 'Review TERMINATED through Temporal: <https://evil.example|x>',
+      severity: 'critical',
+      kind: 'review-terminated',
+      details: { workflowId: 'vouch-1-e', change: 'see http://evil.example' },
+      reviewUrl: REVIEW_URL,
+    });
+    const body = standIn.received[0]?.body as SentEvent;
+    assert.equal(standIn.received[0]?.status, 202);
+    assert.deepEqual(body.links, [{ href: REVIEW_URL, text: 'Review in Temporal' }]);
+    assert.equal(body.payload.summary, 'Review TERMINATED through Temporal: ‹https[:]//evil.example|x›');
+    assert.equal(body.payload.custom_details.change, 'see http[:]//evil.example');
+    assert.equal(standIn.incident('vouch-terminated-run-1')?.status, 'triggered');
+  });
+
   test('re-triggering the same dedup key appends to the one open incident', async () => {
     const { triggerIncident } = createPagerDutyActivities(deps);
     await triggerIncident(incidentInput());

@@ -1,5 +1,6 @@
 // `vouch classify`: files, folders, gzip, JSON lines, stdin; one line per record in input order; bad records give
-// error lines naming file, index and field, the rest go on, and the exit status says whether any failed.
+// error lines naming file, index and field, the rest go on, and the exit status says whether any failed. Records
+// without an eventID or with an unusual account are judged anyway, with warnings.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -24,6 +25,8 @@ interface Line {
   source?: string;
   index?: number;
   field?: string;
+  account?: string;
+  warnings?: string[];
 }
 
 async function run(args: string[], stdinText?: string): Promise<{ code: number; lines: Line[]; raw: string; stderr: string }> {
@@ -115,7 +118,6 @@ describe('vouch classify', () => {
         [1, 'eventID'],
         [2, 'eventName'],
         [3, 'requestParameters'],
-        [4, 'recipientAccountId'],
         [5, 'eventTime'],
         [6, '(record)'],
       ],
@@ -124,6 +126,8 @@ describe('vouch classify', () => {
     assert.match(errs[1]?.error ?? '', /#2: eventName is missing/);
     assert.equal(errs[1]?.eventID, 'm-2', 'the eventID is kept when it can be read');
     assert.equal(fromWrong[0]?.tier, 'revert');
+    assert.deepEqual([fromWrong[4]?.account, fromWrong[4]?.tier], ['abc', 'revert'], 'an unusual account is judged, with a warning');
+    assert.match(fromWrong[4]?.warnings?.[0] ?? '', /account id "abc" is not a 12-digit AWS account id/);
     assert.equal(fromWrong[7]?.tier, 'ignore', 'records after bad ones go on');
 
     const t = out.filter((l) => l.source === truncated);
@@ -173,6 +177,13 @@ describe('vouch classify', () => {
         ['s-2', 'ignore'],
       ],
     );
+    // Intake refuses this envelope (the record names no account to match the envelope's): classify judges it and says so.
+    assert.match(lines[0]?.warnings?.[0] ?? '', /EventBridge envelope refused by intake \(account the record has no recipientAccountId to match the envelope's account 210987654321\): judged from its detail anyway/);
+    assert.equal(lines[1]?.warnings, undefined);
+    const forged = { ...envelope, source: 'custom.attacker', detail: sgOpen('s-4') };
+    const judged = await run(['-'], JSON.stringify(forged));
+    assert.deepEqual([judged.code, judged.lines[0]?.eventID, judged.lines[0]?.tier], [0, 's-4', 'revert']);
+    assert.match(judged.lines[0]?.warnings?.[0] ?? '', /refused by intake \(source must be an AWS service's/);
     const none = await run([], JSON.stringify(describeCall('s-3')));
     assert.equal(none.lines[0]?.eventID, 's-3');
   });
@@ -185,6 +196,35 @@ describe('vouch classify', () => {
     const bad = await run(['--policy', policy, path.join(dir, 'good.json')]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /bad-policy\.yaml:1: version: must be 1, got 2/);
+  });
+
+  test('every record gets a verdict: no eventID → an id derived from the content, an unusual account → judged as it is, both with warnings', async () => {
+    const noId = (({ eventID: _e, ...rest }) => rest)(sgOpen('unused'));
+    const nullId = { ...describeCall('unused'), eventID: null };
+    const shortAccount = { ...sgOpen('w-2'), recipientAccountId: '123' };
+    const numericAccount = { ...sgOpen('w-3'), recipientAccountId: 111122223333, userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/bob', userName: 'bob' } };
+    const noAccount = (({ recipientAccountId: _r, ...rest }) => ({ ...rest, userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/bob', userName: 'bob' } }))(sgOpen('w-4'));
+    const file = write('siem.jsonl', [noId, nullId, shortAccount, numericAccount, noAccount].map((r) => JSON.stringify(r)).join('\n'));
+    const first = await run([file]);
+    assert.equal(first.code, 0, first.raw);
+    const [a, b, c, d, e] = first.lines;
+    assert.match(a?.eventID ?? '', /^derived-[0-9a-f]{32}$/);
+    assert.equal(a?.tier, 'revert', 'judged like any record');
+    assert.match(a?.warnings?.join(' ') ?? '', /no eventID: judged as derived-[0-9a-f]{32}, derived from the record's content/);
+    assert.match(b?.eventID ?? '', /^derived-/);
+    assert.notEqual(a?.eventID, b?.eventID, 'different records, different ids');
+    assert.equal(b?.tier, 'ignore');
+    assert.equal(b?.warnings?.length, 1, 'an ignored record carries its warnings too');
+    assert.deepEqual([c?.eventID, c?.account, c?.tier], ['w-2', '123', 'revert']);
+    assert.match(c?.warnings?.[0] ?? '', /account id "123" is not a 12-digit AWS account id: judged as it is; intake would keep this record as a dead letter/);
+    assert.deepEqual([d?.account, d?.warnings], ['111122223333', ['account id 111122223333 is a number: read as "111122223333"']]);
+    assert.deepEqual([e?.account, e?.tier], ['unknown', 'revert']);
+    assert.match(e?.warnings?.[0] ?? '', /no account id/);
+    // The same record gets the same id on every run; a record without problems has no warnings field.
+    const again = await run([file]);
+    assert.deepEqual(again.lines.map((l) => l.eventID), first.lines.map((l) => l.eventID));
+    const clean = await run([write('clean.json', JSON.stringify([sgOpen('w-9')]))]);
+    assert.equal(clean.lines[0]?.warnings, undefined);
   });
 
   test('--policy replaces the default policy', async () => {

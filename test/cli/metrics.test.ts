@@ -35,7 +35,7 @@ import { resolveTemporalCli } from '../../src/demo/tools/resolve';
 import { decisionUpdate, statusQuery } from '../../workflows/messages';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import type { ReviewInput, ReviewStatus } from '../../src/core/types';
-import { FakeVendors } from '../helpers/fake-vendors';
+import { FakeVendors, isAsked } from '../helpers/fake-vendors';
 import { reviewInput as buildReviewInput } from '../helpers/review-input';
 import { eventually } from '../helpers/temporal';
 
@@ -152,8 +152,8 @@ describe('worker metrics and logs', () => {
       [confirmed, ok, 'yes'],
       [paged, denied, 'no'],
     ] as const) {
-      await eventually(async () => ((await review.handle.query(statusQuery)) as ReviewStatus).phase === 'AWAITING_ANSWER', 20_000);
-      await review.handle.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer }] });
+      await eventually(async () => isAsked((await review.handle.query(statusQuery)) as ReviewStatus), 20_000);
+      await review.handle.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer, messageTs: `${k}.0001` }] });
     }
     assert.equal((await confirmed.handle.result()).outcome, 'CONFIRMED');
     const confirmWallSeconds = (Date.now() - startedAt) / 1000;

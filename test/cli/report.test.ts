@@ -14,7 +14,7 @@ import { runCommand } from '../../src/cli/program';
 import { startReview } from '../../src/intake/starter';
 import { decisionUpdate, statusQuery } from '../../workflows/messages';
 import type { ReviewInput, Verdict } from '../../src/core/types';
-import { FakeVendors } from '../helpers/fake-vendors';
+import { FakeVendors, isAsked } from '../helpers/fake-vendors';
 import { reviewInput as buildReviewInput } from '../helpers/review-input';
 import { eventually, startReviewStack, type ReviewStack } from '../helpers/temporal';
 
@@ -60,8 +60,8 @@ async function drive(p: Plan): Promise<string> {
   const startedAt = Date.now();
   const { handle, workflowId } = await startReview(client, reviewInput(k, p), { taskQueue, uiBaseUrl: 'http://127.0.0.1:8233' });
   if (p.answer) {
-    await eventually(async () => (await handle.query(statusQuery)).phase === 'AWAITING_ANSWER', 20_000);
-    await handle.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: p.answer }] });
+    await eventually(async () => isAsked(await handle.query(statusQuery)), 20_000);
+    await handle.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: p.answer, messageTs: `${k}.0001` }] });
   }
   if (p.answer === 'yes') confirmBounds.push({ workflowId, low: (p.duoDelayMs ?? 0) / 1000, startedAt });
   return workflowId;

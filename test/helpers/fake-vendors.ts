@@ -11,6 +11,12 @@ export interface Script {
   revert?: 'ok' | 'forbidden';
   /** Resolved when the test lets a triggerIncident call finish (to observe the workflow mid-page). */
   holdIncident?: Promise<void>;
+  /** PagerDuty refuses every page (400: VendorRejected, non-retryable). */
+  pagerduty?: 'rejects';
+  /** preauth of the engineer's Duo user says bypass (DuoBypass). */
+  duoPreauth?: 'bypass';
+  /** Slack refuses the review DM (VendorRejected, non-retryable). */
+  dm?: 'fails';
 }
 
 export interface Call {
@@ -52,7 +58,10 @@ export class FakeVendors {
         return s.person ?? { slackUserId: `U-${key}`, duoUsername: `${actor.name}@example.com`, displayName: actor.name };
       },
       postReviewMessage: async (input) => {
-        this.record('postReviewMessage', keyOfReview(input.reviewId), input);
+        const s = this.record('postReviewMessage', keyOfReview(input.reviewId), input);
+        if (s.dm === 'fails') {
+          throw ApplicationFailure.create({ message: 'Slack chat.postMessage rejected the request: user_disabled', type: 'VendorRejected', nonRetryable: true });
+        }
         return { channel: `D-${keyOfReview(input.reviewId)}`, ts: `${keyOfReview(input.reviewId)}.0001` };
       },
       updateReviewMessage: async (input) => {
@@ -69,6 +78,21 @@ export class FakeVendors {
         this.record('notifyChannel', input.text.replace(/^.* by eng-([^:]+):.*$/s, '$1'), input);
         return { channel: input.channel, ts: '2.2' };
       },
+      checkDuoUser: async (input) => {
+        const key = input.duoUsername.replace(/^eng-/, '').replace(/@example\.com$/, '');
+        const s = this.record('checkDuoUser', key, input);
+        if (s.duoPreauth === 'bypass') {
+          throw ApplicationFailure.create({ message: `Duo lets ${input.duoUsername} through without a push`, type: 'DuoBypass', nonRetryable: true });
+        }
+      },
+      resolveSecurityMember: async (input) => {
+        this.record('resolveSecurityMember', `sec:${input.slackUserId}`, input);
+        if (!input.slackUserId.startsWith('U-SEC')) {
+          throw ApplicationFailure.create({ message: `no directory entry names ${input.slackUserId}`, type: 'UnknownPerson', nonRetryable: true });
+        }
+        const name = input.slackUserId.slice(2).toLowerCase();
+        return { slackUserId: input.slackUserId, duoUsername: `${name}@example.com`, displayName: name };
+      },
       sendDuoPush: async (input) => {
         const key = keyOfReview(input.reviewId);
         this.record('sendDuoPush', key, input);
@@ -81,11 +105,16 @@ export class FakeVendors {
         const s = this.record('awaitDuoResult', key, input);
         if (s.duoDelayMs) await new Promise((r) => setTimeout(r, s.duoDelayMs));
         const result = s.duo?.[Number(n) - 1] ?? 'allow';
+        // A bypass is reported the way Duo's auth_status does it: result allow, status bypass.
+        if (result === 'bypass') return { result: 'allow', status: 'bypass', statusMessage: 'scripted bypass' };
         return { result, status: result === 'timeout' ? 'timeout' : result, statusMessage: `scripted ${result}` };
       },
       triggerIncident: async (input) => {
         const s = this.record('triggerIncident', keyOfReview(input.dedupKey), input);
         if (s.holdIncident) await s.holdIncident;
+        if (s.pagerduty === 'rejects') {
+          throw ApplicationFailure.create({ message: 'PagerDuty trigger rejected (400): Event object is invalid', type: 'VendorRejected', nonRetryable: true });
+        }
         return { dedupKey: input.dedupKey };
       },
       resolveIncident: async (input) => {
@@ -109,4 +138,9 @@ export class FakeVendors {
     };
     return acts as Activities;
   }
+}
+
+/** The review asks its engineer and its DM is out (clicks name the DM's ts, which the review knows once posted). */
+export function isAsked(s: { phase: string; timeline: Array<{ step: string }> }): boolean {
+  return s.phase === 'AWAITING_ANSWER' && s.timeline.some((t) => t.step === 'slack.posted');
 }

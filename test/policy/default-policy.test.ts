@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { normalise, parseRecords } from '../../src/intake/normalise';
-import { assess, DEFAULT_POLICY_FILE, loadPolicy, toVerdict } from '../../src/policy';
+import { assess, DEFAULT_POLICY_FILE, loadPolicy, parsePolicy, toVerdict } from '../../src/policy';
 import { ACCOUNT, assumedRole, change } from './records';
 
 const FIXTURES = path.resolve(__dirname, 'fixtures/records.json');
@@ -21,14 +21,16 @@ describe('default policy', () => {
     assert.deepEqual(missing, [], `rows without a rule: ${missing.join(', ')}`);
     assert.ok([...cited].every((n) => n >= 1 && n <= CATALOGUE_ROWS));
     const text = fs.readFileSync(DEFAULT_POLICY_FILE, 'utf8');
-    assert.equal(policy.rules.length, (text.match(/^ {2}- id: /gm) ?? []).length, 'every rule in the file compiled');
+    const rulesSection = text.slice(text.indexOf('\nrules:\n'));
+    assert.equal(policy.rules.length, (rulesSection.match(/^ {2}- id: /gm) ?? []).length, 'every rule in the file compiled');
   });
 
   test('hand-written records: the tiers the catalogue suggests', () => {
     const records = parseRecords(fs.readFileSync(FIXTURES, 'utf8'), FIXTURES);
+    const withRevertRole = loadPolicy(undefined, { revertRoleArnTemplate: 'arn:aws:iam::{account}:role/vouch-revert' });
     const got = records.map((r, i) => {
       const c = normalise(r, FIXTURES, i);
-      const a = assess(c, policy);
+      const a = assess(c, withRevertRole);
       return `${c.eventName}:${a.tier}`;
     });
     assert.deepEqual(got, [
@@ -40,7 +42,7 @@ describe('default policy', () => {
       'StopLogging:notify', // row 6, but failed (TrailNotFoundException): noted only
       'DescribeInstances:ignore', // read-only
       'ConsoleLogin:confirm', // row 31: no MFA
-      'RevokeSecurityGroupIngress:ignore', // vouch's own revert session
+      'RevokeSecurityGroupIngress:ignore', // vouch's own revert: session vouch-revert-* of the configured revert role
       'CreateUser:confirm', // row 26 by an IdentityCenterUser
       'StopLogging:revert', // row 6 by a FederatedUser: StartLogging
       'ModifySnapshotAttribute:revert', // row 36: shared with group all
@@ -70,6 +72,27 @@ describe('default policy', () => {
     assert.equal(other.tier, 'page');
     assert.deepEqual(other.rules, ['root-activity']);
     assert.equal(assess(change({ eventName: 'CreateVpc' }), policy).tier, 'ignore', 'the same call by a person is not flagged');
+  });
+
+  test('the worked allow-list example compiles, trusts only the CI role of its account, and sets aside only what it names', () => {
+    const text = fs.readFileSync(DEFAULT_POLICY_FILE, 'utf8');
+    const example = /^# {2}- id: terraform-ci\n(# {4}.*\n)+/m.exec(text)?.[0];
+    assert.ok(example, 'the example is in the file');
+    const live = text.replace(/^allow: \[\]\n/m, `allow:\n${example.replace(/^#/gm, '')}`);
+    const p = parsePolicy(live, 'with-example');
+    const tf = 'APN/1.0 HashiCorp/1.0 Terraform/1.9.0';
+    const ci = assumedRole('ci-deploy', 'run-1');
+    const role = (by: Record<string, unknown>, agent = tf) => assess(change({ eventSource: 'iam.amazonaws.com', eventName: 'CreateRole', userIdentity: by, userAgent: agent, requestParameters: { roleName: 'app' } }), p);
+    assert.equal(role(ci).tier, 'ignore', 'a new role from CI is expected');
+    assert.equal(role(assumedRole('ci-deploy', 'run-1', '999988887777')).tier, 'notify', 'the same role name in another account is not trusted');
+    assert.equal(role(assumedRole('someone', 'alice')).tier, 'notify');
+    // What the entry does not name still applies to CI: a public bucket policy, the floor's confirm tiers.
+    const publicBucket = assess(
+      change({ eventSource: 's3.amazonaws.com', eventName: 'PutBucketPolicy', userIdentity: ci, userAgent: tf, requestParameters: { bucketName: 'b', bucketPolicy: { Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }] } } }),
+      p,
+    );
+    assert.ok(['page', 'revert'].includes(publicBucket.tier), publicBucket.tier);
+    assert.equal(assess(change({ eventSource: 'rds.amazonaws.com', eventName: 'DeleteDBClusterSnapshot', userIdentity: ci, userAgent: tf }), p).tier, 'confirm');
   });
 
   test('a notify-tier change becomes a notify verdict without a plan', () => {

@@ -215,20 +215,51 @@ describe('tiers and revert plans', () => {
     assert.equal(assess(sgFlat('0.0.0.0/0', 22, 22, 'tcp', { errorCode: 'AccessDenied' }), ignoredFailures).tier, 'ignore');
   });
 
-  test("vouch's own revert principal is ignored: vouch-revert-* sessions and the configured revert role", () => {
-    const p = policy(SG_WORLD);
-    const own = assess(sgFlat('0.0.0.0/0', 22, 22, 'tcp', { userIdentity: assumedRole('anything', 'vouch-revert-1234') }), p);
+  test("vouch's own revert: the configured revert role of the record's account and a vouch-revert-* session, both", () => {
+    const configured = parsePolicy(`version: 1\nrules:\n${SG_WORLD}`, 'p', { revertRoleArnTemplate: 'arn:aws:iam::{account}:role/vouch-revert' });
+    const own = assess(sgFlat('0.0.0.0/0', 22, 22, 'tcp', { userIdentity: assumedRole('vouch-revert', 'vouch-revert-1234') }), configured);
     assert.equal(own.tier, 'ignore');
     assert.deepEqual(own.rules, ['vouch-self']);
-    const other = assess(sgFlat('0.0.0.0/0', 22, 22, 'tcp', { userIdentity: assumedRole('vouch-revert', 'someone-else') }), p);
-    assert.equal(other.tier, 'revert', 'the role alone is not vouch unless configured');
-    const configured = parsePolicy(`version: 1\nrules:\n${SG_WORLD}`, 'p', { revertRoleArnTemplate: 'arn:aws:iam::{account}:role/vouch-revert' });
-    assert.equal(assess(sgFlat('0.0.0.0/0', 22, 22, 'tcp', { userIdentity: assumedRole('vouch-revert', 'someone-else') }), configured).tier, 'ignore');
-    assert.equal(
-      assess(sgFlat('0.0.0.0/0', 22, 22, 'tcp', { userIdentity: assumedRole('vouch-revert', 'x', '999988887777'), recipientAccountId: '999988887777' }), configured).tier,
-      'ignore',
-      '{account} is the event account',
+    const elsewhere = assess(
+      sgFlat('0.0.0.0/0', 22, 22, 'tcp', { userIdentity: assumedRole('vouch-revert', 'vouch-revert-1', '999988887777'), recipientAccountId: '999988887777' }),
+      configured,
     );
+    assert.equal(elsewhere.tier, 'ignore', '{account} is the event account');
+    // The revert role with another session name is not a revert: judged as anyone.
+    assert.equal(assess(sgFlat('0.0.0.0/0', 22, 22, 'tcp', { userIdentity: assumedRole('vouch-revert', 'someone-else') }), configured).tier, 'revert');
+  });
+
+  test('a vouch-revert-* session from any other role, from the revert role of another account, or with no role configured pages', () => {
+    const configured = parsePolicy(`version: 1\nrules:\n${SG_WORLD}`, 'p', { revertRoleArnTemplate: 'arn:aws:iam::{account}:role/vouch-revert' });
+    const ci = assess(change({ eventName: 'CreateVpc', userIdentity: assumedRole('ci-deploy', 'vouch-revert-x') }), configured);
+    assert.equal(ci.tier, 'page', 'a harmless call, but the name was chosen to hide');
+    assert.deepEqual(ci.rules, ['vouch-self-imitation']);
+    assert.match(ci.reasons[0] ?? '', /vouch-revert-x is named like vouch's own revert sessions but comes from arn:aws:iam::111122223333:role\/ci-deploy, not from vouch's revert role arn:aws:iam::111122223333:role\/vouch-revert/);
+    // The revert role of another account acting here (cross-account) is not vouch for this account.
+    const foreign = assumedRole('vouch-revert', 'vouch-revert-1', '999988887777');
+    assert.equal(assess(change({ eventName: 'CreateVpc', userIdentity: foreign }), configured).tier, 'page');
+    // Its risky change keeps its own rule too (tier revert > page).
+    const sg = assess(sgFlat('0.0.0.0/0', 22, 22, 'tcp', { userIdentity: assumedRole('ci-deploy', 'vouch-revert-x') }), configured);
+    assert.equal(sg.tier, 'revert');
+    assert.deepEqual(sg.rules, ['vouch-self-imitation', 'sg-world']);
+    // Without a revert role configured nothing is vouch's own.
+    const unconfigured = assess(change({ eventName: 'CreateVpc', userIdentity: assumedRole('vouch-revert', 'vouch-revert-1') }), policy(SG_WORLD));
+    assert.equal(unconfigured.tier, 'page');
+    assert.match(unconfigured.reasons[0] ?? '', /no revert role is configured/);
+    // A read by the imitator is noted, not ignored; a failed call is capped as any failed call.
+    assert.equal(assess(change({ eventName: 'DescribeInstances', readOnly: true, userIdentity: assumedRole('ci', 'vouch-revert-2') }), configured).tier, 'notify');
+    assert.equal(assess(change({ eventName: 'CreateVpc', errorCode: 'AccessDenied', userIdentity: assumedRole('ci', 'vouch-revert-2') }), configured).tier, 'notify');
+    // A federated user can choose the name too.
+    const fed = { type: 'FederatedUser', principalId: `${ACCOUNT}:vouch-revert-9`, arn: `arn:aws:sts::${ACCOUNT}:federated-user/vouch-revert-9`, accountId: ACCOUNT };
+    assert.equal(assess(change({ eventName: 'CreateVpc', userIdentity: fed }), configured).tier, 'page');
+  });
+
+  test('self.roleArns takes exact role ARNs only: a glob is refused', () => {
+    assert.throws(() => parsePolicy(`version: 1\nself: { roleArns: ['arn:aws:iam::*:role/vouch-revert'] }\nrules:\n${SG_WORLD}`, 'p'), /not an exact role ARN/);
+    const exact = parsePolicy(`version: 1\nself: { roleArns: ['arn:aws:iam::{account}:role/ops/vouch-revert'] }\nrules:\n${SG_WORLD}`, 'p');
+    const roleWithPath = assumedRole('vouch-revert', 'vouch-revert-3');
+    (roleWithPath.sessionContext as { sessionIssuer: { arn: string } }).sessionIssuer.arn = `arn:aws:iam::${ACCOUNT}:role/ops/vouch-revert`;
+    assert.equal(assess(sgFlat('0.0.0.0/0', 22, 22, 'tcp', { userIdentity: roleWithPath }), exact).tier, 'ignore');
   });
 
   test('toVerdict carries tier, score, rules, reasons, deadline and plan', () => {
@@ -244,7 +275,12 @@ describe('tiers and revert plans', () => {
 
   test('quickAssess agrees with assess whenever it answers', () => {
     const p = policy(SG_WORLD);
-    const cases = [sgFlat('0.0.0.0/0', 22), sgFlat('0.0.0.0/0', 22, 22, 'tcp', { readOnly: true }), change({ eventName: 'DescribeInstances', readOnly: undefined }), sgFlat('0.0.0.0/0', 22, 22, 'tcp', { userIdentity: assumedRole('r', 'vouch-revert-1') })];
+    const self = parsePolicy(`version: 1\nrules:\n${SG_WORLD}`, 'p', { revertRoleArnTemplate: 'arn:aws:iam::{account}:role/vouch-revert' });
+    const own = sgFlat('0.0.0.0/0', 22, 22, 'tcp', { userIdentity: assumedRole('vouch-revert', 'vouch-revert-1') });
+    assert.deepEqual(quickAssess({ eventSource: own.eventSource, eventName: own.eventName, actor: own.actor, account: own.account }, self), assess(own, self));
+    const imitator = change({ eventName: 'DescribeInstances', readOnly: true, userIdentity: assumedRole('r', 'vouch-revert-1') });
+    assert.equal(quickAssess({ eventSource: imitator.eventSource, eventName: imitator.eventName, readOnly: true, actor: imitator.actor, account: imitator.account }, self), null, 'an imitator is always assessed in full');
+    const cases = [sgFlat('0.0.0.0/0', 22), sgFlat('0.0.0.0/0', 22, 22, 'tcp', { readOnly: true }), change({ eventName: 'DescribeInstances', readOnly: undefined }), imitator];
     let answered = 0;
     for (const c of cases) {
       const q = quickAssess({ eventSource: c.eventSource, eventName: c.eventName, readOnly: (c as { readOnly?: boolean }).readOnly, actor: c.actor, account: c.account }, p);
@@ -253,7 +289,7 @@ describe('tiers and revert plans', () => {
         assert.deepEqual(q, assess(c, p));
       }
     }
-    assert.equal(answered, 3);
+    assert.equal(answered, 2);
   });
 });
 
@@ -262,11 +298,11 @@ describe('allow-lists and exemptions', () => {
 allow:
   - id: terraform-ci
     note: infrastructure through CI
-    principal: 'arn:aws:iam::*:role/ci-deploy'
+    principal: 'arn:aws:iam::${ACCOUNT}:role/ci-deploy'
     userAgent: '*Terraform*'
   - id: lab-account
     note: the sandbox account
-    account: '555566667777'
+    principal: 'arn:aws:iam::555566667777:*'
     tier: notify
 exemptions:
   - id: migration
@@ -286,6 +322,30 @@ exemptions:
     assert.match(allowed.reasons.join(' '), /allow-listed by terraform-ci/);
     assert.equal(assess(sgFlat('0.0.0.0/0', 22, 22, 'tcp', { userIdentity: iamUser('eve'), userAgent: tf }), p).tier, 'revert');
     assert.equal(assess(sgFlat('0.0.0.0/0', 22, 22, 'tcp', { userIdentity: ci, userAgent: 'aws-cli/2' }), p).tier, 'revert');
+    // The same role name in another account is another principal.
+    assert.equal(assess(sgFlat('0.0.0.0/0', 22, 22, 'tcp', { userIdentity: assumedRole('ci-deploy', 'build-42', '999988887777'), userAgent: tf }), p).tier, 'revert');
+  });
+
+  test('an entry keyed on a user agent, an account or events alone, or with a glob in the account, is refused', () => {
+    const refused = (entry: string): string => {
+      try {
+        policy(SG_WORLD, `allow:\n  - id: x\n    note: n\n${entry}`);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'accepted';
+    };
+    assert.match(refused("    userAgent: '*Terraform*'"), /keyed on userAgent alone: needs "principal".*A user agent is chosen by the caller/);
+    assert.match(refused("    account: '555566667777'"), /keyed on account alone: needs "principal"/);
+    assert.match(refused('    events: [AuthorizeSecurityGroupIngress]'), /keyed on events alone/);
+    assert.match(refused("    principal: 'arn:aws:iam::*:role/ci-deploy'\n    userAgent: '*Terraform*'"), /must name an exact 12-digit account, got "\*"/);
+    assert.match(refused("    principal: 'arn:aws:iam::1111*:role/ci-deploy'"), /exact 12-digit account/);
+    assert.match(refused("    principal: '*'"), /not an ARN/);
+    assert.match(refused("    principal: 'arn:*:111122223333:role/x'"), /not an ARN/);
+    assert.match(refused("    principal: 'arn:aws:*:*:111122223333:*'"), /no globs before the account/);
+    assert.equal(refused("    principal: 'arn:aws:iam::111122223333:role/ci-*'"), 'accepted');
+    // Exemptions too.
+    assert.throws(() => policy(SG_WORLD, 'exemptions:\n  - { id: e, approver: a, reason: r, expires: 2027-01-01T00:00:00Z, userAgent: x }'), /keyed on userAgent alone/);
   });
 
   test('an account allow-list entry with tier notify caps at notify', () => {

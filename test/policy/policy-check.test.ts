@@ -73,9 +73,10 @@ describe('policy check', () => {
       [18, /rules\[2\]\.id: duplicate rule id "ok-rule"/],
       [22, /rules\[2\]\.revert: must be allow or never, got "sometimes"/],
       [24, /exemptions\[0\]: an exemption needs "expires"/],
+      [24, /exemptions\[0\]: keyed on rules alone: needs "principal", an ARN with an exact account/],
       [25, /exemptions\[0\]\.approver: is required/],
       [27, /exemptions\[0\]\.rules\[0\]: no rule has the id "missing-rule"/],
-      [29, /allow\[0\]: needs at least one of principal, account, userAgent, rules, events/],
+      [29, /allow\[0\]: needs "principal" \(an entry matching everything would switch vouch off\)/],
     ];
     for (const [line, re] of expect) {
       assert.ok(lines.some((l) => l.startsWith(`${line} `) && re.test(l)), `expected line ${line} ${re}; got:\n${lines.join('\n')}`);
@@ -103,6 +104,7 @@ describe('policy check', () => {
       '    reason: a migration',
       '    starts: 2026-07-02T00:00:00Z',
       '    expires: 2026-07-01T00:00:00Z',
+      '    principal: arn:aws:iam::111122223333:user/alice',
       '    events: [StopLogging]',
       '',
     ].join('\n');
@@ -116,7 +118,7 @@ describe('policy check', () => {
     assert.deepEqual(
       err.problems.map((p) => `${p.line} ${p.path}: ${p.message}`),
       [
-        '2 colour: unknown key "colour" (allowed: version, defaults, thresholds, demote, self, trustedAccounts, lists, allow, exemptions, rules)',
+        '2 colour: unknown key "colour" (allowed: version, defaults, thresholds, demote, self, trustedAccounts, lists, allow, exemptions, rules, floor)',
         '3 trustedAccounts[0]: must be a 12-digit account id, got "abc"',
         '5 lists.privateVpcs[1]: must be a list of strings (may be empty: [])',
         '11 rules[0].when[0].inList: must name a list under "lists" (privateVpcs)',
@@ -140,7 +142,7 @@ describe('policy check', () => {
     const bad = capture();
     assert.equal(await runCommand(policyCommand(bad.io), ['check', file], bad.io), 1);
     assert.match(bad.out(), new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:11: rules\\[1\\]\\.score: `, 'm'));
-    assert.match(bad.err(), /14 problem\(s\)/);
+    assert.match(bad.err(), /15 problem\(s\)/);
     const good = capture();
     assert.equal(await runCommand(policyCommand(good.io), ['check', DEFAULT_POLICY_FILE], good.io), 0);
     assert.match(good.out(), /ok \(\d+ rules\)/);

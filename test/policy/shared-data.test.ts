@@ -1,6 +1,8 @@
 // The shipped policy over the real CloudTrail data in ../shared/data/cloudtrail (never copied into the repo):
 // every Stratus Red Team technique's key event at the tier the risky-changes catalogue suggests (see the header of
-// default-policy.yaml), and the Invictus hour's read-only and failed calls demoted. Without ../shared this file skips, except under CI=true where it fails.
+// default-policy.yaml), the Invictus hour's read-only and failed calls demoted, and the tier counts of both with the
+// floor in place (each change from the catalogue-only policy explained where it is asserted). Without ../shared this
+// file skips, except under CI=true where it fails.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -95,6 +97,11 @@ describe('default policy over ../shared/data/cloudtrail', { skip: present ? fals
         if (a.tier !== 'ignore') assert.ok(a.reasons.length > 0 && !a.reasons.some((r) => r.includes('?')), `${technique}: reasons name the resource: ${a.reasons.join('; ')}`);
       }
     }
+    // The catalogue-only policy gave {ignore 272, notify 13, confirm 8, page 10, revert 7}. The floor adds one notice:
+    // the rolesanywhere-create-trust-anchor run also calls rolesanywhere:CreateProfile, a new way in (floor-new-identity).
+    // The policy analysis and address coverage find nothing the catalogue rules did not (the detonations use the
+    // plain forms: 0.0.0.0/0, Principal "*", AdministratorAccess).
+    assert.deepEqual(counts(all), { ignore: 271, notify: 14, confirm: 8, page: 10, revert: 7 });
     t.diagnostic(`stratus tiers: ${JSON.stringify(counts(all))} of ${all.length} records`);
   });
 
@@ -135,20 +142,47 @@ describe('default policy over ../shared/data/cloudtrail', { skip: present ? fals
     const c = counts(all);
     // The attack run inside the hour is found: at least one of each acting tier.
     assert.ok(c.revert > 0 && c.page > 0 && c.confirm > 0, JSON.stringify(c));
+    // The catalogue-only policy gave {ignore 2839, notify 16, confirm 14, page 26, revert 5}. The floor moves 55
+    // records off ignore, each a write the catalogue had no row for:
+    //   confirm +3: ec2:DeleteSnapshot ×2, rds:DeleteDBSnapshot ×1 (floor-data-protection-deleted);
+    //   notify +52: permission changes ×30 (floor-permissions: AttachRolePolicy 5, DetachRolePolicy 5, PutRolePolicy 5,
+    //     DeleteRolePolicy 4, CreatePolicy 2, DeletePolicy 2, PutBucketPolicy 2, DeleteBucketPolicy 1, DetachUserPolicy 1,
+    //     ModifySnapshotAttribute 1 (the share's removal), RemovePermission 1, UpdateAssumeRolePolicy 1 (the one the
+    //     trust-policy rule does not flag)); new identities ×14 (floor-new-identity: iam:CreateRole 13,
+    //     rolesanywhere:CreateProfile 1); CloudTrail writes ×8 (floor-detection-changed: CreateTrail 2, StartLogging 2,
+    //     PutEventSelectors 1, and 3 failed StartLogging calls, capped at notify as every failed call).
+    assert.deepEqual(c, { ignore: 2784, notify: 68, confirm: 17, page: 26, revert: 5 });
+    // False alarms stay within issue 10's bounds even counting every flagged record as one (the Stratus run inside the
+    // hour is not benign): at most 3% of the successful records at confirm or above, at most 10% at notify.
+    const ok = all.length - failed;
+    assert.ok((c.confirm + c.page + c.revert) / ok <= 0.03, `${c.confirm + c.page + c.revert} of ${ok} at confirm or above`);
+    assert.ok(c.notify / ok <= 0.1, `${c.notify} of ${ok} at notify`);
     t.diagnostic(`invictus tiers: ${JSON.stringify(c)} of ${all.length} records (${readOnly} read-only, ${failed} failed)`);
   });
 
   test("vouch's own revert is recognised: the Invictus snapshot share and its removal", () => {
-    // The dataset's ModifySnapshotAttribute add is flagged; the matching remove (an undo) is not risky.
+    // The dataset's ModifySnapshotAttribute add is flagged; the matching remove (an undo) is only noted: it is a
+    // permission change, so it stands on the permissions floor (notify), never higher.
     const changes = fs.readdirSync(INVICTUS).flatMap((f) => load(path.join(INVICTUS, f))).filter((c) => c.eventName === 'ModifySnapshotAttribute');
     const add = changes.find((c) => JSON.stringify(c.request).includes('"add"')) as Change;
     const remove = changes.find((c) => JSON.stringify(c.request).includes('"remove"')) as Change;
     assert.equal(assess(add, policy).tier, 'revert');
-    assert.equal(assess(remove, policy).tier, 'ignore');
-    // Replayed as vouch's revert session, even a risky-looking call is never reviewed.
-    const asVouch = { ...add, actor: { type: 'AssumedRole' as const, name: `vouch-revert-${add.eventId}`, arn: `arn:aws:sts::${add.account}:assumed-role/vouch-revert/vouch-revert-${add.eventId}` } };
-    const own = assess(asVouch, policy);
+    const undo = assess(remove, policy);
+    assert.equal(undo.tier, 'notify');
+    assert.deepEqual(undo.rules, ['floor-permissions']);
+    // Replayed as vouch's revert session of the configured revert role, even a risky-looking call is never reviewed.
+    const withRole = loadPolicy(undefined, { revertRoleArnTemplate: 'arn:aws:iam::{account}:role/vouch-revert' });
+    const session = `vouch-revert-${add.eventId}`;
+    const asVouch = {
+      ...add,
+      actor: { type: 'AssumedRole' as const, name: session, arn: `arn:aws:sts::${add.account}:assumed-role/vouch-revert/${session}`, sessionIssuerArn: `arn:aws:iam::${add.account}:role/vouch-revert` },
+    };
+    const own = assess(asVouch, withRole);
     assert.equal(own.tier, 'ignore');
     assert.deepEqual(own.rules, ['vouch-self']);
+    // The same session name from the record's own actor (not the revert role) is an imitation: paged or reverted.
+    const imitator = { ...add, actor: { ...add.actor, arn: `arn:aws:sts::${add.account}:assumed-role/ci/${session}`, sessionIssuerArn: `arn:aws:iam::${add.account}:role/ci`, type: 'AssumedRole' as const } };
+    const caught = assess(imitator, withRole);
+    assert.ok(caught.rules.includes('vouch-self-imitation') && (caught.tier === 'page' || caught.tier === 'revert'), `${caught.tier} ${caught.rules.join(',')}`);
   });
 });

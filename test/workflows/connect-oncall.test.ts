@@ -8,7 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startReview } from '../../src/intake/starter';
 import { decisionUpdate, statusQuery } from '../../workflows/messages';
 import type { ReviewInput, Verdict } from '../../src/core/types';
-import { FakeVendors } from '../helpers/fake-vendors';
+import { FakeVendors, isAsked } from '../helpers/fake-vendors';
 import { reviewInput } from '../helpers/review-input';
 import { eventually, startReviewStack, type ReviewStack } from '../helpers/temporal';
 
@@ -46,8 +46,8 @@ describe('connect on-call after a page', () => {
   test('"not me": one conversation with on-call and the engineer, in the timeline', async () => {
     const k = randomUUID().slice(0, 8);
     const h = await start(k, 'confirm');
-    await eventually(async () => (await h.query(statusQuery)).phase === 'AWAITING_ANSWER');
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'no' }] });
+    await eventually(async () => isAsked(await h.query(statusQuery)));
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'no', messageTs: `${k}.0001` }] });
     const out = await h.result();
     assert.equal(out.outcome, 'DENIED');
     const calls = fake.callsFor(k, 'connectOnCall').map((c) => c.args as { engineerSlackUserId?: string; reviewUrl: string; summary: string });
@@ -64,11 +64,11 @@ describe('connect on-call after a page', () => {
   test('page tier: connects once, and the engineer is still asked; confirmation does not connect again', async () => {
     const k = randomUUID().slice(0, 8);
     const h = await start(k, 'page');
-    await eventually(async () => (await h.query(statusQuery)).phase === 'AWAITING_ANSWER');
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await eventually(async () => isAsked(await h.query(statusQuery)));
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] });
     const out = await h.result();
     assert.equal(out.outcome, 'CONFIRMED');
-    assert.equal(fake.callsFor(k, 'connectOnCall').length, 1, 'the info page after Duo does not connect again');
+    assert.equal(fake.callsFor(k, 'connectOnCall').length, 1, 'adding the confirmation to the incident does not connect again');
   });
 
   test('root: on-call is told with nobody else to add', async () => {
@@ -83,8 +83,8 @@ describe('connect on-call after a page', () => {
   test('confirmed without a page connects nobody', async () => {
     const k = randomUUID().slice(0, 8);
     const h = await start(k, 'confirm');
-    await eventually(async () => (await h.query(statusQuery)).phase === 'AWAITING_ANSWER');
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await eventually(async () => isAsked(await h.query(statusQuery)));
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] });
     assert.equal((await h.result()).outcome, 'CONFIRMED');
     assert.equal(fake.callsFor(k, 'connectOnCall').length, 0);
   });

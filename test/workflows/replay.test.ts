@@ -15,8 +15,22 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 describe('replay of stored review histories', () => {
   test('there are stored histories for the main branches', () => {
     const scenarios = ['confirmed.json', 'denied.json', 'reverted.json', 'timedout.json'];
+    // v3 (test/fixtures/record-histories.ts): with the patches for Duo push-once and bypass, authenticated overrides,
+    // nobody to ask, pages that fail closed, page-tier incidents that stay open and cancellation; and the paths they add.
+    const v3 = [
+      ...scenarios,
+      'page-confirmed.json',
+      'security-approved.json',
+      'duo-repush.json',
+      'notified.json',
+      'escalated.json',
+      'nobody-reverted.json',
+      'duo-bypass.json',
+      'page-failed.json',
+      'cancelled.json',
+    ];
     // v1: before the accept-trusted-change and connect-oncall patches; v2: with them.
-    assert.deepEqual(files.sort(), [...scenarios, ...scenarios.map((f) => `v2-${f}`)].sort());
+    assert.deepEqual(files.sort(), [...scenarios, ...scenarios.map((f) => `v2-${f}`), ...v3.map((f) => `v3-${f}`)].sort());
   });
 
   for (const file of files) {

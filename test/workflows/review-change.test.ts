@@ -53,7 +53,9 @@ async function start(key: string, tier: Tier & Verdict['tier'], opts: Parameters
 async function waitPhase(handle: Awaited<ReturnType<typeof start>>, phase: ReviewStatus['phase']): Promise<ReviewStatus> {
   return eventually(async () => {
     const s = await handle.query(statusQuery);
-    return s.phase === phase ? s : undefined;
+    // Asking means the DM is out: clicks name its ts, and the review knows it only once it is posted.
+    const posted = phase !== 'AWAITING_ANSWER' || s.timeline.some((t) => t.step === 'slack.posted');
+    return s.phase === phase && posted ? s : undefined;
   }, 15_000, `phase ${phase}`);
 }
 
@@ -84,7 +86,7 @@ describe('review workflow on a real Temporal server', () => {
     const k = key();
     const h = await start(k, 'confirm');
     await waitPhase(h, 'AWAITING_ANSWER');
-    const res = await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    const res = await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] });
     assert.match(res.message, /Duo/);
     const out = await h.result();
     assert.equal(out.outcome, 'CONFIRMED');
@@ -101,7 +103,7 @@ describe('review workflow on a real Temporal server', () => {
     const k = key();
     const h = await start(k, 'confirm', { plan: true });
     await waitPhase(h, 'AWAITING_ANSWER');
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'no' }] });
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'no', messageTs: `${k}.0001` }] });
     const out = await h.result();
     assert.equal(out.outcome, 'DENIED');
     assert.match(out.reason, /not theirs; change reverted/);
@@ -128,7 +130,7 @@ describe('review workflow on a real Temporal server', () => {
     fake.script(k, { duo: ['deny'] });
     const h = await start(k, 'confirm');
     await waitPhase(h, 'AWAITING_ANSWER');
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] });
     const out = await h.result();
     assert.equal(out.outcome, 'DENIED');
     assert.match(out.reason, /denied the Duo push/);
@@ -140,7 +142,7 @@ describe('review workflow on a real Temporal server', () => {
     fake.script(k, { duo: ['fraud'] });
     const h = await start(k, 'confirm');
     await waitPhase(h, 'AWAITING_ANSWER');
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] });
     const out = await h.result();
     assert.equal(out.outcome, 'DENIED');
     assert.match(out.reason, /fraud/);
@@ -152,7 +154,7 @@ describe('review workflow on a real Temporal server', () => {
     fake.script(k, { duo: ['timeout', 'allow'] });
     const h = await start(k, 'confirm');
     await waitPhase(h, 'AWAITING_ANSWER');
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] });
     await waitPhase(h, 'DUO_FAILED');
     // The phase changes before the message is re-rendered: wait for the activity, not just the phase.
     const failedMsg = await eventually(() => {
@@ -161,10 +163,10 @@ describe('review workflow on a real Temporal server', () => {
     }, 10_000, 'the duo-failed message');
     assert.ok(failedMsg.includes('duo-failed'));
     await assert.rejects(
-      h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: 'U-someone-else' }] }),
+      h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: 'U-someone-else', messageTs: `${k}.0001`, duoAttempt: 1 }] }),
       WorkflowUpdateFailedError,
     );
-    await h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: `U-${k}` }] });
+    await h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: `U-${k}`, messageTs: `${k}.0001`, duoAttempt: 1 }] });
     const out = await h.result();
     assert.equal(out.outcome, 'CONFIRMED');
     assert.equal(fake.callsFor(k, 'sendDuoPush').length, 2);
@@ -273,18 +275,21 @@ describe('review workflow on a real Temporal server', () => {
     assert.equal(fake.callsFor(k, 'revertChange').length, 1);
   });
 
-  test('page tier pages at once, still asks, and resolves the incident when confirmed', async () => {
+  test('page tier pages at once, still asks, and adds the confirmation to the incident, which stays with security', async () => {
     const k = key();
     const h = await start(k, 'page');
     await waitPhase(h, 'AWAITING_ANSWER');
     assert.equal(fake.callsFor(k, 'triggerIncident').length, 1, 'paged before any answer');
     assert.equal(fake.callsFor(k, 'postReviewMessage').length, 1, 'engineer still asked');
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] });
     const out = await h.result();
     assert.equal(out.outcome, 'CONFIRMED');
-    const second = fake.callsFor(k, 'triggerIncident')[1]?.args as { details: { engineerAnswer: string } };
+    const second = fake.callsFor(k, 'triggerIncident')[1]?.args as { details: { engineerAnswer: string; engineerConfirmed?: boolean } };
     assert.equal(second.details.engineerAnswer, 'yes', 'the answer is added to the incident');
-    assert.equal(fake.callsFor(k, 'resolveIncident').length, 1);
+    assert.equal(second.details.engineerConfirmed, true);
+    assert.equal(fake.callsFor(k, 'resolveIncident').length, 0, 'only security closes a page-tier incident');
+    assert.equal(fake.callsFor(k, 'acceptTrustedChange').length, 0, 'the baseline waits for security');
+    assert.match(out.reason, /stays open for security/);
   });
 
   test('revert tier reverts at once, tells the engineer and pages low urgency', async () => {
@@ -360,20 +365,20 @@ describe('review workflow on a real Temporal server', () => {
       h.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: `U-${k}`, action: 'approve' }] }),
       (err: unknown) => err instanceof WorkflowUpdateFailedError && /security group/.test(String((err as Error).cause)),
     );
-    await h.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'approve', note: 'planned change' }] });
+    const res = await h.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'approve', note: 'planned change' }] });
+    assert.match(res.message, /Confirmed with Duo by sec1/);
     const out = await h.result();
     assert.equal(out.outcome, 'APPROVED');
-    assert.equal(out.reason, `approved by security (<@${SECURITY}>): planned change`);
-    // Who decided and why, once; the refused attempt left no trace.
-    assert.deepEqual(
-      out.timeline.filter((t) => t.step === 'security.decided').map((t) => t.result),
-      [`approve by ${SECURITY}: planned change`],
-    );
-    // Approve makes the change the trusted state, and resolves the page with who approved.
+    assert.match(out.reason, /planned change/);
+    assert.match(out.reason, /confirmed with Duo/);
+    const push = fake.callsFor(k, 'sendDuoPush')[0]?.args as { duoUsername: string; purpose?: string };
+    assert.equal(push.duoUsername, 'sec1@example.com', "the push goes to the security member's own Duo user");
+    assert.equal(push.purpose, 'security override: approve');
+    assert.equal(fake.callsFor(k, 'resolveIncident').length, 1, 'the open incident is resolved');
+    assert.ok(out.timeline.some((t) => t.step === 'security.decided'), 'the override is recorded');
+    // Approve makes the change the trusted state; nothing is reverted.
     const trusted = fake.callsFor(k, 'acceptTrustedChange').map((c) => (c.args as { change: { eventId: string } }).change.eventId);
     assert.deepEqual(trusted, [`evt-${k}`]);
-    const resolved = fake.callsFor(k, 'resolveIncident').map((c) => c.args);
-    assert.deepEqual(resolved, [{ dedupKey: h.workflowId, note: `approved by security (<@${SECURITY}>): planned change` }]);
     assert.equal(fake.callsFor(k, 'revertChange').length, 0);
   });
 
@@ -384,7 +389,7 @@ describe('review workflow on a real Temporal server', () => {
     await h.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'escalate', note: 'looks like the red team' }] });
     const out = await h.result();
     assert.equal(out.outcome, 'ESCALATED');
-    assert.equal(out.reason, `escalated by security (<@${SECURITY}>): looks like the red team`);
+    assert.match(out.reason, new RegExp(`^escalated by security \\(<@${SECURITY}>\\).*looks like the red team`));
     const pages = fake.callsFor(k, 'triggerIncident').map((c) => c.args as { severity: string; summary: string; dedupKey: string; details: Record<string, unknown> });
     assert.equal(pages.length, 1);
     assert.equal(pages[0]?.severity, 'critical');
@@ -416,15 +421,15 @@ describe('review workflow on a real Temporal server', () => {
     const h = await start(k, 'confirm');
     await waitPhase(h, 'AWAITING_ANSWER');
     await assert.rejects(
-      h.executeUpdate(decisionUpdate, { args: [{ slackUserId: 'U-mallory', answer: 'yes' }] }),
+      h.executeUpdate(decisionUpdate, { args: [{ slackUserId: 'U-mallory', answer: 'yes', messageTs: `${k}.0001` }] }),
       (err: unknown) => err instanceof WorkflowUpdateFailedError && /Only <@U-.*can answer/.test(String((err as Error).cause)),
     );
     const s = await h.query(statusQuery);
     assert.equal(s.phase, 'AWAITING_ANSWER');
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] });
     // A second decision is refused too.
     await assert.rejects(
-      h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'no' }] }),
+      h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'no', messageTs: `${k}.0001` }] }),
       WorkflowUpdateFailedError,
     );
     assert.equal((await h.result()).outcome, 'CONFIRMED');
@@ -438,7 +443,7 @@ describe('review workflow on a real Temporal server', () => {
     // The deadline fires; the timeout page is held open so the workflow is still running.
     await eventually(() => fake.callsFor(k, 'triggerIncident').length > 0, 15_000, 'timeout page');
     await assert.rejects(
-      h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] }),
+      h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] }),
       (err: unknown) => err instanceof WorkflowUpdateFailedError && /deadline passed/.test(String((err as Error).cause)),
     );
     release();
@@ -454,6 +459,7 @@ describe('review workflow on a real Temporal server', () => {
     assert.equal(second.workflowId, first.workflowId);
     const desc = await second.handle.describe();
     assert.equal(desc.runId, first.runId);
+    await waitPhase(first.handle, 'AWAITING_ANSWER');
     await first.handle.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'approve' }] });
     await first.handle.result();
     const third = await startReview(client, input(k, 'confirm'), { taskQueue, uiBaseUrl: 'http://ui' });
@@ -488,7 +494,7 @@ describe('review workflow on a real Temporal server', () => {
     const k = key();
     const h = await start(k, 'confirm');
     await waitPhase(h, 'AWAITING_ANSWER');
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] });
     await h.result();
     const query = `VouchOutcome="CONFIRMED" AND VouchActor="eng-${k}" AND VouchAccount="${ACCOUNT}" AND VouchTier="confirm"`;
     const found = await eventually(async () => {
@@ -521,7 +527,7 @@ describe('review workflow on a real Temporal server', () => {
     assert.equal((await current()).split('\n')[0], `**Waiting for eng-${k}** to answer in Slack, until ${asking.deadline}`);
     assert.match(await current(), new RegExp(`slack\\.posted: DM to eng-${k}$`, 'm'), 'the latest steps follow');
     fake.script(k, { duo: ['deny'] });
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] });
     const out = await h.result();
     assert.equal(out.outcome, 'DENIED');
     const done = await current();
@@ -545,6 +551,7 @@ describe('review workflow on a real Temporal server', () => {
       `Find the person behind eng-${k}`,
       `DM eng-${k} about sg-123 opened to 0.0.0.0/0 on tcp/22`,
       `Update the DM to eng-${k} (duo-pending)`,
+      `Check that Duo can ask eng-${k} with a push`,
       `Duo push 1 of 3 to eng-${k}`,
       `Wait for eng-${k}'s Duo answer`,
       `Page security (critical): eng-${k} denied the Duo push: sg-123 opened to 0.0.0.0/0 on tcp/22 (111122223333/eu-west-1)`,

@@ -91,6 +91,8 @@ export interface DuoFailure {
   message?: string;
   /** Only fail a request to this path (e.g. `/auth/v2/auth`); any signed endpoint otherwise. */
   path?: string;
+  /** Accept the request and never answer it (until stop()), as a hung server would: for client timeouts. */
+  stall?: boolean;
 }
 
 export interface DuoTransaction {
@@ -180,6 +182,7 @@ export class DuoStandIn extends EventEmitter {
   private readonly now: () => number;
   private server: https.Server | undefined;
   private address: DuoStandInAddress | undefined;
+  private readonly stalled = new Set<ServerResponse>();
 
   constructor(private readonly options: DuoStandInOptions) {
     super();
@@ -212,6 +215,8 @@ export class DuoStandIn extends EventEmitter {
 
   async stop(): Promise<void> {
     for (const tx of this.txs.values()) this.settle(tx);
+    for (const res of this.stalled) res.destroy();
+    this.stalled.clear();
     const server = this.server;
     this.server = undefined;
     this.address = undefined;
@@ -527,6 +532,12 @@ export class DuoStandIn extends EventEmitter {
   }
 
   private injectFailure(res: ServerResponse, method: string, path: string, failure: DuoFailure): void {
+    if (failure.stall) {
+      this.stalled.add(res);
+      this.rejections.push({ at: this.stamp(), method, path, status: 0, message: 'injected: stalled, never answered' });
+      this.emitEvent({ type: 'rejected', at: this.stamp(), method, path, status: 0, message: 'injected: stalled, never answered' });
+      return;
+    }
     const code = failure.code ?? (failure.status ?? 500) * 100 + 1;
     const status = failure.status ?? Math.floor(code / 100);
     const message = failure.message ?? MESSAGES[code] ?? 'Injected failure';
