@@ -137,9 +137,9 @@ describe('the shipped floor', () => {
       ['backup.amazonaws.com', 'DeleteRecoveryPoint', 'confirm', 'floor-data-protection-deleted'],
       ['s3.amazonaws.com', 'PutObjectLockConfiguration', 'confirm', 'floor-data-protection-deleted'],
       ['iam.amazonaws.com', 'UpdateAccessKey', 'confirm', 'floor-new-credentials'],
-      ['iam.amazonaws.com', 'DeleteRolePermissionsBoundary', 'notify', 'floor-permissions'],
-      ['ec2.amazonaws.com', 'CreateTrafficMirrorSession', 'notify', 'floor-data-leaves'],
-      ['rds.amazonaws.com', 'StartExportTask', 'notify', 'floor-data-leaves'],
+      ['iam.amazonaws.com', 'PutRolePermissionsBoundary', 'notify', 'floor-permissions'],
+      ['ec2.amazonaws.com', 'CreateTrafficMirrorTarget', 'notify', 'floor-data-leaves'],
+      ['rds.amazonaws.com', 'CopyDBClusterSnapshot', 'notify', 'floor-data-leaves'],
       ['ec2.amazonaws.com', 'CreateQuantumTunnel', 'notify', 'floor-unknown'],
       ['guardduty.amazonaws.com', 'DisableQuantumScanning', 'page', 'floor-detection-off'],
     ];
