@@ -8,6 +8,8 @@ import { revertChange, RevertFailure, revertFailure, type AwsClientFor } from '.
 export interface AwsDeps {
   /** The SDK client of a service, acting in an account and region as a role session (createAwsClientFactory). */
   clientFor: AwsClientFor;
+  /** Set when this worker runs no revert (VOUCH_REVERTS=off): every revert fails RevertsDisabled with this reason. */
+  revertsDisabled?: string;
 }
 
 /** AWS region names: us-east-1, eu-central-2, us-gov-west-1, us-isob-east-1, ap-southeast-5, … */
@@ -38,6 +40,7 @@ export function createAwsActivities(deps: AwsDeps) {
      * changed: false); with `dryRun`, asks EC2 (DryRun) or only reports what it would do.
      */
     async revertChange(input: RevertInput): Promise<RevertResult> {
+      if (deps.revertsDisabled) throw rejectInput(`no revert ran: ${deps.revertsDisabled}`, FailureTypes.RevertsDisabled);
       if (!isRecord(input) || !isRecord(input.plan)) throw rejectInput('revert input has no plan', 'BadInput');
       if (typeof input.region !== 'string' || !AWS_REGION.test(input.region)) {
         // Not a region AWS has (e.g. an anonymised record): no endpoint will ever answer; say so at once.

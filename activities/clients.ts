@@ -11,18 +11,30 @@ import type { OnCallDeps } from './oncall';
 export { createAwsClientFactory, createDuoClient };
 
 export interface AwsClientSettings {
-  /** `arn:aws:iam::{account}:role/NAME`: the role assumed in each target account; the default credentials otherwise. */
+  /**
+   * `arn:aws:iam::{account}:role/NAME`: the role assumed in the record's account. Required for reverts and baseline
+   * reads: without it every AWS call refuses (RevertRoleUnavailable), never falling back to vouch's own credentials.
+   */
   VOUCH_REVERT_ROLE_ARN_TEMPLATE?: string;
   /** Endpoint for every AWS service (a local emulator). */
   AWS_ENDPOINT_URL?: string;
+  /** `off`: this worker runs no revert (each fails RevertsDisabled, and the review pages). Default `on`. */
+  VOUCH_REVERTS?: 'on' | 'off';
 }
 
-/** `clientFor(service, account, region, session)` for the revert and baseline activities. */
-export function awsClients(settings: AwsClientSettings): AwsClientFactory {
-  return createAwsClientFactory({
-    ...(settings.VOUCH_REVERT_ROLE_ARN_TEMPLATE ? { roleArnTemplate: settings.VOUCH_REVERT_ROLE_ARN_TEMPLATE } : {}),
-    ...(settings.AWS_ENDPOINT_URL ? { endpoint: settings.AWS_ENDPOINT_URL } : {}),
-  });
+/**
+ * `clientFor(service, account, region, session)` for the revert and baseline activities: the revert role of the
+ * record's account, proven with STS GetCallerIdentity before any call; and whether reverts are on.
+ */
+export function awsClients(settings: AwsClientSettings): AwsClientFactory & { revertsDisabled?: string } {
+  return {
+    ...createAwsClientFactory({
+      requireRole: true,
+      ...(settings.VOUCH_REVERT_ROLE_ARN_TEMPLATE ? { roleArnTemplate: settings.VOUCH_REVERT_ROLE_ARN_TEMPLATE } : {}),
+      ...(settings.AWS_ENDPOINT_URL ? { endpoint: settings.AWS_ENDPOINT_URL } : {}),
+    }),
+    ...(settings.VOUCH_REVERTS === 'off' ? { revertsDisabled: 'reverts are off in this deployment (VOUCH_REVERTS=off)' } : {}),
+  };
 }
 
 export interface DuoSettings {

@@ -24,6 +24,7 @@ import { ErrorCode, type WebAPIPlatformError, type WebClient } from '@slack/web-
 import { FailureTypes, type Change } from '../src/core/types';
 import { RATE_LIMIT_RETRY_MS } from './pagerduty';
 import { truncate } from '../src/core/text';
+import { escapeSlackText } from '../src/slack/escape';
 import { abortSignal, isRecord, scrub, statusFailure } from './pagerduty-http';
 import { toActivityFailure } from './slack';
 
@@ -256,17 +257,19 @@ export function createOnCallActivities(deps: OnCallDeps) {
 
 function renderText(input: ConnectOnCallInput, oncall: string[]): string {
   const { change } = input;
+  // Mentions are vouch's own (Slack user ids it looked up); every record value is escaped (src/slack/escape.ts).
+  const e = (text: string): string => escapeSlackText(text);
   const mention = (ids: string[]): string => ids.map((id) => `<@${id}>`).join(' ');
   const engineer = input.engineerSlackUserId
     ? `<@${input.engineerSlackUserId}> made this change`
-    : `Nobody could be asked about this change (actor: ${change.actor.name})`;
+    : `Nobody could be asked about this change (actor: ${e(change.actor.name)})`;
   const lines = [
-    `:rotating_light: ${mention(oncall)} — security was paged: ${input.summary}`,
+    `:rotating_light: ${mention(oncall)} — security was paged: ${e(input.summary)}`,
     `${engineer}. Please talk here.`,
-    `*Change:* ${change.summary}`,
-    `*What:* ${change.eventName} (${change.eventSource}) in ${change.account}/${change.region} at ${change.eventTime}`,
-    `*Who:* ${change.actor.type} ${change.actor.arn ?? change.actor.name}${change.sourceIp ? ` from ${change.sourceIp}` : ''}`,
-    `*Review:* ${input.reviewUrl}`,
+    `*Change:* ${e(change.summary)}`,
+    `*What:* ${e(change.eventName)} (${e(change.eventSource)}) in ${e(change.account)}/${e(change.region)} at ${e(change.eventTime)}`,
+    `*Who:* ${e(change.actor.type)} ${e(change.actor.arn ?? change.actor.name)}${change.sourceIp ? ` from ${e(change.sourceIp)}` : ''}`,
+    `*Review:* ${e(input.reviewUrl)}`,
   ];
   return truncate(lines.join('\n'), MAX_TEXT);
 }

@@ -1,7 +1,14 @@
 // Slack activities: find the person behind an actor, DM them the review message, keep it up to date, remind them.
 // The WebClient comes from src/slack/client.ts, built to fail fast (no retry loop, 429s rejected at once, bounded
 // timeout); Temporal's activity retry policy owns the backoff. Failures carry a FailureTypes `type` the workflow
-// branches on.
+// branches on. Every text that may hold record values goes through escapeSlackText (src/slack/escape.ts).
+//
+// One DM per review: the review message carries message metadata {event_type: vouch_review, event_payload:
+// {reviewId}} (https://docs.slack.dev/messaging/message-metadata), and before posting, the activity reads the DM's
+// recent history with include_all_metadata (conversations.history, scope im:history) for a message of its own bot
+// carrying that review id. An attempt whose reply was lost after Slack had posted the message therefore finds it on
+// the retry instead of posting a second message with live buttons. Slack documents no idempotency key for
+// chat.postMessage (client_msg_id belongs to messages typed by people), so vouch does not rely on one.
 import { ApplicationFailure } from '@temporalio/activity';
 import {
   ErrorCode,
@@ -22,7 +29,8 @@ import type {
   UpdateMessageInput,
 } from '../src/core/types';
 import type { PeopleDirectory } from './people';
-import { renderReviewMessage } from '../src/slack/blocks';
+import { renderReviewMessage, REVIEW_MESSAGE_EVENT_TYPE } from '../src/slack/blocks';
+import { escapeSlackText } from '../src/slack/escape';
 import { truncate } from '../src/core/text';
 
 export interface SlackDeps {
@@ -37,6 +45,17 @@ export interface NotifyPersonInput {
 
 /** Slack truncates message text beyond about 4,000 characters. */
 const MAX_PLAIN_TEXT = 4000;
+
+/** How far back (before the change itself) the DM history is searched for the review's message. */
+const HISTORY_SLACK_SECONDS = 3600;
+/** conversations.history pages (of HISTORY_PAGE messages) read at most before deciding the message was not posted. */
+const HISTORY_PAGES = 5;
+const HISTORY_PAGE = 200;
+
+/** Record text made safe for a plain Slack message, cut to what Slack shows. */
+function safeText(text: string): string {
+  return truncate(escapeSlackText(text, { multiline: true }), MAX_PLAIN_TEXT).replace(/&[a-z]*…$/, '…');
+}
 
 /** Slack error codes that mean the token or its scopes are wrong: retrying cannot help. */
 const CREDENTIAL_ERRORS = new Set([
@@ -165,17 +184,65 @@ export function createSlackActivities(deps: SlackDeps) {
     return { channel: res.channel, ts: res.ts };
   }
 
+  // The bot's own user and bot ids (auth.test), so only messages vouch posted count as the review's message.
+  let self: Promise<{ userId?: string; botId?: string }> | undefined;
+  function whoAmI(): Promise<{ userId?: string; botId?: string }> {
+    self ??= call('auth.test', () => slack.auth.test()).then(
+      (res) => ({ ...(res.user_id ? { userId: res.user_id } : {}), ...(res.bot_id ? { botId: res.bot_id } : {}) }),
+      (err: unknown) => {
+        self = undefined;
+        throw err;
+      },
+    );
+    return self;
+  }
+
+  /** The review's message already in the DM, if an earlier attempt posted it (see the top of this file). */
+  async function findReviewMessage(channel: string, reviewId: string, eventTime: string): Promise<SlackMessageRef | undefined> {
+    const me = await whoAmI();
+    const since = Date.parse(eventTime);
+    const oldest = Number.isNaN(since) ? undefined : String(Math.max(0, Math.floor(since / 1000) - HISTORY_SLACK_SECONDS));
+    let cursor: string | undefined;
+    for (let page = 0; page < HISTORY_PAGES; page += 1) {
+      const res = await call('conversations.history', () =>
+        slack.conversations.history({
+          channel,
+          limit: HISTORY_PAGE,
+          include_all_metadata: true,
+          ...(oldest ? { oldest } : {}),
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
+      const mine = (res.messages ?? []).find(
+        (m) =>
+          m.ts &&
+          !m.thread_ts &&
+          m.metadata?.event_type === REVIEW_MESSAGE_EVENT_TYPE &&
+          (m.metadata.event_payload as { reviewId?: unknown } | undefined)?.reviewId === reviewId &&
+          ((me.userId !== undefined && m.user === me.userId) || (me.botId !== undefined && m.bot_id === me.botId)),
+      );
+      if (mine?.ts) return { channel, ts: mine.ts };
+      cursor = res.response_metadata?.next_cursor || undefined;
+      if (!res.has_more || !cursor) return undefined;
+    }
+    return undefined;
+  }
+
   return {
-    /** The person behind an actor: directory entry (or the actor's own e-mail), then Slack by e-mail if needed. */
+    /**
+     * The person behind an actor, through a trusted identity only (activities/people.ts): the directory entry or the
+     * e-mail of an Identity Center / IAM user, then Slack by e-mail if needed.
+     */
     async resolvePerson(actor: Actor): Promise<Person> {
-      const entry = directory.lookup(actor);
-      if (!entry) {
+      const found = directory.match(actor);
+      if (!found.entry) {
         throw ApplicationFailure.create({
           type: FailureTypes.UnknownPerson,
-          message: `No person is mapped to ${describeActor(actor)} and it carries no e-mail address`,
+          message: `Nobody can be asked about this change: ${found.reason}`,
           nonRetryable: true,
         });
       }
+      const entry = found.entry;
       let slackUserId = entry.slackUserId;
       let slackName: string | undefined;
       if (!slackUserId) {
@@ -212,12 +279,24 @@ export function createSlackActivities(deps: SlackDeps) {
       };
     },
 
-    /** DM the review message to the person; returns where it landed so it can be updated later. */
+    /**
+     * DM the review message to the person; returns where it landed so it can be updated later. Idempotent: when an
+     * earlier attempt already posted it (its reply lost), that message is returned and nothing new is posted.
+     */
     async postReviewMessage(input: PostMessageInput): Promise<SlackMessageRef> {
       const channel = await openDm(input.slackUserId);
+      const existing = await findReviewMessage(channel, input.reviewId, input.change.eventTime);
+      if (existing) return existing;
       const { text, blocks } = renderReviewMessage(input);
       const res = await call('chat.postMessage', () =>
-        slack.chat.postMessage({ channel, text, blocks: blocks as Blocks, unfurl_links: false, unfurl_media: false }),
+        slack.chat.postMessage({
+          channel,
+          text,
+          blocks: blocks as Blocks,
+          unfurl_links: false,
+          unfurl_media: false,
+          metadata: { event_type: REVIEW_MESSAGE_EVENT_TYPE, event_payload: { reviewId: input.reviewId } },
+        }),
       );
       return messageRef('chat.postMessage', res);
     },
@@ -236,7 +315,7 @@ export function createSlackActivities(deps: SlackDeps) {
         slack.chat.postMessage({
           channel: input.message.channel,
           thread_ts: input.message.ts,
-          text: truncate(input.text, MAX_PLAIN_TEXT),
+          text: safeText(input.text),
         }),
       );
     },
@@ -245,7 +324,7 @@ export function createSlackActivities(deps: SlackDeps) {
     async notifyPerson(input: NotifyPersonInput): Promise<SlackMessageRef> {
       const channel = await openDm(input.slackUserId);
       const res = await call('chat.postMessage', () =>
-        slack.chat.postMessage({ channel, text: truncate(input.text, MAX_PLAIN_TEXT), unfurl_links: false }),
+        slack.chat.postMessage({ channel, text: safeText(input.text), unfurl_links: false }),
       );
       return messageRef('chat.postMessage', res);
     },
@@ -253,7 +332,7 @@ export function createSlackActivities(deps: SlackDeps) {
     /** A plain message to a channel (notify-tier changes go to security's channel). */
     async notifyChannel(input: { channel: string; text: string }): Promise<SlackMessageRef> {
       const res = await call('chat.postMessage', () =>
-        slack.chat.postMessage({ channel: input.channel, text: truncate(input.text, MAX_PLAIN_TEXT), unfurl_links: false }),
+        slack.chat.postMessage({ channel: input.channel, text: safeText(input.text), unfurl_links: false }),
       );
       return messageRef('chat.postMessage', res);
     },

@@ -49,7 +49,8 @@ const slackSchema = z.object({
 
 const handlerSchema = z.object({
   SLACK_SIGNING_SECRET: z.string().min(16, 'must be the Slack app signing secret'),
-  VOUCH_HANDLER_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Loopback unless configured: a TLS proxy (or the container's port mapping) is what Slack reaches. */
+  VOUCH_HANDLER_HOST: z.string().min(1).default('127.0.0.1'),
   VOUCH_HANDLER_PORT: int(1, 65535).default(3000),
 });
 
@@ -79,17 +80,23 @@ export const oncallSchema = z.object({
 /** `GET /metrics` of each process; without VOUCH_METRICS_PORT there is no metrics endpoint. */
 export const metricsSchema = z.object({
   VOUCH_METRICS_PORT: int(0, 65535).optional(),
-  VOUCH_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Loopback unless configured (a scraper outside the host or container needs 0.0.0.0 set explicitly). */
+  VOUCH_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   VOUCH_SDK_METRICS_ADDRESS: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:9465'),
 });
 
 export const awsSchema = z.object({
-  /** e.g. arn:aws:iam::{account}:role/vouch-revert; without it the default credential chain acts in every account. */
+  /**
+   * e.g. arn:aws:iam::{account}:role/vouch-revert: assumed in the record's account for every revert and baseline read.
+   * Required while reverts are on (VOUCH_REVERTS); vouch's own credentials never act for a record.
+   */
   VOUCH_REVERT_ROLE_ARN_TEMPLATE: z
     .string()
     .regex(/^arn:aws[a-z-]*:iam::\{account\}:role\/.+$/, 'must look like arn:aws:iam::{account}:role/NAME')
     .optional(),
   AWS_ENDPOINT_URL: url.optional(),
+  /** `on` (default): the worker reverts what the verdicts plan; `off`: no revert runs (each review pages instead). */
+  VOUCH_REVERTS: z.enum(['on', 'off']).default('on'),
 });
 
 /** Where the trusted baseline of watched AWS configuration lives: a folder, or s3://bucket/prefix. */
@@ -120,6 +127,9 @@ export const intakeSchema = z.object({
   ...starterSchema.shape,
   /** vouch's revert role: the policy recognises its sessions and never reviews vouch's own reverts. */
   VOUCH_REVERT_ROLE_ARN_TEMPLATE: awsSchema.shape.VOUCH_REVERT_ROLE_ARN_TEMPLATE,
+  /** The trusted baseline the judge plans overwriting changes with (the worker's store). */
+  VOUCH_BASELINE_STORE: baselineSchema.shape.VOUCH_BASELINE_STORE,
+  AWS_ENDPOINT_URL: awsSchema.shape.AWS_ENDPOINT_URL,
   /** Folder of the dead-letter store. Default `.data/dead-letter` under the working directory. */
   VOUCH_DEAD_LETTER_DIR: z.string().min(1).optional(),
   /** Accounts and Regions to poll (YAML/JSON, see src/intake/accounts.ts). */
@@ -130,6 +140,16 @@ export const intakeSchema = z.object({
   VOUCH_DRY_RUN: bool.optional(),
   /** Slack channel told about notify-tier changes. */
   VOUCH_NOTIFY_CHANNEL: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD').optional(),
+  /**
+   * Records whose eventTime is older than this are reported (dead-letter store, "too old"), never reviewed: a replayed
+   * backfill cannot re-ask engineers or undo what security approved. Must be shorter than the namespace retention
+   * (checked at start-up). Default 24 hours.
+   */
+  VOUCH_INTAKE_MAX_AGE_SECONDS: int(60, 90 * 24 * 3600).default(24 * 3600),
+  /** One file's size after gunzip: larger files are dead-lettered unread (gzip bombs). Default 256 MiB. */
+  VOUCH_INTAKE_MAX_FILE_BYTES: int(1024 * 1024, 1024 * 1024 * 1024).default(256 * 1024 * 1024),
+  /** How far each LookupEvents window reaches back before the checkpoint; later events count as late. Default 900. */
+  VOUCH_LOOKUP_OVERLAP_SECONDS: int(60, 24 * 3600).default(900),
   /** Records over this many bytes are dead-lettered. Default 1 MiB. */
   VOUCH_INTAKE_MAX_RECORD_BYTES: z
     .string()

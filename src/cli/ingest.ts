@@ -18,7 +18,15 @@ import { ensurePollers, orphanPollers, type PollerSettings } from '../intake/loo
 import { policyJudge, type Judge } from '../intake/judges';
 import { IntakePipeline } from '../intake/pipeline';
 import { temporalStarter } from '../intake/starter';
-import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings } from './intake-settings';
+import {
+  accountsFromConfig,
+  checkMaxAge,
+  deadLetterDir,
+  intakeGuards,
+  loadIntakeConfig,
+  policyFromConfig,
+  reviewSettings,
+} from './intake-settings';
 import { loadConfig, metricsSchema, type IntakeConfig } from './config';
 import { gracefulStop } from './lifecycle';
 import { startProcessMetrics } from './metrics';
@@ -77,9 +85,9 @@ export function ingestCommand(deps: IngestDeps = {}): Command {
     .option('--until-empty', 'sqs: stop once the queue holds no message (draining a dead-letter queue)')
     .option('--wait <seconds>', 'sqs: long-poll wait, 0–20 (default 20)', wholeNumber('--wait', 0, 20))
     .option('--visibility-timeout <seconds>', "sqs: visibility timeout for received messages (default: the queue's)", wholeNumber('--visibility-timeout', 1, 43_200))
-    .option('--accounts <file>', 'lookup: accounts file (default VOUCH_ACCOUNTS_FILE)')
+    .option('--accounts <file>', 'the accounts vouch watches: only their records are reviewed; lookup polls them (default VOUCH_ACCOUNTS_FILE)')
     .option('--poll-interval <seconds>', 'lookup: pause between polls for new pollers (default 60)', wholeNumber('--poll-interval', 1, 86_400))
-    .option('--overlap <seconds>', 'lookup: how far each window reaches back before the checkpoint (default 900)', wholeNumber('--overlap', 1, 86_400))
+    .option('--overlap <seconds>', 'lookup: how far each window reaches back before the checkpoint (default VOUCH_LOOKUP_OVERLAP_SECONDS, 900)', wholeNumber('--overlap', 1, 86_400))
     .option('--lookback <seconds>', 'lookup: where a new poller starts, before now (default 3600)', wholeNumber('--lookback', 1, 90 * 86_400))
     .option('--no-progress', 'no progress line, even on a terminal')
     .addHelpText(
@@ -91,6 +99,8 @@ export function ingestCommand(deps: IngestDeps = {}): Command {
         '                      (sqs://sqs.us-east-1.amazonaws.com/123456789012/vouch, or sqs://http://host:port/… locally)\n' +
         '  lookup              start or find one LookupEvents poller workflow per account and Region\n' +
         '\nPrints a JSON summary line on stdout when done (lookup: one line per poller, started or existing).\n' +
+        'Only records of the accounts in VOUCH_ACCOUNTS_FILE (or --accounts) are reviewed; records older than\n' +
+        'VOUCH_INTAKE_MAX_AGE_SECONDS (default 24 h) are reported in the dead-letter store, never reviewed.\n' +
         'Exit status: 1 when any record or file was dead-lettered (files) or the run stopped on an error; 2 for usage errors.\n' +
         'Every source dedups on (account, eventID) through the review workflow id, so sources can overlap freely.',
     );
@@ -108,6 +118,8 @@ async function run(values: IngestOptions, deps: IngestDeps): Promise<number> {
     throw new UsageError('--from lookup needs --accounts FILE (or VOUCH_ACCOUNTS_FILE)');
   }
   const logger = deps.logger ?? getLogger();
+  // Provenance: only records of the accounts vouch watches are reviewed (the pollers read those accounts only).
+  const accounts = from === 'lookup' ? undefined : accountsFromConfig(config, { ...(values.accounts ? { file: values.accounts } : {}), required: true });
 
   let connection: { close(): Promise<void> } | undefined;
   let metricsEndpoint: { close(): Promise<void> } | undefined;
@@ -118,6 +130,8 @@ async function run(values: IngestOptions, deps: IngestDeps): Promise<number> {
     connection = c.connection;
   }
   try {
+    // A record older than the maximum age is never reviewed; the age must be shorter than the namespace retention.
+    await checkMaxAge(client.workflowService, config);
     if (from === 'lookup') return await runLookup(client, config, values, stdout, stderr);
 
     const judge = deps.judge ?? policyJudge(policyFromConfig(config, values.policy));
@@ -127,6 +141,8 @@ async function run(values: IngestOptions, deps: IngestDeps): Promise<number> {
     const pipeline = new IntakePipeline({
       judge,
       onLag: (kind, eventTime) => processMetrics.metrics.observeIntakeLag(eventTime, kind),
+      onLate: (kind) => processMetrics.metrics.intakeLate.inc({ source: kind }),
+      ...intakeGuards(config, accounts),
       starter: temporalStarter(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, uiBaseUrl: config.VOUCH_UI_BASE_URL }),
       deadLetters: new FolderDeadLetterStore(dir),
       review: reviewSettings(config),
@@ -181,6 +197,7 @@ async function run(values: IngestOptions, deps: IngestDeps): Promise<number> {
     try {
       summary = await ingestFiles(files, pipeline, {
         concurrency: values.concurrency,
+        maxFileBytes: config.VOUCH_INTAKE_MAX_FILE_BYTES,
         onFile: () => {
           filesDone += 1;
           progress.update();
@@ -197,6 +214,11 @@ async function run(values: IngestOptions, deps: IngestDeps): Promise<number> {
     filesDone = files.length;
     progress.stop();
     stdout.write(`${JSON.stringify({ source: from, ...summary, deadLetterDir: dir, metrics: pipeline.metrics.snapshot() })}\n`);
+    if (summary.tooOld > 0) {
+      stderr.write(
+        `vouch ingest: ${summary.tooOld} record(s) older than VOUCH_INTAKE_MAX_AGE_SECONDS (${config.VOUCH_INTAKE_MAX_AGE_SECONDS} s) were reported, not reviewed; kept with the reason in ${dir}\n`,
+      );
+    }
     if (summary.deadLettered > 0) {
       stderr.write(`vouch ingest: ${summary.deadLettered} record(s) or file(s) could not be processed; kept with the reason in ${dir}\n`);
       return 1;
@@ -213,7 +235,7 @@ async function runLookup(client: Client, config: IntakeConfig, values: IngestOpt
   const targets = lookupTargets(loadAccounts(file));
   const settings: PollerSettings = {};
   if (values.pollInterval) settings.pollIntervalSeconds = values.pollInterval;
-  if (values.overlap) settings.overlapSeconds = values.overlap;
+  settings.overlapSeconds = values.overlap ?? config.VOUCH_LOOKUP_OVERLAP_SECONDS;
   if (values.lookback) settings.initialLookbackSeconds = values.lookback;
   const pollers = await ensurePollers(client, targets, { taskQueue: config.TEMPORAL_TASK_QUEUE, settings });
   for (const p of pollers) stdout.write(`${JSON.stringify(p)}\n`);

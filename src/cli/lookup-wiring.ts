@@ -8,7 +8,7 @@ import type { LookupDeps } from '../intake/lookup-page';
 import { policyJudge, type Judge } from '../intake/judges';
 import { IntakePipeline, type PipelineOptions, type Starter } from '../intake/pipeline';
 import { temporalStarter } from '../intake/starter';
-import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings } from './intake-settings';
+import { accountsFromConfig, deadLetterDir, intakeGuards, loadIntakeConfig, policyFromConfig, reviewSettings } from './intake-settings';
 
 /**
  * For `vouch worker` (buildActivityDeps): the LookupEvents activity's dependencies from the environment.
@@ -17,7 +17,7 @@ import { deadLetterDir, loadIntakeConfig, policyFromConfig, reviewSettings } fro
  */
 export function createLookupDepsFromEnv(
   env: Record<string, string | undefined> = process.env,
-  overrides: { judge?: Judge; onLag?: PipelineOptions['onLag'] } = {},
+  overrides: { judge?: Judge; onLag?: PipelineOptions['onLag']; onLate?: PipelineOptions['onLate'] } = {},
 ): { cloudtrailLookup: LookupDeps } {
   const config = loadIntakeConfig(env);
   // Reviews start over a client of our own (lazily connected from TEMPORAL_*): the activity context's client runs
@@ -27,10 +27,15 @@ export function createLookupDepsFromEnv(
     own ??= connectClient(config).then((c) => c.client);
     return temporalStarter(await own, { taskQueue: config.TEMPORAL_TASK_QUEUE, uiBaseUrl: config.VOUCH_UI_BASE_URL })(input);
   };
+  // The pollers read the accounts of the accounts file; a page holds only its own account's records (lookup.ts).
+  // With VOUCH_ACCOUNTS_FILE set here too, the worker also checks each record against it.
+  const accounts = accountsFromConfig(config, { required: false });
   const pipeline = new IntakePipeline({
     judge: overrides.judge ?? policyJudge(policyFromConfig(config)),
     starter,
+    ...intakeGuards(config, accounts),
     ...(overrides.onLag ? { onLag: overrides.onLag } : {}),
+    ...(overrides.onLate ? { onLate: overrides.onLate } : {}),
     deadLetters: new FolderDeadLetterStore(deadLetterDir(config)),
     review: reviewSettings(config),
     ...(config.VOUCH_INTAKE_MAX_RECORD_BYTES ? { maxRecordBytes: config.VOUCH_INTAKE_MAX_RECORD_BYTES } : {}),

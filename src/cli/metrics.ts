@@ -31,6 +31,8 @@ export interface VouchMetrics {
   registry: Registry;
   /** Seconds from a CloudTrail event to the start of its review (intake). */
   intakeLag: Histogram<'source'>;
+  /** Reviews started later after their event than the LookupEvents overlap (they nearly fell out of the window). */
+  intakeLate: Counter<'source'>;
   /** Activity failures, by the vendor behind the activity and the failure type (ApplicationFailure.type). */
   vendorErrors: Counter<'vendor' | 'type'>;
   /** Button clicks handled, by transport (HTTP endpoint or Socket Mode) and what happened to them. */
@@ -64,6 +66,12 @@ export function createMetrics(opts: CreateMetricsOptions = {}): VouchMetrics {
     buckets: SECONDS_BUCKETS,
     registers: [registry],
   });
+  const intakeLate = new Counter({
+    name: 'vouch_intake_late_total',
+    help: 'Reviews started more than the LookupEvents overlap (VOUCH_LOOKUP_OVERLAP_SECONDS) after their CloudTrail event',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
   const vendorErrors = new Counter({
     name: 'vouch_vendor_errors_total',
     help: 'Activity failures by vendor and failure type (each failed attempt counts)',
@@ -86,6 +94,7 @@ export function createMetrics(opts: CreateMetricsOptions = {}): VouchMetrics {
   return {
     registry,
     intakeLag,
+    intakeLate,
     vendorErrors,
     clicks,
     clickAck,
@@ -133,7 +142,7 @@ export function sdkTelemetryOptions(opts: SdkTelemetryOptions = {}): NonNullable
 
 export interface MetricsServerOptions {
   registry: Registry;
-  /** Default 0.0.0.0 (Prometheus scrapes from outside the container); tests pass 127.0.0.1. */
+  /** Default 127.0.0.1 (VOUCH_METRICS_HOST); set 0.0.0.0 for a scraper outside the host or container. */
   host?: string;
   /** 0 picks a free port. */
   port: number;
@@ -178,7 +187,7 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '0.0.0.0', () => {
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

@@ -15,7 +15,8 @@ import { itemsOf, readText, splitRecords, type InputFile } from '../intake/files
 import { fixedJudge, policyJudge, type Judge } from '../intake/judges';
 import { checkRecord, IntakePipeline, type Checked, type IntakeItem } from '../intake/pipeline';
 import { RecordError } from '../intake/record-check';
-import { deadLetterDir, policyFromConfig, reviewSettings } from './intake-settings';
+import type { AccountAllowList } from '../intake/provenance';
+import { accountsFromConfig, baselineFromConfig, deadLetterDir, policyFromConfig, reviewSettings } from './intake-settings';
 import { reviewUrlFor, temporalStarter } from '../intake/starter';
 import { loadPolicy, type Policy } from '../policy';
 import { intakeSchema, loadConfig, type IntakeConfig } from './config';
@@ -84,7 +85,12 @@ export function prepareReviews(
   return checkAll(inputs, chosen.judge, defaults.maxRecordBytes);
 }
 
-function checkAll(inputs: Array<{ source: string; text: string }>, judge: Judge, maxRecordBytes: number | undefined): Prepared {
+function checkAll(
+  inputs: Array<{ source: string; text: string }>,
+  judge: Judge,
+  maxRecordBytes: number | undefined,
+  accounts?: AccountAllowList,
+): Prepared {
   const out: Prepared = { reviews: [], ignored: [], errors: [], checked: [] };
   for (const { source, text } of inputs) {
     let items: IntakeItem[];
@@ -96,7 +102,7 @@ function checkAll(inputs: Array<{ source: string; text: string }>, judge: Judge,
     }
     if (items.length === 0) out.errors.push(`${source}: no CloudTrail records found`);
     for (const item of items) {
-      const checked = checkRecord(item, { judge, ...(maxRecordBytes ? { maxRecordBytes } : {}) });
+      const checked = checkRecord(item, { judge, ...(maxRecordBytes ? { maxRecordBytes } : {}), ...(accounts ? { accounts } : {}) });
       out.checked.push({ item, checked });
       if (checked.status === 'rejected') out.errors.push(checked.reason);
       else if (checked.status === 'ignored') out.ignored.push({ source, index: item.index, eventID: checked.change.eventId, eventName: checked.change.eventName });
@@ -149,6 +155,9 @@ export async function runReview(
     ...(opts.tier === undefined ? { policy: policyFromConfig(config, opts.policy) } : {}),
   });
   const judge: Judge = 'judge' in chosen ? chosen.judge : () => null;
+  // Provenance when the accounts are configured (a drill may name any account otherwise); no maximum age: the records
+  // are the ones the operator hands in, on purpose.
+  const accounts = accountsFromConfig(config, { required: false });
   // Dead letters need no Temporal connection: the starter connects only when something is to start.
   let connection: { close(): Promise<void> } | undefined;
   let client = deps.client;
@@ -165,6 +174,8 @@ export async function runReview(
     starter: async (input) => temporalStarter(await connect(), { taskQueue: config.TEMPORAL_TASK_QUEUE, uiBaseUrl: config.VOUCH_UI_BASE_URL })(input),
     deadLetters: new FolderDeadLetterStore(dir),
     review: reviewSettings(config),
+    replan: baselineFromConfig(config),
+    ...(accounts ? { accounts } : {}),
     ...(maxRecordBytes ? { maxRecordBytes } : {}),
   });
 
@@ -176,7 +187,7 @@ export async function runReview(
     const file = inputFile(p, io.stdin);
     let read;
     try {
-      read = await readText(file);
+      read = await readText(file, { maxBytes: config.VOUCH_INTAKE_MAX_FILE_BYTES });
     } catch (err) {
       fileErrors.push(`${file.name}: cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       continue;
@@ -189,7 +200,7 @@ export async function runReview(
     }
   }
 
-  const prepared: Prepared = 'errors' in chosen ? { reviews: [], ignored: [], errors: chosen.errors, checked: [] } : checkAll(texts, judge, maxRecordBytes);
+  const prepared: Prepared = 'errors' in chosen ? { reviews: [], ignored: [], errors: chosen.errors, checked: [] } : checkAll(texts, judge, maxRecordBytes, accounts);
   const errors = [...fileErrors, ...prepared.errors];
   if (errors.length > 0) {
     let kept = 0;

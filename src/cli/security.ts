@@ -1,6 +1,7 @@
 // `vouch security approve|revert|escalate REVIEW_ID --by SLACK_USER_ID [--note TEXT]`: a security responder's
 // decision on a review, as a workflow Update (the workflow checks that the user is one of the security responders).
 import { Argument, Command } from 'commander';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { securityDecisionUpdate } from '../../workflows/messages';
 import { act, type CommandIo } from './program';
 import { connectClientFromEnv } from './temporal-client';
@@ -17,9 +18,16 @@ export function securityCommand(io: CommandIo = {}): Command {
   return act(cmd, async (action: Action, workflowId: string, opts: { by: string; note?: string }) => {
     const { client, connection } = await connectClientFromEnv();
     try {
-      const res = await client.workflow.getHandle(workflowId).executeUpdate(securityDecisionUpdate, {
-        args: [{ slackUserId: opts.by, action, note: opts.note }],
-      });
+      const res = await client.workflow
+        .getHandle(workflowId)
+        .executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: opts.by, action, note: opts.note }] })
+        .catch((err: unknown) => {
+          // The review's refusal (who may override, already decided, closed) is the cause: say it, not "Update failed".
+          if (err instanceof WorkflowUpdateFailedError && err.cause instanceof Error) {
+            throw new Error(`${workflowId} refused ${action} by ${opts.by}: ${err.cause.message}`);
+          }
+          throw err;
+        });
       (io.stdout ?? process.stdout).write(`${res.message}\n`);
     } finally {
       await connection.close();

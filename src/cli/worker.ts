@@ -9,6 +9,7 @@ import { createPeopleDirectory, parsePeopleDirectory } from '../../activities/pe
 import { awsClients, duoClient, pagerDutyClients } from '../../activities/clients';
 import { createBaselineStore } from '../revert/baseline/store';
 import { createLookupDepsFromEnv } from './lookup-wiring';
+import { checkMaxAge, loadIntakeConfig } from './intake-settings';
 import { ConfigError, loadConfig, workerSchema, describeConfig, type WorkerConfig } from './config';
 import { getLogger, temporalLogger } from './log';
 import { gracefulStop, untilAborted } from './lifecycle';
@@ -28,10 +29,18 @@ export interface DepsOverrides {
   duoPolling?: ActivityDeps['duoPolling'];
   /** Lag from eventTime to review start of records the LookupEvents pollers find (to Prometheus). */
   onIntakeLag?: (source: string, eventTime: string) => void;
+  /** Reviews the pollers started later than the LookupEvents overlap after their event (to Prometheus). */
+  onIntakeLate?: (source: string) => void;
 }
 
 /** Production clients from validated config. */
 export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides = {}): ActivityDeps {
+  if (config.VOUCH_REVERTS !== 'off' && !config.VOUCH_REVERT_ROLE_ARN_TEMPLATE) {
+    // The right account, proven: a revert acts only as the revert role of the record's own account.
+    throw new ConfigError([
+      'VOUCH_REVERT_ROLE_ARN_TEMPLATE is required while reverts are on (VOUCH_REVERTS=on, the default): set it to the revert role of each account, e.g. arn:aws:iam::{account}:role/vouch-revert, or set VOUCH_REVERTS=off',
+    ]);
+  }
   if (Boolean(config.PAGERDUTY_API_TOKEN) !== Boolean(config.PAGERDUTY_ESCALATION_POLICY_ID)) {
     throw new ConfigError([
       'PAGERDUTY_API_TOKEN and PAGERDUTY_ESCALATION_POLICY_ID go together: set both (to connect the on-call engineer) or neither',
@@ -50,7 +59,10 @@ export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides
     duo: duoClient(config),
     ...(overrides.duoPolling ? { duoPolling: overrides.duoPolling } : {}),
     ...pagerDutyClients(config, overrides.pagerdutyAgent),
-    ...createLookupDepsFromEnv(process.env, overrides.onIntakeLag ? { onLag: (kind, t) => overrides.onIntakeLag?.(kind, t) } : {}),
+    ...createLookupDepsFromEnv(process.env, {
+      ...(overrides.onIntakeLag ? { onLag: (kind, t) => overrides.onIntakeLag?.(kind, t) } : {}),
+      ...(overrides.onIntakeLate ? { onLate: (kind) => overrides.onIntakeLate?.(kind) } : {}),
+    }),
     baselineStore: createBaselineStore(
       config.VOUCH_BASELINE_STORE,
       config.AWS_ENDPOINT_URL ? { endpoint: config.AWS_ENDPOINT_URL } : {},
@@ -67,6 +79,21 @@ export async function createWorker(
   deps: ActivityDeps,
   metrics?: VouchMetrics,
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
+  return createWorkerWith(config, createActivities(deps), metrics);
+}
+
+/** The Temporal settings the worker itself needs. */
+export type WorkerTemporalSettings = Pick<WorkerConfig, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_API_KEY' | 'TEMPORAL_TLS'>;
+
+/**
+ * The production worker (connection, workflows, interceptors, shutdown grace) over the given activities. createWorker
+ * hands in the vendor activities; tests hand in scripted ones and keep everything else as production wires it.
+ */
+export async function createWorkerWith(
+  config: WorkerTemporalSettings,
+  activities: object,
+  metrics?: VouchMetrics,
+): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({
     address: config.TEMPORAL_ADDRESS,
     ...(config.TEMPORAL_API_KEY ? { apiKey: config.TEMPORAL_API_KEY, tls: true } : {}),
@@ -78,7 +105,7 @@ export async function createWorker(
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     // The SDK bundles workflows/ (and the metrics interceptor) at start-up.
     workflowsPath: require.resolve('../../workflows'),
-    activities: createActivities(deps),
+    activities,
     // On stop, activities in flight get this long to finish before they are cancelled (and retried elsewhere); the
     // compose file's stop_grace_period leaves room for it.
     shutdownGraceTime: SHUTDOWN_GRACE,
@@ -122,9 +149,14 @@ async function runWorkerFromEnv(stop: AbortSignal): Promise<number> {
       })
     : undefined;
   if (server) logger.info({ url: server.url }, 'metrics endpoint listening');
-  const deps = buildActivityDeps(config, { onIntakeLag: (source, eventTime) => metrics.observeIntakeLag(eventTime, source) });
+  const deps = buildActivityDeps(config, {
+    onIntakeLag: (source, eventTime) => metrics.observeIntakeLag(eventTime, source),
+    onIntakeLate: (source) => metrics.intakeLate.inc({ source }),
+  });
   const { worker, connection } = await createWorker(config, deps, metrics);
   try {
+    // The pollers' records older than the maximum age are never reviewed; it must be shorter than the retention.
+    await checkMaxAge(connection.workflowService, loadIntakeConfig());
     logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker ready');
     await worker.runUntil(untilAborted(stop));
     logger.info('worker stopped');

@@ -37,6 +37,8 @@ export interface Actor {
   /** The role a session was issued from (AssumedRole). */
   sessionIssuerArn?: string;
   accessKeyId?: string;
+  /** The IAM Identity Center user the request was made for, when CloudTrail names one (userIdentity.onBehalfOf.userId). */
+  identityCenterUserId?: string;
 }
 
 /** One AWS change, normalised from a CloudTrail record, with sensitive values already redacted. */
@@ -92,6 +94,12 @@ export interface RevertPlan extends RevertStep {
   then?: RevertStep[];
   /** Where the plan comes from: the event alone, or the trusted baseline. Default 'event'. */
   source?: 'event' | 'baseline';
+  /**
+   * What the live resource must still show for the revert to run, from the record (e.g. a security-group rule's
+   * protocol, ports and CIDR; a Lambda statement's principal). The revert reads the resource first and refuses
+   * (RevertStateChanged) when it no longer matches: it acts on live state, never on the record's word alone.
+   */
+  expect?: Record<string, unknown>;
 }
 
 /** The policy's verdict, decided before the workflow starts (so policy changes never break replay). */
@@ -285,4 +293,14 @@ export const FailureTypes = {
   RevertForbidden: 'RevertForbidden',
   RevertNotVerified: 'RevertNotVerified',
   RateLimited: 'RateLimited',
+  /** No revert role for the record's account (none configured, or it cannot be assumed): no revert runs. */
+  RevertRoleUnavailable: 'RevertRoleUnavailable',
+  /** The credentials belong to another account than the record's (STS GetCallerIdentity): no call was made. */
+  RevertWrongAccount: 'RevertWrongAccount',
+  /** The resource the change touched no longer exists: nothing was reverted, and that is not REVERTED. */
+  RevertTargetGone: 'RevertTargetGone',
+  /** The live resource no longer matches the change (another rule, principal or state now): vouch did not act. */
+  RevertStateChanged: 'RevertStateChanged',
+  /** Reverts are off in this deployment (VOUCH_REVERTS=off): no revert runs. */
+  RevertsDisabled: 'RevertsDisabled',
 } as const;

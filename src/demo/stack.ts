@@ -150,6 +150,8 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
       PAGERDUTY_EVENTS_SERVER: pdAddr.server,
       ...(moto ? { AWS_ENDPOINT_URL: moto.endpoint } : {}),
       VOUCH_BASELINE_STORE: path.join(PROJECT_ROOT, '.data', 'baseline'),
+      // Each revert acts as the revert role of the record's own account (moto hands out credentials for any role).
+      VOUCH_REVERT_ROLE_ARN_TEMPLATE: 'arn:aws:iam::{account}:role/vouch-revert',
     });
     const deps = buildActivityDeps(config, { pagerdutyAgent: new https.Agent({ ca: pdAddr.ca }) });
     if (!moto) {

@@ -16,7 +16,7 @@ import { RecordError } from './record-check';
 import type { SourceKind } from './metrics';
 import type { IntakeItem, IntakePipeline, RecordResult } from './pipeline';
 
-const gunzip = promisify(zlib.gunzip);
+const gunzip = promisify(zlib.gunzip) as (buf: Buffer, opts: zlib.ZlibOptions) => Promise<Buffer>;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface InputFile {
@@ -120,7 +120,7 @@ export function splitRecords(text: string, source: string): SplitFile {
       return {
         items: lines.map((line, index) => {
           try {
-            return { record: unwrapEnvelope(JSON.parse(line)), text: line, index };
+            return { record: unwrapEnvelope(JSON.parse(line), source, index), text: line, index };
           } catch (lineErr) {
             return { record: new RecordError(source, index, '(json)', `is not valid JSON: ${(lineErr as Error).message}`), text: line, index };
           }
@@ -134,7 +134,7 @@ export function splitRecords(text: string, source: string): SplitFile {
   else if (doc !== null && typeof doc === 'object' && Array.isArray((doc as { Records?: unknown }).Records)) {
     records = (doc as { Records: unknown[] }).Records;
   } else records = [doc];
-  return { items: records.map((r, index) => ({ record: unwrapEnvelope(r), index })) };
+  return { items: records.map((r, index) => ({ record: unwrapEnvelope(r, source, index), index })) };
 }
 
 /** One file's records as pipeline items: each keeps its source (the file), its index and, for JSON lines, its text. */
@@ -144,26 +144,48 @@ export function itemsOf(kind: SourceKind, name: string, split: SplitFile): Intak
 
 export interface FilesSummary {
   files: number;
-  /** Files dead-lettered whole (unreadable). */
+  /** Files dead-lettered whole (unreadable, or over the size limit). */
   badFiles: number;
   records: number;
   ignored: number;
   started: number;
   existing: number;
+  /** Unusable records and files, kept with the reason (too-old reports not included). */
   deadLettered: number;
+  /** Records older than the maximum age: reported in the dead-letter store, never reviewed. */
+  tooOld: number;
 }
 
-/** Reads, gunzips and decodes one file; returns text, or the reason it cannot be read. */
-export async function readText(file: InputFile): Promise<{ ok: true; text: string } | { ok: false; reason: string; raw: Buffer }> {
+/** Default limit of one file's decompressed size (VOUCH_INTAKE_MAX_FILE_BYTES): 256 MiB. */
+export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Reads, gunzips and decodes one file; returns text, or the reason it cannot be read. The gunzip stops as soon as the
+ * output passes `maxBytes` (zlib's maxOutputLength), so a gzip bomb is refused without being inflated into memory.
+ */
+export async function readText(
+  file: InputFile,
+  opts: { maxBytes?: number } = {},
+): Promise<{ ok: true; text: string } | { ok: false; reason: string; raw: Buffer }> {
+  const max = opts.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
   const bytes = await file.read();
   let data = bytes;
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   if (/\.gz$/i.test(file.name) || gzipped) {
     try {
-      data = await gunzip(bytes);
+      data = await gunzip(bytes, { maxOutputLength: max });
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        return {
+          ok: false,
+          reason: `${file.name}: decompresses to more than ${max} bytes, the limit for one file (VOUCH_INTAKE_MAX_FILE_BYTES): not read (a gzip bomb, or raise the limit)`,
+          raw: bytes,
+        };
+      }
       return { ok: false, reason: `${file.name}: is not a valid gzip file: ${(err as Error).message}`, raw: bytes };
     }
+  } else if (data.length > max) {
+    return { ok: false, reason: `${file.name}: is ${data.length} bytes, over the limit for one file of ${max} bytes (VOUCH_INTAKE_MAX_FILE_BYTES): not read`, raw: bytes.subarray(0, 4096) };
   }
   try {
     return { ok: true, text: utf8.decode(data) };
@@ -179,12 +201,12 @@ export async function readText(file: InputFile): Promise<{ ok: true; text: strin
 export async function ingestFiles(
   files: InputFile[],
   pipeline: IntakePipeline,
-  opts: { concurrency?: number; onFile?: (name: string, results: RecordResult[]) => void } = {},
+  opts: { concurrency?: number; maxFileBytes?: number; onFile?: (name: string, results: RecordResult[]) => void } = {},
 ): Promise<FilesSummary> {
-  const summary: FilesSummary = { files: 0, badFiles: 0, records: 0, ignored: 0, started: 0, existing: 0, deadLettered: 0 };
+  const summary: FilesSummary = { files: 0, badFiles: 0, records: 0, ignored: 0, started: 0, existing: 0, deadLettered: 0, tooOld: 0 };
   for (const file of files) {
     summary.files += 1;
-    const read = await readText(file);
+    const read = await readText(file, opts.maxFileBytes ? { maxBytes: opts.maxFileBytes } : {});
     if (!read.ok) {
       await pipeline.reject({ kind: 'files', source: file.name, reason: read.reason, raw: read.raw, field: '(file)' });
       summary.badFiles += 1;
@@ -205,7 +227,7 @@ export async function ingestFiles(
     const results = await pipeline.processAll(items, opts.concurrency ?? 8);
     for (const r of results) {
       summary.records += 1;
-      if (r.status === 'dead-lettered') summary.deadLettered += 1;
+      if (r.status === 'dead-lettered') summary[r.tooOld ? 'tooOld' : 'deadLettered'] += 1;
       else summary[r.status] += 1;
     }
     opts.onFile?.(file.name, results);

@@ -6,13 +6,17 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { LookupTarget, PageCounts } from '../core/lookup';
 import type { LookupDeps, LookupRecord } from './lookup-page';
 import { RecordError } from './record-check';
+import { isRecord } from '../core/records';
 import { LOOKUP_POLLER_WORKFLOW_TYPE, lookupPollerWorkflowId } from '../../workflows/messages';
 import type { LookupPollerInput, lookupPollerWorkflow } from '../../workflows/lookup-poller';
 import { createCloudTrailClients, type CloudTrailClientOptions } from './accounts';
 import type { IntakeItem, IntakePipeline } from './pipeline';
 
-/** Turns one page's records into pipeline items: the CloudTrailEvent string is the record. */
-function lookupItems(records: LookupRecord[]): IntakeItem[] {
+/**
+ * Turns one page's records into pipeline items: the CloudTrailEvent string is the record. A page read with account
+ * X's role holds X's records only: a record naming another account is refused (provenance.ts).
+ */
+function lookupItems(target: LookupTarget, records: LookupRecord[]): IntakeItem[] {
   return records.map((r) => {
     const base = { kind: 'lookup' as const, source: r.source, index: 0 };
     if (r.cloudTrailEvent === undefined) {
@@ -24,14 +28,18 @@ function lookupItems(records: LookupRecord[]): IntakeItem[] {
     } catch (err) {
       record = new RecordError(r.source, 0, 'CloudTrailEvent', `is not valid JSON: ${(err as Error).message}`);
     }
+    const account = isRecord(record) ? record.recipientAccountId : undefined;
+    if (isRecord(record) && account !== undefined && account !== target.account) {
+      record = new RecordError(r.source, 0, 'recipientAccountId', `is ${JSON.stringify(account)}, but this page was read from account ${target.account}: not reviewed`);
+    }
     return { ...base, record, text: r.cloudTrailEvent };
   });
 }
 
 /** `ingestPage` for the activity: every record of the page through the pipeline, counted. */
 export function pageIngester(pipeline: IntakePipeline, concurrency = 8) {
-  return async (_target: LookupTarget, records: LookupRecord[]): Promise<PageCounts> => {
-    const results = await pipeline.processAll(lookupItems(records), concurrency);
+  return async (target: LookupTarget, records: LookupRecord[]): Promise<PageCounts> => {
+    const results = await pipeline.processAll(lookupItems(target, records), concurrency);
     const counts: PageCounts = { ignored: 0, started: 0, existing: 0, deadLettered: 0 };
     for (const r of results) {
       if (r.status === 'dead-lettered') counts.deadLettered += 1;

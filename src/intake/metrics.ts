@@ -57,6 +57,10 @@ export interface IntakeCounters {
   failed: number;
   /** Transient failures handed back to the caller (to retry or redeliver): not lost, not yet done. */
   retried: number;
+  /** Older than the maximum age: reported (in the dead-letter store), never reviewed. */
+  tooOld: number;
+  /** Reviews started later after their event than the LookupEvents overlap: raise the overlap (README, Intake). */
+  late: number;
 }
 
 export interface IntakeSnapshot extends IntakeCounters {
@@ -66,7 +70,7 @@ export interface IntakeSnapshot extends IntakeCounters {
 }
 
 function zero(): IntakeCounters {
-  return { read: 0, ignored: 0, started: 0, existing: 0, failed: 0, retried: 0 };
+  return { read: 0, ignored: 0, started: 0, existing: 0, failed: 0, retried: 0, tooOld: 0, late: 0 };
 }
 
 export class IntakeMetrics {

@@ -4,6 +4,7 @@ import { isSensitiveKey, REDACTED } from '../core/redact';
 import { isRecord } from '../core/records';
 import { securityGroupRules, type SecurityGroupRule } from '../core/security-group-rules';
 import { CLOUDTRAIL_TIME, readHeader, RecordError, type RecordHeader } from './record-check';
+import { checkEnvelope, isEnvelope } from './provenance';
 import type { Actor, ActorType, Change } from '../core/types';
 
 /**
@@ -33,7 +34,7 @@ export function parseRecords(text: string, source: string): unknown[] {
       const out: unknown[] = [];
       for (const line of lines) {
         try {
-          out.push(...recordsOf(JSON.parse(line)));
+          out.push(...recordsOf(JSON.parse(line), source, out.length));
         } catch (lineErr) {
           out.push(new RecordError(source, out.length, '(json)', `is not valid JSON: ${(lineErr as Error).message}`));
         }
@@ -42,36 +43,37 @@ export function parseRecords(text: string, source: string): unknown[] {
     }
     throw new RecordError(source, 0, '(json)', `is not valid JSON: ${(err as Error).message}`);
   }
-  return recordsOf(doc);
+  return recordsOf(doc, source);
 }
 
 /** The records of one parsed document: a `{"Records":[…]}` file, an array, or one record (envelopes unwrapped). */
-function recordsOf(doc: unknown): unknown[] {
+function recordsOf(doc: unknown, source: string, first = 0): unknown[] {
   const list = Array.isArray(doc)
     ? doc
     : doc !== null && typeof doc === 'object' && Array.isArray((doc as { Records?: unknown }).Records)
       ? (doc as { Records: unknown[] }).Records
       : null;
-  if (!list) return [unwrapEnvelope(doc)];
+  if (!list) return [unwrapEnvelope(doc, source, first)];
   // In place: the list is ours (fresh from JSON.parse), and most files have no envelopes to unwrap.
   for (let i = 0; i < list.length; i++) {
     const d = list[i];
-    if (d !== null && typeof d === 'object' && 'detail-type' in d) list[i] = unwrapEnvelope(d);
+    if (d !== null && typeof d === 'object' && 'detail-type' in d) list[i] = unwrapEnvelope(d, source, first + i);
   }
   return list;
 }
 
 /**
- * EventBridge "AWS API Call via CloudTrail" envelopes carry the record in `detail` (the envelope's `account` fills a
- * missing recipientAccountId); anything else is returned as it is.
+ * EventBridge "AWS API Call via CloudTrail" envelopes carry the record in `detail`; one that fails the provenance
+ * checks (an aws.* source, that detail-type, the envelope's account = the record's) becomes a RecordError naming
+ * why. Anything that is not an envelope is returned as it is.
  */
-export function unwrapEnvelope(doc: unknown): unknown {
-  if (isRecord(doc) && 'detail-type' in doc && isRecord(doc.detail)) {
-    const rec = { ...doc.detail };
-    if (rec.recipientAccountId === undefined && typeof doc.account === 'string') rec.recipientAccountId = doc.account;
-    return rec;
-  }
-  return doc;
+export function unwrapEnvelope(doc: unknown, source = 'envelope', index = 0): unknown {
+  if (!isEnvelope(doc)) return doc;
+  const checked = checkEnvelope(doc);
+  if (checked.ok) return checked.record;
+  // RecordError writes "<field> <problem>": the reason's own leading field name is not repeated.
+  const problem = checked.reason.startsWith(`${checked.field} `) ? checked.reason.slice(checked.field.length + 1) : checked.reason;
+  return new RecordError(source, index, `envelope ${checked.field}`, problem);
 }
 
 function str(rec: Record<string, unknown>, key: string): string | undefined {
@@ -138,6 +140,8 @@ export function actorOf(identity: Record<string, unknown> | undefined): Actor {
   const issuerArn = issuer ? str(issuer, 'arn') : undefined;
   if (issuerArn) actor.sessionIssuerArn = issuerArn;
   if (accessKeyId) actor.accessKeyId = accessKeyId;
+  const identityCenterUserId = str(obj(identity.onBehalfOf) ?? {}, 'userId');
+  if (identityCenterUserId) actor.identityCenterUserId = identityCenterUserId;
   return actor;
 }
 

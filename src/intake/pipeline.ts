@@ -1,7 +1,10 @@
 // The intake pipeline every source shares (SQS, LookupEvents, S3 and folder backfills, `vouch review`):
 //
-//   record (unknown) → size check → normalise (normalise.ts) → judge (the policy, or a fixed tier: judges.ts)
+//   record (unknown) → size check → normalise (normalise.ts) → an account vouch watches? (provenance.ts)
+//     → judge (the policy, or a fixed tier: judges.ts)
 //     → ignore: done
+//     → older than the maximum age: reported (kept in the dead-letter store as "too old", counted), never reviewed:
+//       a replayed backfill must not re-ask engineers or undo what security approved
 //     → otherwise: start the review (workflow id from account + eventID, USE_EXISTING: every path dedups, so the
 //       fast path and a backfill can overlap)
 //
@@ -19,6 +22,7 @@ import { JudgeRefusal, type Judge } from './judges';
 import { IntakeMetrics, type SourceKind } from './metrics';
 import { normalise, type NormalisedChange } from './normalise';
 import { RecordError } from './record-check';
+import type { AccountAllowList } from './provenance';
 
 /** Starts (or finds) the review for one change. */
 export type Starter = (input: Omit<ReviewInput, 'reviewUrl'>) => Promise<{ workflowId: string; status: 'started' | 'existing' }>;
@@ -55,7 +59,8 @@ export type Checked =
 export type RecordResult =
   | { status: 'ignored'; eventId: string }
   | { status: 'started' | 'existing'; eventId: string; workflowId: string }
-  | { status: 'dead-lettered'; reason: string; location: string; eventId?: string };
+  /** `tooOld`: older than the maximum age; reported (kept in the dead-letter store with the reason), never reviewed. */
+  | { status: 'dead-lettered'; reason: string; location: string; eventId?: string; tooOld?: true };
 
 /** Intake could not finish a record for a reason that may pass (Temporal unreachable): retry or redeliver it. */
 export class TransientIntakeError extends Error {
@@ -76,6 +81,23 @@ export interface PipelineOptions {
   metrics?: IntakeMetrics;
   /** Records above this size are dead-lettered (a review's input must stay well under Temporal's 2 MB payload limit). */
   maxRecordBytes?: number;
+  /** Only records of these accounts are reviewed; others are dead-lettered with the reason. Absent: any account. */
+  accounts?: AccountAllowList;
+  /**
+   * Records whose eventTime is older than this (seconds) are reported, never reviewed (VOUCH_INTAKE_MAX_AGE_SECONDS;
+   * checked at start-up to be shorter than the namespace retention, so the review a replayed record would repeat is
+   * still there to be found). Absent: no limit.
+   */
+  maxAgeSeconds?: number;
+  /** A review started more than this many seconds after its event is counted as late (the LookupEvents overlap). */
+  lateAfterSeconds?: number;
+  /**
+   * Refines a verdict before its review starts (judges.ts baselineReplanner: plans that need the trusted baseline).
+   * A failure is transient: the record is retried or redelivered, never started with a verdict that lacks its plan.
+   */
+  replan?: (change: NormalisedChange, verdict: Verdict) => Promise<Verdict>;
+  /** Called for each late review (e.g. a Prometheus counter). */
+  onLate?: (kind: SourceKind, eventTime: string, seconds: number) => void;
   /** At most this many records per second through `process` (backfills that must not flood the server). */
   maxPerSecond?: number;
   /** Called after each record (tests, logs). */
@@ -130,7 +152,7 @@ function byteSize(item: IntakeItem): number | Error | undefined {
 }
 
 /** Size check, normalise and judge: what the pipeline would do with the record, without doing it. */
-export function checkRecord(item: IntakeItem, opts: { judge: Judge; maxRecordBytes?: number }): Checked {
+export function checkRecord(item: IntakeItem, opts: { judge: Judge; maxRecordBytes?: number; accounts?: AccountAllowList }): Checked {
   const where = `${item.source}#${item.index}`;
   const max = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const bytes = byteSize(item);
@@ -144,6 +166,14 @@ export function checkRecord(item: IntakeItem, opts: { judge: Judge; maxRecordByt
   } catch (err) {
     if (err instanceof RecordError) return { status: 'rejected', reason: err.message, field: err.field };
     return { status: 'rejected', reason: `${where}: cannot be normalised: ${messageOf(err)}` };
+  }
+  if (opts.accounts && !opts.accounts.has(change.account)) {
+    return {
+      status: 'rejected',
+      reason: `${where}: account ${change.account} is not one vouch watches (${opts.accounts.source}): ${change.eventName} ${change.eventId} is not reviewed`,
+      field: 'recipientAccountId',
+      details: { account: change.account, eventName: change.eventName },
+    };
   }
   let verdict: Verdict | null;
   try {
@@ -255,7 +285,33 @@ export class IntakePipeline {
   }
 
   private check(item: IntakeItem): Checked {
-    return checkRecord(item, { judge: this.opts.judge, maxRecordBytes: this.maxBytes });
+    return checkRecord(item, { judge: this.opts.judge, maxRecordBytes: this.maxBytes, ...(this.opts.accounts ? { accounts: this.opts.accounts } : {}) });
+  }
+
+  /** Reports a record too old to review: kept with the reason, counted, never started. */
+  private async reportTooOld(item: IntakeItem, change: NormalisedChange, verdict: Verdict, ageSeconds: number): Promise<RecordResult> {
+    const max = this.opts.maxAgeSeconds as number;
+    const reason =
+      `${item.source}#${item.index}: too old to review: ${change.eventName} ${change.eventId} at ${change.eventTime} is ` +
+      `${Math.round(ageSeconds)} s old, over the maximum age of ${max} s (VOUCH_INTAKE_MAX_AGE_SECONDS); reported, not reviewed ` +
+      `(the policy said ${verdict.tier}: ${verdict.rules.join(', ') || 'no rule'})`;
+    let location: string;
+    try {
+      location = await this.opts.deadLetters.put({
+        sourceKind: item.kind,
+        source: `${item.source}#${item.index}`,
+        reason,
+        raw: this.rawOf(item),
+        field: 'eventTime',
+        eventId: change.eventId,
+        details: { tooOld: true, ageSeconds: Math.round(ageSeconds), maxAgeSeconds: max, tier: verdict.tier, rules: verdict.rules, account: change.account },
+      });
+    } catch (err) {
+      this.metrics.inc(item.kind, 'retried');
+      throw new TransientIntakeError(`${item.source}#${item.index}: could not keep the too-old report (${messageOf(err)})`, err);
+    }
+    this.metrics.inc(item.kind, 'tooOld');
+    return { status: 'dead-lettered', tooOld: true, reason, location, eventId: change.eventId };
   }
 
   /** Keeps a record the checks rejected (a dry pass found it unusable) in the dead-letter store, counted. */
@@ -285,11 +341,24 @@ export class IntakePipeline {
       return { status: 'ignored', eventId: change.eventId };
     }
     const where = `${item.source}#${item.index}`;
+    if (this.opts.maxAgeSeconds !== undefined) {
+      const age = (this.now() - Date.parse(change.eventTime)) / 1000;
+      if (age > this.opts.maxAgeSeconds) return this.reportTooOld(item, change, checked.verdict, age);
+    }
+    let verdict = checked.verdict;
+    if (this.opts.replan) {
+      try {
+        verdict = await this.opts.replan(change, verdict);
+      } catch (err) {
+        this.metrics.inc(item.kind, 'retried');
+        throw new TransientIntakeError(`${where}: could not plan the revert of ${change.eventId} with the trusted baseline: ${messageOf(err)}`, err);
+      }
+    }
     let started: { workflowId: string; status: 'started' | 'existing' };
     try {
       started = await this.opts.starter({
         change,
-        verdict: checked.verdict,
+        verdict,
         securityResponders: this.opts.review.securityResponders,
         ...(this.opts.review.maxDuoPushes ? { maxDuoPushes: this.opts.review.maxDuoPushes } : {}),
         ...(this.opts.review.notifyChannel ? { notifyChannel: this.opts.review.notifyChannel } : {}),
@@ -307,6 +376,10 @@ export class IntakePipeline {
       const lag = (this.now() - Date.parse(change.eventTime)) / 1000;
       this.metrics.observeLag(item.kind, lag);
       this.opts.onLag?.(item.kind, change.eventTime, lag);
+      if (this.opts.lateAfterSeconds !== undefined && lag > this.opts.lateAfterSeconds) {
+        this.metrics.inc(item.kind, 'late');
+        this.opts.onLate?.(item.kind, change.eventTime, lag);
+      }
     }
     return { status: started.status, eventId: change.eventId, workflowId: started.workflowId };
   }

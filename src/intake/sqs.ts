@@ -4,8 +4,8 @@
 // - Long polling (WaitTimeSeconds 20), batches of up to 10 messages, the records of a batch processed concurrently.
 // - A message is deleted only after its review has been started (or found), or its record judged `ignore`, or it
 //   was kept in the dead-letter store.
-// - Poison messages (not JSON, not an "AWS API Call via CloudTrail" envelope, a record that fails normalising, too
-//   big) go to vouch's dead-letter store with the reason, and are then deleted. Decision: vouch's store, not the
+// - Poison messages (not JSON, not an "AWS API Call via CloudTrail" envelope from an aws.* source for the record's own
+//   account, a record of an account vouch does not watch, one that fails normalising, too big) go to vouch's dead-letter store with the reason, and are then deleted. Decision: vouch's store, not the
 //   queue's redrive, because the store keeps the reason (which field, which problem) beside the raw body, and a
 //   poison message would only fail again on every receive until maxReceiveCount. The queue's redrive policy stays
 //   the safety net for *transient* failures: a message whose review could not be started (Temporal unreachable) is
@@ -24,41 +24,18 @@ import {
 import type { Logger } from 'pino';
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import { isRecord } from '../core/records';
+import { checkEnvelope, type EnvelopeCheck } from './provenance';
 import { TransientIntakeError, type IntakePipeline, type RecordResult } from './pipeline';
 
-const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
-
-export type EnvelopeParse =
-  | { ok: true; record: Record<string, unknown> }
-  | { ok: false; field: string; reason: string };
-
-function kindOf(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
-}
+export type EnvelopeParse = EnvelopeCheck;
 
 /** An SNS notification carrying the envelope as text (a topic subscribed to the rule, the queue to the topic). */
 const snsNotification = z.object({ Type: z.literal('Notification'), Message: z.string() });
 
-/** An EventBridge envelope `{version, id, "detail-type", source, account, time, region, resources, detail}`. */
-const cloudTrailEnvelope = z.object(
-  {
-    'detail-type': z.literal(CLOUDTRAIL_DETAIL_TYPE, {
-      error: (iss) =>
-        iss.input === undefined
-          ? 'message is not an EventBridge envelope: detail-type is missing'
-          : `detail-type must be "${CLOUDTRAIL_DETAIL_TYPE}", got ${JSON.stringify(iss.input).slice(0, 80)}`,
-    }),
-    // Checked, not copied by zod: the record is copied below with a spread, which keeps a "__proto__" key an own property.
-    detail: z.custom<Record<string, unknown>>(isRecord, { error: (iss) => `detail must be an object (the CloudTrail record), got ${kindOf(iss.input)}` }),
-    account: z.unknown().optional(),
-  },
-  { error: (iss) => `message body must be an EventBridge envelope (a JSON object), got ${kindOf(iss.input)}` },
-);
-
 /**
  * The CloudTrail record inside an SQS body: an EventBridge envelope with `detail-type` "AWS API Call via CloudTrail",
- * delivered raw or wrapped in an SNS notification (`{"Type":"Notification","Message":"<envelope JSON>"}`).
+ * delivered raw or wrapped in an SNS notification (`{"Type":"Notification","Message":"<envelope JSON>"}`), from an
+ * `aws.*` source and for the record's own account (provenance.ts).
  */
 export function parseEnvelope(body: string): EnvelopeParse {
   let doc: unknown;
@@ -75,14 +52,7 @@ export function parseEnvelope(body: string): EnvelopeParse {
       return { ok: false, field: 'Message', reason: `SNS notification's Message is not valid JSON: ${(err as Error).message}` };
     }
   }
-  const env = cloudTrailEnvelope.safeParse(doc);
-  if (!env.success) {
-    const issue = env.error.issues[0];
-    return { ok: false, field: issue?.path.length ? String(issue.path[0]) : '(body)', reason: issue?.message ?? 'not an EventBridge envelope' };
-  }
-  const record = { ...env.data.detail };
-  if (record.recipientAccountId === undefined && typeof env.data.account === 'string') record.recipientAccountId = env.data.account;
-  return { ok: true, record };
+  return checkEnvelope(doc);
 }
 
 /**

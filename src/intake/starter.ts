@@ -49,7 +49,7 @@ export async function startReview(
     reviewUrl: reviewUrlFor(opts.uiBaseUrl, client.options.namespace, workflowId),
   };
   // Cheap check first so callers can tell a new review from an existing one; the conflict policy below is what
-  // guarantees a single review when two starters race (both get the same run).
+  // guarantees a single review when starters race: the server starts one, and refuses the others (existing).
   const existing = client.workflow.getHandle<typeof reviewChangeWorkflow>(workflowId);
   try {
     const desc = await existing.describe();
@@ -63,8 +63,10 @@ export async function startReview(
       taskQueue: opts.taskQueue ?? TASK_QUEUE,
       workflowId,
       args: [full],
-      // A running review for the same event is returned as is; a finished one is never started again.
-      workflowIdConflictPolicy: 'USE_EXISTING',
+      // A running review for the same event is refused (FAIL, not USE_EXISTING: USE_EXISTING hands the running
+      // review back as if this call had started it, so racing starters would all say "started"); a finished one is
+      // never started again. Both come back as WorkflowExecutionAlreadyStartedError: 'existing'.
+      workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       typedSearchAttributes: [
         ...reviewSearchAttributes(input.change, input.verdict, 'PENDING'),

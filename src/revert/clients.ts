@@ -1,5 +1,11 @@
 // AWS SDK v3 clients for the reverts and the baseline reads: one client per service a plan can name, acting in the
 // target account (as the role session `vouch-revert-<eventId>` for a revert, `vouch-baseline-*` for the reads).
+//
+// The right account, proven: each client's credentials are those of the revert role *of the record's account*
+// (`roleArnTemplate` with `{account}` filled in), and before its first call every client asks STS GetCallerIdentity
+// with the same credentials whether they belong to that account. A mismatch fails RevertWrongAccount before any call
+// reaches the service; a role that cannot be assumed fails RevertRoleUnavailable; with `requireRole` and no template
+// every client refuses (RevertRoleUnavailable). See the README, "Threat model".
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { IAMClient } from '@aws-sdk/client-iam';
@@ -10,9 +16,11 @@ import { GuardDutyClient } from '@aws-sdk/client-guardduty';
 import { ConfigServiceClient } from '@aws-sdk/client-config-service';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import { type AwsService } from '../core/types';
+import { FailureTypes, type AwsService } from '../core/types';
 import { REVERT_SESSION_PREFIX } from './plan-common';
+import { revertFailure, RevertFailure } from './failures';
 
 // ---- clients ----
 
@@ -44,6 +52,13 @@ export interface AwsClientFactoryOptions {
   endpoint?: string;
   /** Static credentials (the caller of AssumeRole when a template is set); the SDK's default chain otherwise. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /**
+   * Refuse to act without `roleArnTemplate` (RevertRoleUnavailable): the worker sets it, so that vouch's own
+   * credentials never act for a record of another account. Default false (tests and single-account tools).
+   */
+  requireRole?: boolean;
+  /** Check with STS GetCallerIdentity that the credentials belong to the target account before any call. Default true. */
+  verifyAccount?: boolean;
 }
 
 /** What createAwsClientFactory builds: spread it into the activities' dependencies. */
@@ -66,12 +81,21 @@ function sanitizeSessionName(name: string): string {
 
 type Credentials = NonNullable<EC2ClientConfig['credentials']>;
 
+/** The part of an SDK client's middleware stack vouch uses (every client has the same one; the union does not say so). */
+interface MiddlewareStackLike {
+  add(
+    middleware: (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>,
+    options: { step: 'initialize'; name: string; priority: 'high' },
+  ): void;
+}
+
 /**
  * Builds `clientFor`: one client per call, assuming the revert role in the target account when configured.
  * Credential providers are shared per account and session, so one revert assumes the role once.
  */
 export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): AwsClientFactory {
   const providers = new Map<string, Credentials>();
+  const roleArnOf = (account: string): string | undefined => opts.roleArnTemplate?.split('{account}').join(account);
   const credentialsFor = (account: string, region: string, sessionName: string): Credentials | undefined => {
     if (!opts.roleArnTemplate) return opts.credentials;
     const key = `${account}|${sessionName}`;
@@ -79,7 +103,7 @@ export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): AwsC
     if (!provider) {
       provider = fromTemporaryCredentials({
         params: {
-          RoleArn: opts.roleArnTemplate.split('{account}').join(account),
+          RoleArn: roleArnOf(account) as string,
           RoleSessionName: sanitizeSessionName(sessionName),
           DurationSeconds: 900,
         },
@@ -96,8 +120,29 @@ export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): AwsC
     return provider;
   };
 
+  // One proof per (account, session): the credentials' own account, from STS, before the first call of any client.
+  const proofs = new Map<string, Promise<void>>();
+  const prove = (account: string, region: string, sessionName: string, credentials: Credentials | undefined): Promise<void> => {
+    const key = `${account}|${sessionName}`;
+    let proof = proofs.get(key);
+    if (!proof) {
+      proof = proveAccount({ account, region, credentials, roleArn: roleArnOf(account), ...(opts.endpoint ? { endpoint: opts.endpoint } : {}) });
+      proof.catch(() => proofs.delete(key)); // a failed proof is asked again next time
+      if (proofs.size >= 256) proofs.delete(proofs.keys().next().value as string);
+      proofs.set(key, proof);
+    }
+    return proof;
+  };
+
   const clientFor: AwsClientFor = (service, account, region, sessionName) => {
     if (!/^\d{12}$/.test(account)) throw new Error(`not an AWS account id: ${JSON.stringify(account)}`);
+    if (opts.requireRole && !opts.roleArnTemplate) {
+      throw new RevertFailure({
+        message: `no revert role for account ${account}: VOUCH_REVERT_ROLE_ARN_TEMPLATE is not set, and vouch's own credentials never act for a record`,
+        type: FailureTypes.RevertRoleUnavailable,
+        nonRetryable: true,
+      });
+    }
     const credentials = credentialsFor(account, region, sessionName);
     const base = {
       region,
@@ -135,8 +180,64 @@ export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): AwsC
           throw new Error(`no client for AWS service ${JSON.stringify(service)}`);
       }
     };
-    return make() as AwsClients[typeof service];
+    const client = make();
+    if (opts.verifyAccount !== false) {
+      // Before anything else in the SDK's stack (even the retry step): no request leaves with unproven credentials.
+      const stack = client.middlewareStack as unknown as MiddlewareStackLike;
+      stack.add(
+        (next) => async (args) => {
+          await prove(account, region, sessionName, credentials);
+          return next(args);
+        },
+        { step: 'initialize', name: 'vouchProveAccount', priority: 'high' },
+      );
+    }
+    return client as AwsClients[typeof service];
   };
 
   return { clientFor };
+}
+
+/**
+ * Asks STS GetCallerIdentity, with the credentials a client is about to use, which account they belong to; throws
+ * RevertWrongAccount when it is not `account`, RevertRoleUnavailable when the role cannot be assumed, and a retryable
+ * failure when STS could not be reached.
+ */
+async function proveAccount(o: {
+  account: string;
+  region: string;
+  credentials: Credentials | undefined;
+  roleArn: string | undefined;
+  endpoint?: string;
+}): Promise<void> {
+  const sts = new STSClient({
+    region: o.region,
+    maxAttempts: SDK_MAX_ATTEMPTS,
+    ...(o.endpoint ? { endpoint: o.endpoint } : {}),
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+  });
+  let actual: string | undefined;
+  try {
+    actual = (await sts.send(new GetCallerIdentityCommand({}))).Account;
+  } catch (err) {
+    const f = revertFailure(err, o.roleArn ? `AssumeRole ${o.roleArn} / GetCallerIdentity` : 'GetCallerIdentity');
+    if (!f.nonRetryable) throw f;
+    throw new RevertFailure({
+      message: o.roleArn
+        ? `cannot act in account ${o.account}: the revert role ${o.roleArn} cannot be assumed (${f.message})`
+        : `cannot act in account ${o.account}: the credentials were refused (${f.message})`,
+      type: FailureTypes.RevertRoleUnavailable,
+      nonRetryable: true,
+      ...(err instanceof Error ? { cause: err } : {}),
+    });
+  } finally {
+    sts.destroy();
+  }
+  if (actual !== o.account) {
+    throw new RevertFailure({
+      message: `the credentials for account ${o.account} belong to account ${actual ?? '(none)'} (STS GetCallerIdentity): no call was made`,
+      type: FailureTypes.RevertWrongAccount,
+      nonRetryable: true,
+    });
+  }
 }

@@ -14,7 +14,7 @@ import { FailureTypes } from '../core/types';
 import { isRecord } from '../core/text';
 import { eventPlan, int, items, none, str, type PlanArgs, type PlanDecision } from './plan-common';
 import { awsError, forbidden, RevertFailure } from './failures';
-import { collect, ec2DryRun, type Handler, type ServiceReverts } from './handler';
+import { collect, ec2DryRun, stateChanged, targetGone, type Handler, type ServiceReverts } from './handler';
 
 // ---- plan ----
 /** The `IpPermissions` shape of `@aws-sdk/client-ec2` (only the fields a revoke needs). */
@@ -99,6 +99,22 @@ export function ipPermissionsFromRequest(request: Record<string, unknown>): IpPe
 interface ResponseRule {
   id: string;
   text: string;
+  /** What the rule was when AWS answered the call: the live rule must still be this for vouch to revoke it. */
+  expect: ExpectedRule;
+}
+
+/** A rule as the change made it (from the response), compared field by field with the live rule's summary. */
+export type ExpectedRule = Omit<RuleSummary, 'id'>;
+
+function expectedRule(item: Record<string, unknown>, direction: Direction): ExpectedRule {
+  const protocol = normProtocol(str(item.ipProtocol) ?? (typeof item.ipProtocol === 'number' ? String(item.ipProtocol) : undefined));
+  const e: ExpectedRule = { direction, protocol, ports: portsOf(protocol, int(item.fromPort), int(item.toPort)) };
+  const cidr = str(item.cidrIpv4) ?? str(item.cidrIpv6);
+  if (cidr) e.cidr = cidr;
+  if (str(item.prefixListId)) e.prefixListId = item.prefixListId as string;
+  const ref = isRecord(item.referencedGroupInfo) ? str(item.referencedGroupInfo.groupId) : undefined;
+  if (ref) e.referencedGroupId = ref;
+  return e;
 }
 
 function ruleText(item: Record<string, unknown>): string {
@@ -131,7 +147,7 @@ function ruleIdsFromResponse(
     if (typeof item.isEgress === 'boolean' && item.isEgress !== (direction === 'egress')) continue;
     if (groupId && str(item.groupId) && item.groupId !== groupId) continue;
     seen.add(id);
-    out.push({ id, text: ruleText(item) });
+    out.push({ id, text: ruleText(item), expect: expectedRule(item, direction) });
   }
   return out;
 }
@@ -172,12 +188,15 @@ function planSecurityGroup({ change, req, res }: PlanArgs, direction: Direction)
   if (rules.length > 0) {
     const ids = rules.map((r) => r.id);
     return {
-      plan: eventPlan(
-        'ec2',
-        operation,
-        { GroupId: groupId, SecurityGroupRuleIds: ids },
-        `revoke ${direction} ${rules.map((r) => `${r.id} (${r.text})`).join(', ')} from ${groupId}`,
-      ),
+      plan: {
+        ...eventPlan(
+          'ec2',
+          operation,
+          { GroupId: groupId, SecurityGroupRuleIds: ids },
+          `revoke ${direction} ${rules.map((r) => `${r.id} (${r.text})`).join(', ')} from ${groupId}`,
+        ),
+        expect: { rules: Object.fromEntries(rules.map((r) => [r.id, r.expect])) },
+      },
       reason: `rule ids from the response (${ids.join(', ')})`,
     };
   }
@@ -289,6 +308,20 @@ function checkSgPlan(operation: CheckedSgPlan['operation'], input: Record<string
   throw forbidden('revert plan has neither SecurityGroupRuleIds nor IpPermissions');
 }
 
+/** The expected rules of a plan by id (plans made before expectations existed have none: then ids alone decide). */
+function expectedRules(expect: unknown): Record<string, ExpectedRule> | undefined {
+  const rules = isRecord(expect) && isRecord(expect.rules) ? expect.rules : undefined;
+  return rules as Record<string, ExpectedRule> | undefined;
+}
+
+/** How a live rule differs from the rule the change made; empty when it is the same rule. */
+function ruleDiffers(live: RuleSummary, want: ExpectedRule): string[] {
+  const fields: (keyof ExpectedRule)[] = ['direction', 'protocol', 'ports', 'cidr', 'prefixListId', 'referencedGroupId'];
+  return fields
+    .filter((f) => (live[f] ?? null) !== (want[f] ?? null))
+    .map((f) => `${live.id} ${f} is ${JSON.stringify(live[f] ?? null)}, the change made ${JSON.stringify(want[f] ?? null)}`);
+}
+
 function targeted(plan: CheckedSgPlan, rules: RuleSummary[], ids: string[] | null = plan.ruleIds): RuleSummary[] {
   if (ids) return rules.filter((r) => ids.includes(r.id));
   return rules.filter(
@@ -364,7 +397,13 @@ function securityGroupHandler(operation: CheckedSgPlan['operation']): Handler {
       const ec2 = ctx.client('ec2');
       ctx.step = `DescribeSecurityGroupRules ${plan.groupId}`;
       const before = await describeRules(ec2, plan.groupId);
-      const present = targeted(plan, before);
+      const found = targeted(plan, before);
+      // Act on live state: a rule id whose rule is no longer the one the change made (another CIDR, ports or
+      // protocol now) is not revoked.
+      const expected = plan.ruleIds ? expectedRules(ctx.plan.expect) : undefined;
+      const changedRules = expected ? found.flatMap((r) => (expected[r.id] ? ruleDiffers(r, expected[r.id] as ExpectedRule) : [])) : [];
+      const present = expected ? found.filter((r) => !expected[r.id] || ruleDiffers(r, expected[r.id] as ExpectedRule).length === 0) : found;
+      if (changedRules.length && present.length === 0) throw stateChanged(ctx, changedRules, before);
 
       if (ctx.input.dryRun) {
         if (present.length === 0) {
@@ -385,14 +424,15 @@ function securityGroupHandler(operation: CheckedSgPlan['operation']): Handler {
         };
       }
 
-      // With rule ids, revoke only those still there: one id already gone would fail the whole call.
+      // With rule ids, revoke only those still there (one id already gone would fail the whole call) and still the
+      // change's.
       const ids = plan.ruleIds && present.length > 0 ? present.map((r) => r.id) : plan.ruleIds;
       ctx.step = `${plan.operation} ${plan.groupId}`;
       const outcome = await revoke(ec2, plan, ids, false);
 
       ctx.step = `DescribeSecurityGroupRules ${plan.groupId} (verify)`;
       const after = await describeRules(ec2, plan.groupId);
-      const left = targeted(plan, after);
+      const left = targeted(plan, after, ids).filter((r) => present.some((p) => p.id === r.id) || !plan.ruleIds);
       if (left.length > 0) {
         throw new RevertFailure({
           message: `${ctx.plan.description}: still present after the revoke: ${names(left)}`,
@@ -401,13 +441,14 @@ function securityGroupHandler(operation: CheckedSgPlan['operation']): Handler {
           details: [{ before, after }],
         });
       }
-      if (outcome.kind === 'group-gone') {
-        return {
-          changed: false,
-          before,
-          after,
-          message: `security group ${plan.groupId} no longer exists (${outcome.code}): nothing left to revert`,
-        };
+      if (outcome.kind === 'group-gone') throw targetGone(ctx, `security group ${plan.groupId} no longer exists (${outcome.code})`);
+      if (changedRules.length) {
+        throw new RevertFailure({
+          message: `${ctx.plan.description}: revoked ${names(present)} on ${plan.groupId}, but not the rest: it no longer matches the change: ${changedRules.join('; ')}`,
+          type: FailureTypes.RevertStateChanged,
+          nonRetryable: true,
+          details: [{ before, after }],
+        });
       }
       const planned = plan.permissions ? plan.permissions.length : (plan.ruleIds ?? []).length;
       if (outcome.kind === 'already-reverted' || (outcome.kind === 'revoked' && outcome.unknown >= planned)) {

@@ -35,13 +35,24 @@ function planNaclEntry({ req }: PlanArgs): PlanDecision {
   const what = `${String(req.ruleAction ?? '?')} proto ${String(req.aclProtocol ?? req.protocol ?? '?')}${ports} ${
     str(req.cidrBlock) ?? str(req.ipv6CidrBlock) ?? '?'
   }`;
+  // The entry as the change made it: it is deleted only while the entry at that number is still this one.
+  const expect: Record<string, unknown> = {};
+  if (str(req.ruleAction)) expect.action = req.ruleAction;
+  const protocol = str(req.aclProtocol) ?? str(req.protocol) ?? (typeof req.aclProtocol === 'number' ? String(req.aclProtocol) : undefined);
+  if (protocol) expect.protocol = protocol;
+  const cidr = str(req.cidrBlock) ?? str(req.ipv6CidrBlock);
+  if (cidr) expect.cidr = cidr;
+  if (int(range.from) !== undefined) expect.ports = `${String(int(range.from))}-${String(int(range.to) ?? int(range.from))}`;
   return {
-    plan: eventPlan(
-      'ec2',
-      'DeleteNetworkAclEntry',
-      { NetworkAclId: aclId, RuleNumber: ruleNumber, Egress: egress },
-      `delete ${egress ? 'egress' : 'ingress'} entry #${ruleNumber} (${what}) from ${aclId}`,
-    ),
+    plan: {
+      ...eventPlan(
+        'ec2',
+        'DeleteNetworkAclEntry',
+        { NetworkAclId: aclId, RuleNumber: ruleNumber, Egress: egress },
+        `delete ${egress ? 'egress' : 'ingress'} entry #${ruleNumber} (${what}) from ${aclId}`,
+      ),
+      ...(Object.keys(expect).length ? { expect } : {}),
+    },
     reason: 'the entry is named by network ACL, rule number and direction in the request',
   };
 }
@@ -59,12 +70,11 @@ function planRoute({ req }: PlanArgs): PlanDecision {
       .map((k) => str(req[k]))
       .find(Boolean) ?? '?';
   return {
-    plan: eventPlan(
-      'ec2',
-      'DeleteRoute',
-      { RouteTableId: table, ...dest },
-      `delete route ${destination} → ${target} from ${table}`,
-    ),
+    plan: {
+      ...eventPlan('ec2', 'DeleteRoute', { RouteTableId: table, ...dest }, `delete route ${destination} → ${target} from ${table}`),
+      // Deleted only while the route to that destination still goes where the change sent it.
+      ...(target !== '?' ? { expect: { target } } : {}),
+    },
     reason: 'the route is named by table and destination in the request',
   };
 }
@@ -126,6 +136,13 @@ const naclEntry: Handler = {
     );
     return found ? [`${ctx.args.Egress ? 'egress' : 'ingress'} entry #${String(ctx.args.RuleNumber)} present`] : [];
   },
+  mismatch(state, ctx) {
+    const want = isRecord(ctx.plan.expect) ? ctx.plan.expect : {};
+    const entry = (state as Record<string, unknown>[]).find((e) => e.ruleNumber === ctx.args.RuleNumber && e.egress === ctx.args.Egress) ?? {};
+    return Object.entries(want)
+      .filter(([k, v]) => String(entry[k] ?? '') !== String(v))
+      .map(([k, v]) => `entry #${String(ctx.args.RuleNumber)} ${k} is ${JSON.stringify(entry[k] ?? null)}, the change made ${JSON.stringify(v)}`);
+  },
   apply: (ctx, _state, dryRun) =>
     applyEc2(dryRun, (extra) => ctx.client('ec2').send(new DeleteNetworkAclEntryCommand(sdkInput(ctx, extra))), ['InvalidNetworkAclEntry.NotFound']),
 };
@@ -157,6 +174,12 @@ const route: Handler = {
   pending(state, ctx) {
     const dest = ctx.args.DestinationCidrBlock ?? ctx.args.DestinationIpv6CidrBlock ?? ctx.args.DestinationPrefixListId;
     return (state as { destination?: string }[]).some((r) => r.destination === dest) ? [`route ${String(dest)} present`] : [];
+  },
+  mismatch(state, ctx) {
+    const want = isRecord(ctx.plan.expect) ? str(ctx.plan.expect.target) : undefined;
+    const dest = ctx.args.DestinationCidrBlock ?? ctx.args.DestinationIpv6CidrBlock ?? ctx.args.DestinationPrefixListId;
+    const live = (state as { destination?: string; target?: string }[]).find((r) => r.destination === dest);
+    return want && live && live.target !== want ? [`route ${String(dest)} now goes to ${String(live.target)}, the change sent it to ${want}`] : [];
   },
   apply: (ctx, _state, dryRun) =>
     applyEc2(dryRun, (extra) => ctx.client('ec2').send(new DeleteRouteCommand(sdkInput(ctx, extra))), ['InvalidRoute.NotFound']),

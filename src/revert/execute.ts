@@ -7,7 +7,7 @@ import { type AwsService, type RevertInput, type RevertResult } from '../core/ty
 import { isRecord } from '../core/text';
 import { handlerFor } from './catalogue';
 import { revertSessionName, type AwsClientFor, type AwsClients } from './clients';
-import { forbidden, revertFailure } from './failures';
+import { forbidden, revertFailure, RevertFailure } from './failures';
 import { runHandler, type RunContext } from './handler';
 
 /**
@@ -32,6 +32,7 @@ export async function revertChange(input: RevertInput, clientFor: AwsClientFor):
         try {
           c = clientFor(service, input.account, input.region, session);
         } catch (err) {
+          if (err instanceof RevertFailure) throw err;
           throw forbidden(`no ${service} client for ${input.account}/${input.region}: ${err instanceof Error ? err.message : String(err)}`);
         }
         clients.set(service, c);

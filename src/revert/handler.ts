@@ -7,7 +7,8 @@ import {
   type RevertPlan,
   type RevertResult,
 } from '../core/types';
-import { parsePolicyDocument } from './baseline/types';
+import { parsePolicyDocument, samePolicy } from './baseline/types';
+import { isRecord } from '../core/text';
 import { type AwsClients } from './clients';
 import { type Planner } from './plan-common';
 import { awsError, forbidden, Gone, RevertFailure, unless } from './failures';
@@ -46,6 +47,11 @@ export interface Handler {
   read(ctx: RunContext): Promise<unknown>;
   /** What is still to undo in `state` (human phrases); empty when there is nothing. */
   pending(state: unknown, ctx: RunContext): string[];
+  /**
+   * How the live `state` differs from the change the plan undoes (`plan.expect`: another principal, CIDR, target or
+   * state now), in human phrases; empty when it still matches. Non-empty: vouch does not act (RevertStateChanged).
+   */
+  mismatch?(state: unknown, ctx: RunContext): string[];
   /** Makes the call(s). `dryRun` only for handlers with `dryRun: true`. */
   apply(ctx: RunContext, state: unknown, dryRun: boolean): Promise<void>;
   /** A handler that runs the whole flow itself (security groups keep their own, tested messages). */
@@ -115,6 +121,33 @@ export function checkPolicyDocument(a: Record<string, unknown>, key: string): vo
   }
 }
 
+/** A policy document that is no longer the one the change left (`plan.expect.policy`; null: none). */
+export function policyMismatch(live: unknown, ctx: RunContext, what: string): string[] {
+  if (!isRecord(ctx.plan.expect) || !('policy' in ctx.plan.expect)) return [];
+  const want = ctx.plan.expect.policy;
+  if (want === null) return live === null ? [] : [`a ${what} was set after the change deleted it`];
+  return live !== null && samePolicy(live, want) ? [] : [`the ${what} is no longer the one the change set (changed again since)`];
+}
+
+/** The resource is gone: nothing was reverted, and that is reported as such (never as REVERTED). */
+export function targetGone(ctx: RunContext, what: string): RevertFailure {
+  return new RevertFailure({
+    message: `${ctx.plan.description}: ${what}; nothing was reverted (the resource is gone, so the change cannot be undone or checked)`,
+    type: FailureTypes.RevertTargetGone,
+    nonRetryable: true,
+  });
+}
+
+/** The live resource no longer matches the change: vouch does not act on the record's word. */
+export function stateChanged(ctx: RunContext, differs: string[], state: unknown): RevertFailure {
+  return new RevertFailure({
+    message: `${ctx.plan.description}: not reverted, the resource no longer matches the change: ${differs.join('; ')}`,
+    type: FailureTypes.RevertStateChanged,
+    nonRetryable: true,
+    details: [{ live: state, expected: ctx.plan.expect ?? null }],
+  });
+}
+
 export async function runHandler(h: Handler, ctx: RunContext): Promise<RevertResult> {
   if (h.run) return h.run(ctx);
   const what = `${h.service}:${h.operation}`;
@@ -123,12 +156,12 @@ export async function runHandler(h: Handler, ctx: RunContext): Promise<RevertRes
     ctx.step = `read ${what} (before)`;
     before = await h.read(ctx);
   } catch (err) {
-    if (err instanceof Gone) {
-      return { changed: false, before: null, after: null, message: `${err.message}: nothing left to revert`, ...(ctx.input.dryRun ? { dryRun: true } : {}) };
-    }
+    if (err instanceof Gone) throw targetGone(ctx, err.message);
     throw err;
   }
   const todo = h.pending(before, ctx);
+  const differs = todo.length && h.mismatch ? h.mismatch(before, ctx) : [];
+  if (differs.length) throw stateChanged(ctx, differs, before);
   if (!todo.length) {
     return {
       changed: false,

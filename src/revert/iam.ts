@@ -44,7 +44,7 @@ import {
 } from './plan-common';
 import { isRecord } from '../core/text';
 import { forbidden, Gone, orGone, unless } from './failures';
-import { checkPolicyDocument, collect, need, onlyKeys, type Handler, type RunContext, type ServiceReverts } from './handler';
+import { checkPolicyDocument, collect, need, onlyKeys, policyMismatch, type Handler, type RunContext, type ServiceReverts } from './handler';
 
 // ---- principals: the same calls for users, roles and groups, with a different noun ----
 
@@ -132,6 +132,12 @@ export async function readPrincipal(iam: IAMClient, type: PrincipalType, name: s
 
 // ---- plan ----
 
+/** The document the change set, as the plan's expectation (the revert runs only while it is still in force). */
+function expectPolicy(doc: unknown): { expect?: Record<string, unknown> } {
+  const parsed = parsePolicyDocument(doc);
+  return isRecord(parsed) ? { expect: { policy: parsed } } : {};
+}
+
 function planDetach(type: PrincipalType) {
   return ({ req }: PlanArgs): PlanDecision => {
     const keys = PRINCIPALS[type];
@@ -174,12 +180,15 @@ function planAssumeRolePolicy(a: PlanArgs): PlanDecision {
     return none(`UpdateAssumeRolePolicy on ${t.target.id} set the trust policy of the ${trustedNote(t.version)}: nothing to revert`);
   }
   return {
-    plan: baselinePlan(
-      'iam',
-      'UpdateAssumeRolePolicy',
-      { RoleName: t.target.id, PolicyDocument: JSON.stringify(prior) },
-      `restore the trusted trust policy of role ${t.target.id}`,
-    ),
+    plan: {
+      ...baselinePlan(
+        'iam',
+        'UpdateAssumeRolePolicy',
+        { RoleName: t.target.id, PolicyDocument: JSON.stringify(prior) },
+        `restore the trusted trust policy of role ${t.target.id}`,
+      ),
+      ...expectPolicy(a.req.policyDocument),
+    },
     reason: `trust policy put back from the ${trustedNote(t.version)}`,
   };
 }
@@ -195,12 +204,15 @@ function planInlinePolicy(type: PrincipalType) {
     const prior = parsePolicyDocument((t.config.InlinePolicies ?? {})[policyName]);
     if (prior === undefined) {
       return {
-        plan: baselinePlan(
+        plan: {
+          ...expectPolicy(a.req.policyDocument),
+          ...baselinePlan(
           'iam',
           `Delete${type}Policy`,
           { [nameKey]: t.target.id, PolicyName: policyName },
           `delete inline policy ${policyName} from ${who} (not in the trusted baseline)`,
         ),
+        },
         reason: `the ${trustedNote(t.version)} of ${who} has no inline policy ${policyName}`,
       };
     }
@@ -208,12 +220,15 @@ function planInlinePolicy(type: PrincipalType) {
       return none(`Put${type}Policy ${policyName} on ${who} set the document of the ${trustedNote(t.version)}: nothing to revert`);
     }
     return {
-      plan: baselinePlan(
-        'iam',
-        `Put${type}Policy`,
-        { [nameKey]: t.target.id, PolicyName: policyName, PolicyDocument: JSON.stringify(prior) },
-        `restore the trusted inline policy ${policyName} of ${who}`,
-      ),
+      plan: {
+        ...baselinePlan(
+          'iam',
+          `Put${type}Policy`,
+          { [nameKey]: t.target.id, PolicyName: policyName, PolicyDocument: JSON.stringify(prior) },
+          `restore the trusted inline policy ${policyName} of ${who}`,
+        ),
+        ...expectPolicy(a.req.policyDocument),
+      },
       reason: `inline policy put back from the ${trustedNote(t.version)}`,
     };
   };
@@ -295,6 +310,7 @@ const assumeRolePolicy: Handler = {
     return { assumeRolePolicy: parsePolicyDocument(role.AssumeRolePolicyDocument) ?? null };
   },
   pending: (s, ctx) => (samePolicy((s as { assumeRolePolicy: unknown }).assumeRolePolicy, ctx.args.PolicyDocument) ? [] : ['trust policy differs from the trusted one']),
+  mismatch: (s, ctx) => policyMismatch((s as { assumeRolePolicy: unknown }).assumeRolePolicy, ctx, 'trust policy'),
   async apply(ctx) {
     await ctx.client('iam').send(
       new UpdateAssumeRolePolicyCommand({ RoleName: ctx.args.RoleName as string, PolicyDocument: ctx.args.PolicyDocument as string }),
@@ -325,6 +341,7 @@ function putInlinePolicy(type: PrincipalType): Handler {
     },
     read: (ctx) => readInline(ctx, type),
     pending: (s, ctx) => (samePolicy((s as { policy: unknown }).policy, ctx.args.PolicyDocument) ? [] : [`inline policy ${String(ctx.args.PolicyName)} differs from the trusted one`]),
+    mismatch: (s, ctx) => policyMismatch((s as { policy: unknown }).policy, ctx, `inline policy ${String(ctx.args.PolicyName)}`),
     async apply(ctx) {
       await calls.putPolicy(ctx.client('iam'), ctx.args[key] as string, ctx.args.PolicyName as string, ctx.args.PolicyDocument as string);
     },
@@ -345,6 +362,7 @@ function deleteInlinePolicy(type: PrincipalType): Handler {
     },
     read: (ctx) => readInline(ctx, type),
     pending: (s, ctx) => ((s as { policy: unknown }).policy !== null ? [`inline policy ${String(ctx.args.PolicyName)} present`] : []),
+    mismatch: (s, ctx) => policyMismatch((s as { policy: unknown }).policy, ctx, `inline policy ${String(ctx.args.PolicyName)}`),
     async apply(ctx) {
       await unless(NO_SUCH_ENTITY, undefined, async () => {
         await calls.deletePolicy(ctx.client('iam'), ctx.args[key] as string, ctx.args.PolicyName as string);

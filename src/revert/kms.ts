@@ -1,5 +1,7 @@
-// KMS: a key scheduled for deletion gets its deletion cancelled and is enabled again (CancelKeyDeletion leaves it
-// Disabled); a disabled key is enabled again. The key id comes from the record.
+// KMS: a key scheduled for deletion gets its deletion cancelled, and nothing more: CancelKeyDeletion leaves it Disabled
+// (AWS KMS Developer Guide, "Scheduling and canceling key deletion"), and vouch does not enable it, because the record
+// does not say whether it was enabled before, and a key someone disabled on purpose must stay disabled. A disabled key
+// is enabled again only while it is still Disabled (not pending deletion since). The key id comes from the record.
 import { CancelKeyDeletionCommand, DescribeKeyCommand, EnableKeyCommand } from '@aws-sdk/client-kms';
 import { eventPlan, none, str, type PlanArgs, type PlanDecision } from './plan-common';
 import { orGone } from './failures';
@@ -16,10 +18,8 @@ function planKmsDeletion({ req, res }: PlanArgs): PlanDecision {
   const key = kmsKey(req, res);
   if (!key) return none('ScheduleKeyDeletion without a key id (aliases cannot be scheduled)');
   return {
-    plan: eventPlan('kms', 'CancelKeyDeletion', { KeyId: key }, `cancel the deletion of ${key} and enable it again`, [
-      { service: 'kms', operation: 'EnableKey', input: { KeyId: key } },
-    ]),
-    reason: 'CancelKeyDeletion leaves the key Disabled, so EnableKey follows',
+    plan: eventPlan('kms', 'CancelKeyDeletion', { KeyId: key }, `cancel the deletion of ${key} (it stays Disabled until someone enables it)`),
+    reason: 'CancelKeyDeletion leaves the key Disabled; vouch does not enable it (the record does not say it was enabled)',
   };
 }
 
@@ -46,28 +46,17 @@ const kmsCancelDeletion: Handler = {
   service: 'kms',
   operation: 'CancelKeyDeletion',
   then: ['kms:EnableKey'],
-  iam: { write: ['kms:CancelKeyDeletion', 'kms:EnableKey'], read: ['kms:DescribeKey'] },
+  iam: { write: ['kms:CancelKeyDeletion'], read: ['kms:DescribeKey'] },
   check(a) {
     checkKey(a, 'CancelKeyDeletion');
   },
   read: readKey,
-  pending(s, ctx) {
-    const state = (s as { keyState?: string }).keyState;
-    const enableToo = (ctx.plan.then ?? []).some((t) => t.operation === 'EnableKey');
-    if (state === 'PendingDeletion') return ['deletion scheduled'];
-    return enableToo && state !== 'Enabled' ? [`key ${String(state)}`] : [];
-  },
-  async apply(ctx, state) {
-    const kms = ctx.client('kms');
+  // Plans made before this change carry `then: EnableKey`; it is accepted and never run (see the top of this file).
+  pending: (s) => ((s as { keyState?: string }).keyState === 'PendingDeletion' ? ['deletion scheduled'] : []),
+  async apply(ctx) {
     const id = ctx.args.KeyId as string;
-    if ((state as { keyState?: string }).keyState === 'PendingDeletion') {
-      ctx.step = `CancelKeyDeletion ${id}`;
-      await kms.send(new CancelKeyDeletionCommand({ KeyId: id }));
-    }
-    if ((ctx.plan.then ?? []).some((t) => t.operation === 'EnableKey')) {
-      ctx.step = `EnableKey ${id}`;
-      await kms.send(new EnableKeyCommand({ KeyId: id }));
-    }
+    ctx.step = `CancelKeyDeletion ${id}`;
+    await ctx.client('kms').send(new CancelKeyDeletionCommand({ KeyId: id }));
   },
 };
 
@@ -78,6 +67,11 @@ const kmsEnable: Handler = {
   check: (a) => checkKey(a, 'EnableKey'),
   read: readKey,
   pending: (s) => ((s as { keyState?: string }).keyState === 'Enabled' ? [] : [`key ${String((s as { keyState?: string }).keyState)}`]),
+  // The change disabled the key: enable it only while it is still just Disabled (not pending deletion or import).
+  mismatch: (s) => {
+    const state = (s as { keyState?: string }).keyState;
+    return state === 'Disabled' ? [] : [`the key is ${String(state)} now, not the Disabled state the change left`];
+  },
   async apply(ctx) {
     await ctx.client('kms').send(new EnableKeyCommand({ KeyId: ctx.args.KeyId as string }));
   },
@@ -87,7 +81,7 @@ const KMS = ['kms.amazonaws.com'];
 
 export const kmsReverts: ServiceReverts = {
   planners: {
-    ScheduleKeyDeletion: { eventSources: KMS, from: 'event', produces: ['kms:CancelKeyDeletion', 'kms:EnableKey'], plan: planKmsDeletion },
+    ScheduleKeyDeletion: { eventSources: KMS, from: 'event', produces: ['kms:CancelKeyDeletion'], plan: planKmsDeletion },
     DisableKey: { eventSources: KMS, from: 'event', produces: ['kms:EnableKey'], plan: planKmsDisable },
   },
   handlers: [kmsCancelDeletion, kmsEnable],

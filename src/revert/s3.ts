@@ -27,7 +27,7 @@ import {
 } from './plan-common';
 import { isRecord } from '../core/text';
 import { forbidden, Gone, orGone, unless } from './failures';
-import { checkPolicyDocument, need, onlyKeys, sdkInput, type Handler, type RunContext, type ServiceReverts } from './handler';
+import { checkPolicyDocument, need, onlyKeys, policyMismatch, sdkInput, type Handler, type RunContext, type ServiceReverts } from './handler';
 
 // ---- plan ----
 
@@ -84,15 +84,18 @@ function planBucketPolicy(deleted: boolean) {
     if (!deleted && prior !== undefined && samePolicy(prior, a.req.bucketPolicy ?? a.req.policy)) {
       return none(`PutBucketPolicy on ${bucket} set the policy of the ${trustedNote(t.version)}: nothing to revert`);
     }
+    // The policy the change left (none, for a delete): the revert runs only while the bucket still has it.
+    const left = deleted ? null : parsePolicyDocument(a.req.bucketPolicy ?? a.req.policy);
+    const expect = left === undefined ? {} : { expect: { policy: left } };
     if (prior === undefined) {
       if (deleted) return none(`bucket ${bucket} had no policy in the ${trustedNote(t.version)}: nothing to restore`);
       return {
-        plan: baselinePlan('s3', 'DeleteBucketPolicy', { Bucket: bucket }, `delete the policy of bucket ${bucket} (it had none when trusted)`),
+        plan: { ...baselinePlan('s3', 'DeleteBucketPolicy', { Bucket: bucket }, `delete the policy of bucket ${bucket} (it had none when trusted)`), ...expect },
         reason: `the ${trustedNote(t.version)} has no policy on ${bucket}`,
       };
     }
     return {
-      plan: baselinePlan('s3', 'PutBucketPolicy', { Bucket: bucket, Policy: JSON.stringify(prior) }, `restore the trusted policy of bucket ${bucket}`),
+      plan: { ...baselinePlan('s3', 'PutBucketPolicy', { Bucket: bucket, Policy: JSON.stringify(prior) }, `restore the trusted policy of bucket ${bucket}`), ...expect },
       reason: `policy put back from the ${trustedNote(t.version)}`,
     };
   };
@@ -184,6 +187,7 @@ const putBucketPolicy: Handler = {
   },
   read: readBucketPolicy,
   pending: (s, ctx) => (samePolicy((s as { policy: unknown }).policy, ctx.args.Policy) ? [] : ['bucket policy differs from the trusted one']),
+  mismatch: (s, ctx) => policyMismatch((s as { policy: unknown }).policy, ctx, 'bucket policy'),
   async apply(ctx) {
     await ctx.client('s3').send(new PutBucketPolicyCommand({ Bucket: ctx.args.Bucket as string, Policy: ctx.args.Policy as string }));
   },
@@ -199,6 +203,7 @@ const deleteBucketPolicy: Handler = {
   },
   read: readBucketPolicy,
   pending: (s) => ((s as { policy: unknown }).policy !== null ? ['a bucket policy is set (the trusted state has none)'] : []),
+  mismatch: (s, ctx) => policyMismatch((s as { policy: unknown }).policy, ctx, 'bucket policy'),
   async apply(ctx) {
     await ctx.client('s3').send(new DeleteBucketPolicyCommand({ Bucket: ctx.args.Bucket as string }));
   },

@@ -1,14 +1,40 @@
 // The review message in Block Kit, rendered from the workflow's MessageState. Pure apart from a fresh block_id nonce.
 // Limits follow @slack/types 3.2.0 (https://docs.slack.dev/reference/block-kit/blocks). Everything shown comes from the change's summary
-// and metadata (never raw request parameters), is mrkdwn-escaped (no injected links or @channel mentions), and has
-// any value the change holds under a sensitive key scrubbed out, as defence in depth behind the normaliser.
+// and metadata (never raw request parameters), goes through escapeSlackText into mrkdwn marked `verbatim` (no
+// injected links or mentions; plain_text carries vouch's own labels only), and has any value the change holds under a
+// sensitive key scrubbed out, as defence in depth behind the normaliser.
 import { randomUUID } from 'node:crypto';
 import { isSensitiveKey, redact, REDACTED } from '../core/redact';
 import { truncate } from '../core/text';
 import type { Change, MessageState, Outcome, PostMessageInput, Verdict } from '../core/types';
+import { escapeSlackText, plainSlackText } from './escape';
 
-/** action_id of each button; the Slack interaction handler dispatches on these. The button value is the review id. */
+/**
+ * action_id of each button; the Slack interaction handler dispatches on these. The button value is the review id.
+ * The Duo-retry button's action_id also names the Duo attempt it was drawn for (`vouch_duo_retry:2`), so a click on
+ * an older rendering can be told from one on the current message (see duoRetryActionId).
+ */
 export const ActionIds = { yes: 'vouch_yes', no: 'vouch_no', duoRetry: 'vouch_duo_retry' } as const;
+
+/** The `message.metadata.event_type` of every review message (https://docs.slack.dev/messaging/message-metadata). */
+export const REVIEW_MESSAGE_EVENT_TYPE = 'vouch_review';
+
+/** action_id of the "send another Duo push" button drawn after Duo attempt `attempt` (1-based) failed. */
+export function duoRetryActionId(attempt: number): string {
+  return `${ActionIds.duoRetry}:${attempt}`;
+}
+
+/**
+ * Reads an action_id of a vouch button: which button, and for the Duo-retry button the attempt it was drawn for
+ * (undefined for a button rendered before attempts were named). Undefined for anything that is not vouch's.
+ */
+export function parseActionId(actionId: string): { action: keyof typeof ActionIds; duoAttempt?: number } | undefined {
+  if (actionId === ActionIds.yes) return { action: 'yes' };
+  if (actionId === ActionIds.no) return { action: 'no' };
+  if (actionId === ActionIds.duoRetry) return { action: 'duoRetry' };
+  const m = /^vouch_duo_retry:([1-9]\d{0,3})$/.exec(actionId);
+  return m ? { action: 'duoRetry', duoAttempt: Number(m[1]) } : undefined;
+}
 
 /** Block Kit limits (characters unless stated), per @slack/types 3.2.0 block-kit/*.d.ts. */
 export const BlockKitLimits = {
@@ -52,6 +78,8 @@ interface PlainText {
 interface Mrkdwn {
   type: 'mrkdwn';
   text: string;
+  /** true: Slack does not auto-link URLs or channel names nor parse mentions in it (our own markup still works). */
+  verbatim: true;
 }
 
 interface Button {
@@ -78,8 +106,6 @@ type Block =
 
 // ---- text helpers ----
 
-
-
 /** Like truncate, for mrkdwn: never leaves half an `&amp;` entity or an unclosed `<…|…>` link/date token. */
 function truncateMrkdwn(text: string, max: number): string {
   if (text.length <= max) return text;
@@ -90,14 +116,9 @@ function truncateMrkdwn(text: string, max: number): string {
   return `${cut}…`;
 }
 
-/** Escape the three characters Slack mrkdwn treats as control characters. */
-function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 /** Inside `code` spans a backtick would end the span early. */
 function code(text: string): string {
-  return `\`${escapeMrkdwn(text.replace(/`/g, "'"))}\``;
+  return `\`${escapeSlackText(text.replace(/`/g, "'"))}\``;
 }
 
 function collectSensitiveValues(value: unknown, underSensitiveKey: boolean, out: Set<string>, depth = 0): void {
@@ -136,7 +157,7 @@ function makeScrubber(change: Change): (text: string) => string {
 /** "2024-05-01 10:15 UTC" for fallback text; a Slack date token (shown in the reader's time zone) in mrkdwn. */
 function formatTime(iso: string): { plain: string; mrkdwn: string } {
   const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) return { plain: iso, mrkdwn: escapeMrkdwn(iso) };
+  if (Number.isNaN(ms)) return { plain: iso, mrkdwn: escapeSlackText(iso) };
   const plain = `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
   return { plain, mrkdwn: `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} at {time}|${plain}>` };
 }
@@ -144,7 +165,7 @@ function formatTime(iso: string): { plain: string; mrkdwn: string } {
 function linkTo(url: string, label: string): string | undefined {
   if (!/^https?:\/\/[^\s]+$/i.test(url) || url.length > 2000) return undefined;
   const safeUrl = url.replace(/&/g, '&amp;').replace(/</g, '%3C').replace(/>/g, '%3E').replace(/\|/g, '%7C');
-  return `<${safeUrl}|${escapeMrkdwn(label)}>`;
+  return `<${safeUrl}|${escapeSlackText(label)}>`;
 }
 
 const OUTCOME_LABELS: Record<Outcome, string> = {
@@ -186,7 +207,7 @@ export function renderReviewMessage(input: PostMessageInput, opts: RenderOptions
 
   const blockId = (part: string): string => truncate(`vouch-${input.state.kind}-${part}-${nonce}`, BlockKitLimits.blockId);
   /** mrkdwn-safe, scrubbed text from a value that came from the change. */
-  const md = (text: string): string => escapeMrkdwn(scrub(text));
+  const md = (text: string): string => escapeSlackText(scrub(text));
   const plain = (text: string): string => scrub(text);
 
   const header = (text: string): void => {
@@ -282,7 +303,7 @@ export function renderReviewMessage(input: PostMessageInput, opts: RenderOptions
             ? `You can send another push (${state.pushes} of ${state.maxPushes} used).`
             : `All ${state.maxPushes} Duo pushes have been used.`),
       );
-      if (canRetry) actions([button(ActionIds.duoRetry, 'Send another Duo push', 'primary')]);
+      if (canRetry) actions([button(duoRetryActionId(state.pushes), 'Send another Duo push', 'primary')]);
       section('details', details);
       context('link', [reviewLink]);
       text = `Duo did not confirm (${plain(state.reason)}): ${plain(summary)} in ${plain(where)}.`;
@@ -291,18 +312,15 @@ export function renderReviewMessage(input: PostMessageInput, opts: RenderOptions
     case 'final': {
       const label = outcomeLabel(state.outcome);
       header(label);
-      section('outcome', `*Outcome:* ${escapeMrkdwn(label)}\n*Reason:* ${md(truncate(state.reason, 1500))}`);
+      section('outcome', `*Outcome:* ${escapeSlackText(label)}\n*Reason:* ${md(truncate(state.reason, 1500))}`);
       section('details', details);
       context('link', [reviewLink]);
       text = `${label}: ${plain(summary)} in ${plain(where)}. ${plain(state.reason)}`;
       break;
     }
     case 'info': {
-      blocks.push({
-        type: 'section',
-        block_id: blockId('info'),
-        text: plainText(truncate(plain(state.text).trim(), BlockKitLimits.sectionText) || '(no details)'),
-      });
+      const info = escapeSlackText(scrub(state.text).trim(), { multiline: true });
+      section('info', info || '(no details)');
       section('details', details);
       context('link', [reviewLink]);
       text = plain(state.text).trim() || `Update on ${plain(summary)}`;
@@ -314,13 +332,13 @@ export function renderReviewMessage(input: PostMessageInput, opts: RenderOptions
     }
   }
 
-  return { text: truncateMrkdwn(escapeMrkdwn(text), FALLBACK_TEXT_MAX), blocks };
+  return { text: truncateMrkdwn(escapeSlackText(text), FALLBACK_TEXT_MAX), blocks };
 }
 
 function plainText(text: string): PlainText {
-  return { type: 'plain_text', text, emoji: true };
+  return { type: 'plain_text', text: plainSlackText(text), emoji: true };
 }
 
 function mrkdwn(text: string): Mrkdwn {
-  return { type: 'mrkdwn', text };
+  return { type: 'mrkdwn', text, verbatim: true };
 }

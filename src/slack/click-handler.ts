@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { decisionUpdate, duoRetryUpdate } from '../../workflows/messages';
 import type { UpdateResult } from '../core/types';
 import { ClickPayloadError, interpretClick, isIgnored, type ClickCommand } from './clicks';
+import { escapeSlackText } from './escape';
 
 export type ClickTransport = 'http' | 'socket';
 
@@ -133,7 +134,10 @@ export function createClickHandler(opts: ClickHandlerOptions): ClickHandler {
       return;
     }
     try {
-      await slack.chat.postEphemeral({ channel: cmd.channelId, user: cmd.clicker.id, text: outcome.message });
+      // The workflow's answer may quote anything (a validator message naming the review's state); escaped like every
+      // other text vouch sends to Slack.
+      const text = escapeSlackText(outcome.message, { multiline: true });
+      await slack.chat.postEphemeral({ channel: cmd.channelId, user: cmd.clicker.id, text });
     } catch (err) {
       // web-api errors carry the API error code in the message (e.g. channel_not_found), never the token.
       log.error({ ...ids(cmd), error: errorName(err), detail: errorMessage(err) }, 'ephemeral reply failed');

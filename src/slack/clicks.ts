@@ -3,17 +3,8 @@
 // 'interactive' envelope carries the same JSON as the HTTP `payload` field
 // (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload).
 import { z } from 'zod';
-import { ActionIds } from './blocks';
+import { parseActionId } from './blocks';
 import type { DecisionRequest, DuoRetryRequest } from '../core/types';
-
-type ActionMeaning = { update: 'decision'; answer: DecisionRequest['answer'] } | { update: 'duoRetry' };
-
-const ACTION_MEANINGS: Readonly<Record<string, ActionMeaning>> = {
-  // Action ids rendered by blocks.ts; each button's `value` is the review's workflow id.
-  [ActionIds.yes]: { update: 'decision', answer: 'yes' },
-  [ActionIds.no]: { update: 'decision', answer: 'no' },
-  [ActionIds.duoRetry]: { update: 'duoRetry' },
-};
 
 interface ClickCommandBase {
   /** The review's workflow id (the button's value). */
@@ -27,6 +18,7 @@ interface ClickCommandBase {
   clicker: { id: string; teamId?: string };
   /** Conversation the message lives in (DM `D…`); where an ephemeral reply goes. */
   channelId?: string;
+  /** The `ts` of the message the button was on (container.message_ts): the workflow accepts only its own message. */
   messageTs: string;
 }
 
@@ -132,7 +124,8 @@ export function interpretClick(payload: unknown): ClickCommand | IgnoredClick {
   const [action] = p.actions;
   if (!action) throw new ClickPayloadError('actions', 'is empty');
   const actionId = action.action_id;
-  const meaning = ACTION_MEANINGS[actionId];
+  // Action ids rendered by blocks.ts; each button's `value` is the review's workflow id.
+  const meaning = parseActionId(actionId);
   if (!meaning) return { ignored: `action ${actionId} is not a vouch action` };
 
   const workflowId = action.value;
@@ -142,6 +135,8 @@ export function interpretClick(payload: unknown): ClickCommand | IgnoredClick {
     throw new ClickPayloadError('actions[0].value', `is longer than ${MAX_WORKFLOW_ID} characters`);
   }
 
+  // The message the button is on, as Slack says (the payload is signed): the workflow compares it with the message it
+  // posted, so a click on any other message (an older copy, another review's DM) changes nothing.
   const messageTs = p.container?.message_ts || p.message?.ts;
   if (!messageTs) throw new ClickPayloadError('container.message_ts', 'is missing');
 
@@ -156,10 +151,12 @@ export function interpretClick(payload: unknown): ClickCommand | IgnoredClick {
     messageTs,
     ...(channelId ? { channelId } : {}),
   };
-  if (meaning.update === 'decision') {
-    return { ...base, update: 'decision', args: [{ slackUserId: userId, answer: meaning.answer }] };
+  if (meaning.action !== 'duoRetry') {
+    return { ...base, update: 'decision', args: [{ slackUserId: userId, answer: meaning.action, messageTs }] };
   }
-  return { ...base, update: 'duoRetry', args: [{ slackUserId: userId }] };
+  const retry: DuoRetryRequest = { slackUserId: userId, messageTs };
+  if (meaning.duoAttempt !== undefined) retry.duoAttempt = meaning.duoAttempt;
+  return { ...base, update: 'duoRetry', args: [retry] };
 }
 
 export function isIgnored(result: ClickCommand | IgnoredClick): result is IgnoredClick {

@@ -398,6 +398,16 @@ describe('revertChange error handling (scripted EC2 endpoint)', () => {
       req.on('end', () => {
         const params = new URLSearchParams(body);
         const authorization = String(req.headers.authorization ?? '');
+        if (params.get('Action') === 'GetCallerIdentity' && /\/us-east-1\/sts\/aws4_request/.test(authorization)) {
+          // STS, asked before any EC2 call which account the credentials belong to.
+          res.writeHead(200, { 'content-type': 'text/xml' });
+          res.end(
+            `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +
+              `<Arn>arn:aws:iam::${ACCOUNT}:user/test</Arn><UserId>AIDATEST</UserId><Account>${ACCOUNT}</Account>` +
+              `</GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+          );
+          return;
+        }
         received.push({ action: params.get('Action') ?? '', authorization });
         // What EC2 checks first: a query-API call with a version, signed with SigV4 for the ec2 service.
         const signed = /^AWS4-HMAC-SHA256 Credential=test\/\d{8}\/us-east-1\/ec2\/aws4_request/.test(authorization);

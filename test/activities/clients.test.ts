@@ -22,7 +22,7 @@ test('PagerDuty: the Events API always; the REST API (on-call) only with both th
 });
 
 test('AWS: clients act against AWS_ENDPOINT_URL when set, and refuse an account id that is not one', async () => {
-  const { clientFor } = awsClients({ AWS_ENDPOINT_URL: 'http://127.0.0.1:4599' });
+  const { clientFor } = awsClients({ AWS_ENDPOINT_URL: 'http://127.0.0.1:4599', VOUCH_REVERT_ROLE_ARN_TEMPLATE: 'arn:aws:iam::{account}:role/vouch-revert' });
   const ec2 = clientFor('ec2', '123456789012', 'eu-west-1', 'vouch-revert-e1');
   const endpoint = await ec2.config.endpoint?.();
   assert.equal(endpoint?.hostname, '127.0.0.1');
@@ -30,6 +30,8 @@ test('AWS: clients act against AWS_ENDPOINT_URL when set, and refuse an account 
   assert.equal(await ec2.config.region(), 'eu-west-1');
   ec2.destroy();
   assert.throws(() => clientFor('iam', '12345', 'us-east-1', 's'), /not an AWS account id/);
+  // Without a revert role vouch's own credentials never act for a record.
+  assert.throws(() => awsClients({}).clientFor('ec2', '123456789012', 'us-east-1', 's'), (err: Error & { type?: string }) => err.type === 'RevertRoleUnavailable');
 });
 
 test('Duo: the library client for the configured integration and host', () => {

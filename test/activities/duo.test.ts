@@ -167,10 +167,10 @@ describe('Duo activities against the Duo Auth API stand-in', () => {
   test('a retried wait keeps the deadline recorded in its heartbeat details', async () => {
     const { txid } = await activities.sendDuoPush(pushInput('alice'));
     const env = new MockActivityEnvironment({ heartbeatDetails: { txid, startedAt: Date.now() - 90_000 } });
-    const started = Date.now();
     const status = await awaitResult(env, activities, txid);
     assert.equal(status.result, 'timeout');
-    assert.ok(Date.now() - started < 500);
+    assert.match(status.statusMessage, /no answer from Duo within 90 s/);
+    assert.equal(polls(txid), 0, 'the deadline had passed: not one more poll');
   });
 
   test('push that could not be delivered resolves failed', async () => {
@@ -192,10 +192,10 @@ describe('Duo activities against the Duo Auth API stand-in', () => {
     const env = new MockActivityEnvironment();
     const pending = awaitResult(env, activities, txid);
     await waitUntil(() => polls(txid) >= 1);
-    const cancelledAt = Date.now();
     env.cancel();
+    // Not cancelled, the wait would go on until Duo times the push out and resolve with 'timeout'.
     await assert.rejects(pending, (err: unknown) => err instanceof CancelledFailure);
-    assert.ok(Date.now() - cancelledAt < 1_000);
+    assert.equal(duo.transaction(txid)?.status, 'pushed', 'stopped while the push was still waiting');
   });
 
   test('the push carries type, display_username and a redacted pushinfo with the event name', async () => {
@@ -280,9 +280,8 @@ describe('Duo activities against the Duo Auth API stand-in', () => {
   test('a 429 comes straight back as retryable RateLimited, without the client’s 63 s backoff', async () => {
     const preauthsBefore = duo.requests.filter((r) => r.path === '/auth/v2/preauth').length;
     duo.failNext({ status: 429, path: '/auth/v2/preauth' });
-    const started = Date.now();
     const err = failureOf(await activities.sendDuoPush(pushInput('alice')).catch((e: unknown) => e));
-    assert.ok(Date.now() - started < 900, 'no client-side retry after 1 s');
+    // The 429 is one-shot: a client-side retry would have succeeded instead of failing RateLimited.
     assert.equal(err.type, 'RateLimited');
     assert.equal(err.nonRetryable, false);
     assert.ok(err.nextRetryDelay, 'carries a next retry delay for Temporal');

@@ -87,6 +87,7 @@ describe('ProgressLine', () => {
 describe('vouch ingest --from DIR', () => {
   let env: TestWorkflowEnvironment;
   let dir: string;
+  let accountsFile: string;
   before(async () => {
     env = await startDevServer();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vouch-progress-'));
@@ -94,11 +95,17 @@ describe('vouch ingest --from DIR', () => {
     const sample = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../src/demo/fixtures/sample-events.json'), 'utf8')) as {
       Records: Record<string, unknown>[];
     };
+    // Recent records of watched accounts: intake reviews only those (VOUCH_ACCOUNTS_FILE, VOUCH_INTAKE_MAX_AGE_SECONDS).
+    const eventTime = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const accounts: string[] = [];
     for (const n of [1, 2]) {
       const account = String(100000000000 + Math.floor(Math.random() * 899999999999));
-      const records = sample.Records.map((r) => ({ ...r, eventID: randomUUID(), recipientAccountId: account }));
+      accounts.push(account);
+      const records = sample.Records.map((r) => ({ ...r, eventID: randomUUID(), recipientAccountId: account, eventTime }));
       fs.writeFileSync(path.join(dir, `part-${n}.json`), JSON.stringify({ Records: records }));
     }
+    accountsFile = path.join(os.tmpdir(), `vouch-progress-accounts-${process.pid}.yaml`);
+    fs.writeFileSync(accountsFile, `defaults:\n  regions: [us-east-1]\naccounts:\n${accounts.map((a) => `  - id: "${a}"\n`).join('')}`);
   });
   after(async () => {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -109,7 +116,12 @@ describe('vouch ingest --from DIR', () => {
     let stdout = '';
     const deps = {
       client: env.client,
-      config: loadIntakeConfig({ TEMPORAL_TASK_QUEUE: `progress-${process.pid}`, VOUCH_LOG_LEVEL: 'error' }),
+      config: loadIntakeConfig({
+        TEMPORAL_TASK_QUEUE: `progress-${process.pid}`,
+        VOUCH_LOG_LEVEL: 'error',
+        VOUCH_ACCOUNTS_FILE: accountsFile,
+        VOUCH_INTAKE_MAX_AGE_SECONDS: '3600',
+      }),
       stdout: { write: (s: string) => (stdout += s) },
       stderr: { write: () => true },
       progress,

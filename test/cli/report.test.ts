@@ -33,6 +33,8 @@ interface Plan {
   answer?: 'yes' | 'no';
   unknown?: boolean;
   deadlineSeconds?: number;
+  /** How long the engineer's Duo answer takes (the fake holds it). */
+  duoDelayMs?: number;
 }
 
 function reviewInput(k: string, p: Plan): Omit<ReviewInput, 'reviewUrl'> {
@@ -47,16 +49,21 @@ function reviewInput(k: string, p: Plan): Omit<ReviewInput, 'reviewUrl'> {
 
 /** The FakeVendors' actor is `eng-<k>`; the report groups by that name, so the teams file maps those names. */
 const actors = new Map<string, string>();
+/** Each confirmed review's time to confirm, bounded from outside: at least its Duo delay, at most start → result. */
+const confirmBounds: Array<{ workflowId: string; low: number; startedAt: number; high?: number }> = [];
 
 async function drive(p: Plan): Promise<string> {
   const k = randomUUID().slice(0, 8);
   actors.set(`eng-${k}`, p.actor);
   if (p.unknown) fake.script(k, { person: 'unknown' });
+  if (p.duoDelayMs) fake.script(k, { duoDelayMs: p.duoDelayMs });
+  const startedAt = Date.now();
   const { handle, workflowId } = await startReview(client, reviewInput(k, p), { taskQueue, uiBaseUrl: 'http://127.0.0.1:8233' });
   if (p.answer) {
     await eventually(async () => (await handle.query(statusQuery)).phase === 'AWAITING_ANSWER', 20_000);
     await handle.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: p.answer }] });
   }
+  if (p.answer === 'yes') confirmBounds.push({ workflowId, low: (p.duoDelayMs ?? 0) / 1000, startedAt });
   return workflowId;
 }
 
@@ -76,12 +83,18 @@ before(async () => {
     // A noisy rule: five reviews, all confirmed.
     ...Array.from({ length: 5 }, (_, i): Plan => ({ account: A1, actor: `alice-${i}`, rules: ['noisy-rule', 'sg-open-world'], tier: 'confirm', answer: 'yes' })),
     { account: A1, actor: 'bob', rules: ['sg-open-world'], tier: 'confirm', answer: 'no' }, // DENIED, paged
-    { account: A2, actor: 'carol', rules: ['iam-admin'], tier: 'page', answer: 'yes' }, // CONFIRMED after a page
+    { account: A2, actor: 'carol', rules: ['iam-admin'], tier: 'page', answer: 'yes', duoDelayMs: 3000 }, // CONFIRMED after a page, 3 s on Duo
     { account: A2, actor: 'dave', rules: ['iam-admin'], tier: 'confirm', unknown: true }, // ESCALATED, paged
     { account: A2, actor: 'erin', rules: ['iam-admin'], tier: 'confirm', deadlineSeconds: 2 }, // TIMED_OUT, paged
   ];
   const ids = await Promise.all(plans.map(drive));
-  await Promise.all(ids.map((id) => client.workflow.getHandle(id).result()));
+  await Promise.all(
+    ids.map(async (id) => {
+      await client.workflow.getHandle(id).result();
+      const b = confirmBounds.find((x) => x.workflowId === id);
+      if (b) b.high = (Date.now() - b.startedAt) / 1000;
+    }),
+  );
   open = await drive({ account: A2, actor: 'frank', rules: ['iam-admin'], tier: 'confirm', deadlineSeconds: 600 });
 
   const teamsFile = path.join(ARTIFACTS, 'report-teams.json');
@@ -143,8 +156,16 @@ describe('vouch report on a real dev server', () => {
       { platform: 6, data: 3, unknown: 1 },
     );
     assert.equal(report.timeToConfirm.count, 6);
-    assert.ok((report.timeToConfirm.p50 ?? -1) >= 0 && (report.timeToConfirm.p90 ?? -1) >= (report.timeToConfirm.p50 ?? 0));
-    assert.ok((report.timeToConfirm.p90 ?? 99) < 60);
+    // Each review's time to confirm lies between its Duo delay and its start → result as the test saw it; sorted, the
+    // k-th sample lies between the k-th lowest and the k-th highest bound. Carol's 3 s on Duo is the slowest: p90.
+    const samples = [...report.timeToConfirm.samples].sort((a, b) => a - b);
+    const lows = confirmBounds.map((b) => b.low).sort((a, b) => a - b);
+    const highs = confirmBounds.map((b) => b.high ?? Infinity).sort((a, b) => a - b);
+    assert.equal(samples.length, 6);
+    samples.forEach((s, i) => assert.ok(s >= (lows[i] ?? 0) && s <= (highs[i] ?? 0), `sample ${i + 1}: ${s} s in [${lows[i]}, ${highs[i]}]`));
+    assert.equal(report.timeToConfirm.p50, samples[2], 'p50: the 3rd of 6 (nearest rank)');
+    assert.equal(report.timeToConfirm.p90, samples[5], 'p90: the 6th of 6');
+    assert.ok((report.timeToConfirm.p90 ?? 0) >= 3, 'the 3 s Duo wait shows in p90');
     // Pages: denied, escalated, timed out, and the page-tier review (confirmed later) = 4.
     assert.equal(report.pagesPerWeek.reduce((n, w) => n + w.pages, 0), 4);
     assert.equal(report.pagesPerWeek.at(-1)?.week, weekOf(new Date()));

@@ -98,7 +98,13 @@ function reviewInput(): Omit<ReviewInput, 'reviewUrl'> {
       region: 'eu-west-1',
       eventSource: 'ec2.amazonaws.com',
       eventName: 'AuthorizeSecurityGroupIngress',
-      actor: { type: 'AssumedRole', name: 'alice@example.com', arn: 'arn:aws:sts::111122223333:assumed-role/dev/alice@example.com' },
+      // An IAM Identity Center session: its name is trusted, so the worker looks alice up in Slack by e-mail.
+      actor: {
+        type: 'AssumedRole',
+        name: 'alice@example.com',
+        arn: 'arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Dev_0123456789abcdef/alice@example.com',
+        sessionIssuerArn: 'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev_0123456789abcdef',
+      },
       request: { groupId: 'sg-123' },
       response: null,
       summary: 'sg-123 opened to 0.0.0.0/0 on tcp/22',

@@ -1,7 +1,9 @@
 // One real Temporal dev server per test file (the official CLI, resolved like everywhere else in vouch), with
 // vouch's search attributes registered, and the workflow bundle built once.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createWorkerWith } from '../../src/cli/worker';
+import type { VouchMetrics } from '../../src/cli/metrics';
 import { resolveTemporalCli } from '../../src/demo/tools/resolve';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
@@ -49,27 +51,32 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
   }
 }
 
-/** A dev server with a worker running the review workflows on `taskQueue` over the given (fake) activities. */
+/** A dev server with the production worker (src/cli/worker.ts) running the review workflows on `taskQueue`. */
 export interface ReviewStack {
   env: TestWorkflowEnvironment;
   /** Stops the worker (waiting for it to drain), then the server. */
   stop(): Promise<void>;
 }
 
-export async function startReviewStack(activities: object, taskQueue: string): Promise<ReviewStack> {
+/**
+ * The worker `vouch worker` builds (createWorkerWith: its workflows, interceptors and options), over the given
+ * (scripted) activities instead of the vendor ones. With `metrics`, the activity interceptor is wired as production
+ * wires it.
+ */
+export async function startReviewStack(activities: object, taskQueue: string, opts: { metrics?: VouchMetrics } = {}): Promise<ReviewStack> {
   const env = await startDevServer();
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await reviewWorkflowBundle(),
+  const { worker, connection } = await createWorkerWith(
+    { TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TASK_QUEUE: taskQueue },
     activities,
-  });
+    opts.metrics,
+  );
   const running = worker.run();
   return {
     env,
     async stop() {
       worker.shutdown();
       await running;
+      await connection.close();
       await env.teardown();
     },
   };

@@ -60,6 +60,11 @@ before(async () => {
       const id = await sts(key).send(new GetCallerIdentityCommand({}));
       return id.Account === MOTO_DEFAULT_ACCOUNT ? undefined : id.Account;
     },
+    // The secret of that temporary key, from moto's own records, so the stand-in checks the signature itself.
+    secretOf: async (key) => {
+      const data = (await (await fetch(`${moto.endpoint}/moto-api/data.json`)).json()) as { iam?: { AccessKey?: Array<{ access_key_id: string; secret_access_key: string }> } };
+      return data.iam?.AccessKey?.find((k) => k.access_key_id === key)?.secret_access_key;
+    },
   });
 });
 after(async () => {
@@ -197,7 +202,8 @@ describe('roles across accounts (STS on moto)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vouch-accounts-'));
     const file = path.join(dir, 'accounts.yaml');
     fs.writeFileSync(file, accountsYaml(IDS));
-    const config = loadIntakeConfig({ TEMPORAL_TASK_QUEUE: `pollers-${process.pid}` }); // no worker: they just sit
+    // No worker: they just sit. The dev server keeps closed workflows 24 h: the maximum age must be shorter.
+    const config = loadIntakeConfig({ TEMPORAL_TASK_QUEUE: `pollers-${process.pid}`, VOUCH_INTAKE_MAX_AGE_SECONDS: '3600' });
     const run = async (args: string[]) => {
       const out: string[] = [];
       const err: string[] = [];

@@ -151,12 +151,17 @@ describe('lookupPollerWorkflow', () => {
       const floor = Date.parse(before.checkpoint) - 900_000 - 1000;
       assert.ok(startTime >= floor, `resumed window starts ${new Date(startTime).toISOString()}, at the checkpoint minus the overlap, not at ${startFrom}`);
       assert.ok(startTime > Date.parse(startFrom) + 3600_000);
-      assert.ok(standIn.maxAcceptedPerSecond((r) => r.account === account) <= 2, 'never over 2 requests per second');
+      // The poller's own pacing, measured on everything it sent (refused requests too): 600 ms apart (README), so at
+      // most 2 in any second, and never throttled.
+      const rate = standIn.sentRate((r) => r.account === account);
+      assert.ok(rate.requests >= 4, `paged through several requests (${rate.requests})`);
+      assert.ok(rate.maxPerSecond <= 2, `at most 2 requests in any second (sent ${rate.maxPerSecond})`);
+      assert.ok(rate.minGapMs >= 400, `requests paced ~600 ms apart (shortest gap ${rate.minGapMs} ms)`);
       assert.equal(requestsOf(account).filter((r) => r.error === 'ThrottlingException').length, 0);
       const fin = await status(account, region);
       t.diagnostic(
-        `${served.length} changes served; ${fin.totals.pages} pages in ${fin.totals.polls} polls, ${requestsOf(account).length} requests, ` +
-          `max ${standIn.maxAcceptedPerSecond((r) => r.account === account)}/s, 0 throttled; ${fin.totals.started} started, ${fin.totals.existing} found again`,
+        `${served.length} changes served; ${fin.totals.pages} pages in ${fin.totals.polls} polls, ${rate.requests} requests, ` +
+          `max ${rate.maxPerSecond}/s, shortest gap ${rate.minGapMs} ms, 0 throttled; ${fin.totals.started} started, ${fin.totals.existing} found again`,
       );
     } finally {
       await env.client.workflow.getHandle(lookupPollerWorkflowId(account, region)).terminate('test done').catch(() => undefined);
@@ -231,7 +236,8 @@ describe('lookupPollerWorkflow', () => {
       assert.equal(s.lastError, undefined, 'retries absorbed the throttling');
       assert.ok(s.totals.deadLettered >= 1);
       await eventually(async () => (await status(account, region)).totals.polls >= s.totals.polls + 1, 20_000, 'polling goes on');
-      assert.ok(standIn.maxAcceptedPerSecond((r) => r.account === account) <= 2);
+      const rate = standIn.sentRate((r) => r.account === account);
+      assert.ok(rate.maxPerSecond <= 2 && rate.minGapMs >= 400, `paced through the throttling: ${JSON.stringify(rate)}`);
     } finally {
       await env.client.workflow.getHandle(lookupPollerWorkflowId(account, region)).terminate('test done').catch(() => undefined);
       await stop(w);

@@ -33,9 +33,14 @@ describe('CloudTrail records', () => {
     const rec = { eventID: 'e1', eventName: 'StopLogging', eventSource: 'cloudtrail.amazonaws.com', eventTime: '2026-01-01T00:00:00Z', recipientAccountId: '123456789012' };
     assert.equal(parseRecords(JSON.stringify([rec, rec]), 's').length, 2);
     assert.equal(parseRecords(JSON.stringify(rec), 's').length, 1);
-    const envelope = { version: '0', id: 'x', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.cloudtrail', account: '210987654321', detail: { ...rec, recipientAccountId: undefined } };
+    const envelope = { version: '0', id: 'x', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.cloudtrail', account: '123456789012', detail: rec };
     const [fromEnv] = parseRecords(JSON.stringify(envelope), 's');
-    assert.equal(normalise(fromEnv, 's', 0).account, '210987654321');
+    assert.equal(normalise(fromEnv, 's', 0).account, '123456789012');
+    // Provenance: an envelope for another account than the record's, or without the record's account, is refused.
+    const [other] = parseRecords(JSON.stringify({ ...envelope, account: '210987654321' }), 's');
+    assert.throws(() => normalise(other, 's', 0), /s#0: envelope account the envelope's account 210987654321 is not the record's recipientAccountId "123456789012"/);
+    const [bare] = parseRecords(JSON.stringify({ ...envelope, detail: { ...rec, recipientAccountId: undefined } }), 's');
+    assert.throws(() => normalise(bare, 's', 0), /the record has no recipientAccountId to match the envelope's account/);
     assert.equal(parseRecords(`${JSON.stringify(rec)}\n${JSON.stringify(rec)}\n`, 's').length, 2);
   });
 
@@ -115,7 +120,10 @@ describe('normalisation variants seen in real CloudTrail data', () => {
   test('every userIdentity type: IAMUser, AssumedRole, IdentityCenterUser, Root, AWSService, FederatedUser', () => {
     assert.equal(actorOf({ type: 'IAMUser', userName: 'bob', arn: 'arn:aws:iam::1:user/bob' }).name, 'bob');
     const icu = actorOf({ type: 'IdentityCenterUser', accountId: '123456789012', onBehalfOf: { userId: '94482488-3041', identityStoreArn: 'arn:aws:identitystore::1:identitystore/d-1' }, credentialId: 'c' });
-    assert.deepEqual([icu.type, icu.name], ['IdentityCenterUser', '94482488-3041']);
+    assert.deepEqual([icu.type, icu.name, icu.identityCenterUserId], ['IdentityCenterUser', '94482488-3041', '94482488-3041']);
+    // An Identity Center session of a role names its user in onBehalfOf when CloudTrail records it.
+    const ssoRole = actorOf({ type: 'AssumedRole', arn: 'arn:aws:sts::1:assumed-role/AWSReservedSSO_A_1/alice', onBehalfOf: { userId: 'u-1' } });
+    assert.deepEqual([ssoRole.name, ssoRole.identityCenterUserId], ['alice', 'u-1']);
     const fed = actorOf({ type: 'FederatedUser', arn: 'arn:aws:sts::123456789012:federated-user/dave', sessionContext: { sessionIssuer: { type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/dave' } } });
     assert.deepEqual([fed.type, fed.name, fed.sessionIssuerArn], ['FederatedUser', 'dave', 'arn:aws:iam::123456789012:user/dave']);
     assert.deepEqual(actorOf({ type: 'Root', arn: 'arn:aws:iam::1:root' }).name, 'root');

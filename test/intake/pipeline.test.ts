@@ -258,10 +258,11 @@ describe('splitting files and SQS bodies', () => {
   });
 
   test('SQS bodies: envelopes (raw or through SNS) pass; everything else says what is wrong', () => {
-    const env = envelope({ ...write, recipientAccountId: undefined });
+    const own = { ...write, recipientAccountId: String(write.recipientAccountId ?? '123456789012') };
+    const env = envelope(own);
     const ok = parseEnvelope(JSON.stringify(env));
     assert.ok(ok.ok);
-    assert.equal(ok.ok && ok.record.recipientAccountId, env.account, 'the envelope account fills recipientAccountId');
+    assert.equal(ok.ok && ok.record.recipientAccountId, env.account);
     assert.ok(parseEnvelope(JSON.stringify({ Type: 'Notification', Message: JSON.stringify(env) })).ok);
     const cases: Array<[string, RegExp]> = [
       ['{"detail-type": "AWS API Call via CloudTrail", "detail": {', /^message body is not valid JSON/],
@@ -269,6 +270,10 @@ describe('splitting files and SQS bodies', () => {
       [JSON.stringify(write), /detail-type is missing/],
       [JSON.stringify({ ...env, 'detail-type': 'EC2 Instance State-change Notification' }), /detail-type must be "AWS API Call via CloudTrail", got "EC2 Instance/],
       [JSON.stringify({ ...env, detail: 'oops' }), /detail must be an object .* got string/],
+      // Provenance: only AWS services emit aws.* events; the envelope is for the record's own account.
+      [JSON.stringify({ ...env, source: 'custom.attacker' }), /source must be an AWS service's \(aws\.\*\), got "custom\.attacker"/],
+      [JSON.stringify({ ...env, account: '999999999999' }), /the envelope's account 999999999999 is not the record's recipientAccountId/],
+      [JSON.stringify({ ...env, detail: { ...own, recipientAccountId: undefined } }), /the record has no recipientAccountId/],
       ['\u0000\u00ff\u0001junk', /not valid JSON/],
     ];
     for (const [body, reason] of cases) {
@@ -281,7 +286,9 @@ describe('splitting files and SQS bodies', () => {
     const wrong = parseEnvelope(JSON.stringify({ ...env, detail: [1] }));
     assert.equal(wrong.ok ? null : wrong.field, 'detail');
     // A "__proto__" key in the record stays an own property (kept, redacted like any other), never a prototype.
-    const proto = parseEnvelope('{"detail-type":"AWS API Call via CloudTrail","account":"111122223333","detail":{"__proto__":{"polluted":1},"eventID":"p"}}');
+    const proto = parseEnvelope(
+      '{"detail-type":"AWS API Call via CloudTrail","source":"aws.ec2","account":"111122223333","detail":{"__proto__":{"polluted":1},"eventID":"p","recipientAccountId":"111122223333"}}',
+    );
     assert.ok(proto.ok);
     assert.ok(proto.ok && Object.hasOwn(proto.record, '__proto__'));
     assert.equal(proto.ok && Object.getPrototypeOf(proto.record), Object.prototype);

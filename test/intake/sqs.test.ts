@@ -7,13 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startMoto, type MotoServer } from '../../src/demo/sandbox/moto';
 import { FolderDeadLetterStore } from '../../src/intake/dead-letter';
 import { IntakePipeline, type Starter } from '../../src/intake/pipeline';
 import { temporalStarter } from '../../src/intake/starter';
 import { SqsIntake, sqsClientFor } from '../../src/intake/sqs';
-import { startDevServer } from '../helpers/temporal';
+import { eventually, startDevServer } from '../helpers/temporal';
 import { eventIdsOf, waitForReviews } from './helpers/temporal';
 import { envelope, expectedReviewed, inAccount, loadRecords, randomAccount, testJudge, type Rec } from './helpers/records';
 
@@ -152,6 +152,52 @@ describe('SQS intake', () => {
     assert.deepEqual([...new Set(byId.values())], [1]);
     assert.deepEqual(await new FolderDeadLetterStore(deadDir).list(), [], 'nothing transient was dead-lettered');
     assert.equal(p.metrics.snapshot().retried, 3);
+  });
+
+  test("a message that keeps failing is never deleted: after maxReceiveCount receives, the queue's redrive moves it, intact, to its dead-letter queue", async () => {
+    const account = randomAccount();
+    const [record] = sample(account, 4).filter((r) => expectedReviewed([r]).size === 1);
+    assert.ok(record);
+    const redriveUrl = await queue(`redrive-target-${account}`);
+    const redriveArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: redriveUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+    assert.ok(redriveArn);
+    const MAX_RECEIVES = 2;
+    const queueUrl = (
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: `redrive-${account}`,
+          Attributes: { VisibilityTimeout: '1', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: redriveArn, maxReceiveCount: MAX_RECEIVES }) },
+        }),
+      )
+    ).QueueUrl as string;
+    const body = JSON.stringify(envelope(record));
+    await send(queueUrl, [body]);
+    // Temporal stays unreachable: every start fails as a transient error.
+    let starts = 0;
+    const down: Starter = async () => {
+      starts += 1;
+      throw Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 });
+    };
+    const deadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vouch-sqs-dl-'));
+    const intake = new SqsIntake({ client: sqsClientFor(queueUrl), queueUrl, pipeline: pipeline(deadDir, down), waitTimeSeconds: 1 });
+    const running = intake.run();
+    try {
+      // Wait on the event itself: the message shows up in the redrive queue.
+      const moved = await eventually(async () => {
+        const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: redriveUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
+        return r.Messages?.[0];
+      }, 30_000, 'the message in the redrive queue');
+      assert.equal(moved.Body, body, 'moved as it was sent');
+    } finally {
+      intake.stop();
+    }
+    const summary = await running;
+    assert.equal(summary.deleted, 0, 'vouch never deleted a message whose review did not start');
+    assert.equal(summary.kept, MAX_RECEIVES, 'kept (left for redelivery) once per receive');
+    assert.equal(starts, MAX_RECEIVES, 'one start attempt per delivery, then SQS took over');
+    assert.equal(await depth(queueUrl), 0, 'gone from the intake queue');
+    assert.deepEqual(await new FolderDeadLetterStore(deadDir).list(), [], "a transient failure is not vouch's dead letter");
+    assert.equal((await waitForReviews(env.client, account, 0)).size, 0, 'no review started');
   });
 
   test('stop() ends a long poll at once and run() resolves with what was done', async () => {

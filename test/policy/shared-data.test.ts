@@ -16,19 +16,20 @@ const present = fs.existsSync(STRATUS) && fs.existsSync(INVICTUS);
 if (!present && process.env.CI === 'true') throw new Error(`${DATA} is missing: CI needs the shared CloudTrail data`);
 
 /**
- * technique → key event → tier. "revert|page": the catalogue's auto-revert, which pages instead when planRevert has
- * no plan for the record (e.g. no saved baseline). `row` is the catalogue row; null = outside the catalogue
- * (vouch's extra notify rules, or nothing to flag: read-only calls and failed calls).
+ * technique → key event → tier, written down from the catalogue: its auto-revert rows are `revert` where the record
+ * alone carries the undo (README, "from the event alone") and `page` where the undo needs a trusted baseline, which
+ * these tests do not keep. `row` is the catalogue row; null = outside the catalogue (vouch's extra notify rules, or
+ * nothing to flag: read-only calls and failed calls).
  */
-const EXPECTED: Record<string, { event: string; tier: Tier | 'revert|page'; row: number | null }> = {
+const EXPECTED: Record<string, { event: string; tier: Tier; row: number | null }> = {
   'credential-access.ec2-get-password-data': { event: 'GetPasswordData', tier: 'ignore', row: null }, // failed, read-only
   'credential-access.ec2-steal-instance-credentials': { event: 'SendCommand', tier: 'notify', row: null },
   'credential-access.secretsmanager-batch-retrieve-secrets': { event: 'BatchGetSecretValue', tier: 'ignore', row: null },
   'credential-access.secretsmanager-retrieve-secrets': { event: 'GetSecretValue', tier: 'ignore', row: null },
   'credential-access.ssm-retrieve-securestring-parameters': { event: 'GetParameters', tier: 'ignore', row: null },
   'defense-evasion.cloudtrail-delete': { event: 'DeleteTrail', tier: 'page', row: 7 },
-  'defense-evasion.cloudtrail-event-selectors': { event: 'PutEventSelectors', tier: 'revert|page', row: 9 },
-  'defense-evasion.cloudtrail-stop': { event: 'StopLogging', tier: 'revert|page', row: 6 },
+  'defense-evasion.cloudtrail-event-selectors': { event: 'PutEventSelectors', tier: 'page', row: 9 }, // baseline plan; none saved here
+  'defense-evasion.cloudtrail-stop': { event: 'StopLogging', tier: 'revert', row: 6 },
   'defense-evasion.dns-delete-logs': { event: 'DeleteResolverQueryLogConfig', tier: 'page', row: 15 },
   'defense-evasion.organizations-leave': { event: 'LeaveOrganization', tier: 'notify', row: 44 }, // AccessDenied: noted only
   'defense-evasion.vpc-remove-flow-logs': { event: 'DeleteFlowLogs', tier: 'page', row: 15 },
@@ -37,20 +38,20 @@ const EXPECTED: Record<string, { event: string; tier: Tier | 'revert|page'; row:
   'execution.ec2-user-data': { event: 'ModifyInstanceAttribute', tier: 'page', row: 40 },
   'execution.ssm-send-command': { event: 'SendCommand', tier: 'notify', row: null },
   'execution.ssm-start-session': { event: 'StartSession', tier: 'notify', row: null },
-  'exfiltration.ec2-security-group-open-port-22-ingress': { event: 'AuthorizeSecurityGroupIngress', tier: 'revert|page', row: 1 },
-  'exfiltration.ec2-share-ami': { event: 'ModifyImageAttribute', tier: 'revert|page', row: 37 },
-  'exfiltration.ec2-share-ebs-snapshot': { event: 'ModifySnapshotAttribute', tier: 'revert|page', row: 36 },
-  'exfiltration.rds-share-snapshot': { event: 'ModifyDBSnapshotAttribute', tier: 'revert|page', row: 38 },
+  'exfiltration.ec2-security-group-open-port-22-ingress': { event: 'AuthorizeSecurityGroupIngress', tier: 'revert', row: 1 },
+  'exfiltration.ec2-share-ami': { event: 'ModifyImageAttribute', tier: 'revert', row: 37 },
+  'exfiltration.ec2-share-ebs-snapshot': { event: 'ModifySnapshotAttribute', tier: 'revert', row: 36 },
+  'exfiltration.rds-share-snapshot': { event: 'ModifyDBSnapshotAttribute', tier: 'revert', row: 38 },
   'impact.bedrock-invoke-model': { event: 'InvokeModel', tier: 'ignore', row: null },
   'initial-access.console-login-without-mfa': { event: 'ConsoleLogin', tier: 'confirm', row: 31 },
   'lateral-movement.ec2-instance-connect': { event: 'SendSSHPublicKey', tier: 'notify', row: null },
-  'lateral-movement.ec2-serial-console-send-ssh-public-key': { event: 'EnableSerialConsoleAccess', tier: 'revert|page', row: 41 },
+  'lateral-movement.ec2-serial-console-send-ssh-public-key': { event: 'EnableSerialConsoleAccess', tier: 'revert', row: 41 },
   'persistence.iam-backdoor-role': { event: 'UpdateAssumeRolePolicy', tier: 'page', row: 25 },
   'persistence.iam-backdoor-user': { event: 'CreateAccessKey', tier: 'confirm', row: 20 },
   'persistence.iam-create-admin-user': { event: 'AttachUserPolicy', tier: 'confirm', row: 22 },
   'persistence.iam-create-backdoor-role': { event: 'AttachRolePolicy', tier: 'confirm', row: 22 },
   'persistence.iam-create-user-login-profile': { event: 'CreateLoginProfile', tier: 'confirm', row: 26 },
-  'persistence.lambda-backdoor-function': { event: 'AddPermission20150331v2', tier: 'revert|page', row: 42 },
+  'persistence.lambda-backdoor-function': { event: 'AddPermission20150331v2', tier: 'revert', row: 42 },
   'persistence.lambda-layer-extension': { event: 'UpdateFunctionConfiguration20150331v2', tier: 'page', row: 43 },
   'persistence.lambda-overwrite-code': { event: 'UpdateFunctionCode20150331v2', tier: 'page', row: 43 },
   'persistence.rolesanywhere-create-trust-anchor': { event: 'CreateTrustAnchor', tier: 'page', row: 29 },
@@ -86,8 +87,8 @@ describe('default policy over ../shared/data/cloudtrail', { skip: present ? fals
       const key = assessed.filter((x) => x.c.eventName === want.event);
       assert.ok(key.length > 0, `${technique}: no ${want.event} record`);
       for (const { c, a } of key) {
-        const expected = want.tier === 'revert|page' ? (a.revertPlan ? 'revert' : 'page') : want.tier;
-        assert.equal(a.tier, expected, `${technique}: ${c.eventName} ${c.eventId} is ${a.tier} (${a.reasons.join('; ')}), expected ${expected}`);
+        assert.equal(a.tier, want.tier, `${technique}: ${c.eventName} ${c.eventId} is ${a.tier} (${a.reasons.join('; ')}), expected ${want.tier}`);
+        if (want.tier === 'revert') assert.ok(a.revertPlan, `${technique}: the revert tier carries its plan`);
         if (want.row !== null) {
           assert.ok(a.rules.some((id) => rowsOf.get(id)?.includes(want.row as number)), `${technique}: a rule citing row ${want.row} matched (${a.rules.join(', ')})`);
         }

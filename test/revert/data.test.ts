@@ -127,7 +127,7 @@ describe('Lambda permission for "*"', () => {
 
     const first = await revertTwice(aws, change);
 
-    assert.deepEqual(first.before, { statementIds: ['backdoor', 'events'] });
+    assert.deepEqual((first.before as { statementIds: string[] }).statementIds, ['backdoor', 'events']);
     const policy = JSON.parse((await lambda.send(new GetPolicyCommand({ FunctionName: 'stratus-red-team-backdoor-f-func' }))).Policy ?? '{}') as { Statement: { Sid: string }[] };
     assert.deepEqual(policy.Statement.map((s) => s.Sid), ['events']);
   });

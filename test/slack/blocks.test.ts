@@ -168,7 +168,13 @@ describe('review message rendering', () => {
     const retry = renderReviewMessage(input({ kind: 'duo-failed', reason: 'Push timed out', pushes: 1, maxPushes: 3 }));
     assert.deepEqual(
       buttons(retry).map((b) => [b.action_id, (b.text as Obj).text]),
-      [[ActionIds.duoRetry, 'Send another Duo push']],
+      [[`${ActionIds.duoRetry}:1`, 'Send another Duo push']],
+    );
+    const second = renderReviewMessage(input({ kind: 'duo-failed', reason: 'Push timed out', pushes: 2, maxPushes: 3 }));
+    assert.deepEqual(
+      buttons(second).map((b) => b.action_id),
+      [`${ActionIds.duoRetry}:2`],
+      'the button names the attempt it was drawn for',
     );
     assert.match(allTexts(retry.blocks).join('\n'), /Push timed out/);
     const exhausted = renderReviewMessage(
@@ -178,13 +184,12 @@ describe('review message rendering', () => {
     assert.match(allTexts(exhausted.blocks).join('\n'), /All 3 Duo pushes have been used/);
   });
 
-  test('an info message is plain text without buttons', () => {
-    const rendered = renderReviewMessage(input({ kind: 'info', text: 'Your change was reverted by vouch.' }));
+  test('an info message is escaped verbatim mrkdwn without buttons', () => {
+    const rendered = renderReviewMessage(input({ kind: 'info', text: 'Your change was reverted by vouch.\nSee <!here>.' }));
     assert.equal(buttons(rendered).length, 0);
     const first = blocksOf(rendered)[0] as Obj;
-    assert.deepEqual((first.text as Obj).type, 'plain_text');
-    assert.equal((first.text as Obj).text, 'Your change was reverted by vouch.');
-    assert.equal(rendered.text, 'Your change was reverted by vouch.');
+    assert.deepEqual(first.text, { type: 'mrkdwn', verbatim: true, text: 'Your change was reverted by vouch.\nSee &lt;!here&gt;.' });
+    assert.equal(rendered.text, 'Your change was reverted by vouch. See &lt;!here&gt;.');
   });
 
   test('long text is cut to the Block Kit limits with an ellipsis', () => {

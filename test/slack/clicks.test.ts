@@ -55,7 +55,7 @@ describe('interpretClick', () => {
   test('"Yes, this was me" becomes a decision update with answer yes from the clicker', () => {
     const cmd = command(buildBlockActionsPayload(spec()));
     assert.equal(cmd.update, 'decision');
-    assert.deepEqual(cmd.args, [{ slackUserId: 'U123ENG', answer: 'yes' }]);
+    assert.deepEqual(cmd.args, [{ slackUserId: 'U123ENG', answer: 'yes', messageTs: '1764331200.000100' }]);
     assert.equal(cmd.workflowId, WF);
     assert.deepEqual(cmd.clicker, { id: 'U123ENG', teamId: 'T0VOUCH' });
     assert.equal(cmd.channelId, 'D0DM1');
@@ -66,13 +66,23 @@ describe('interpretClick', () => {
   test('"No, this wasn\'t me" becomes a decision update with answer no', () => {
     const cmd = command(buildBlockActionsPayload(spec({ actionId: 'vouch_no' })));
     assert.equal(cmd.update, 'decision');
-    assert.deepEqual(cmd.args, [{ slackUserId: 'U123ENG', answer: 'no' }]);
+    assert.deepEqual(cmd.args, [{ slackUserId: 'U123ENG', answer: 'no', messageTs: '1764331200.000100' }]);
   });
 
-  test('"Send another Duo push" becomes a duoRetry update', () => {
-    const cmd = command(buildBlockActionsPayload(spec({ actionId: 'vouch_duo_retry' })));
+  test('"Send another Duo push" becomes a duoRetry update bound to its message and the attempt it was drawn for', () => {
+    const cmd = command(buildBlockActionsPayload(spec({ actionId: 'vouch_duo_retry:2' })));
     assert.equal(cmd.update, 'duoRetry');
-    assert.deepEqual(cmd.args, [{ slackUserId: 'U123ENG' }]);
+    assert.deepEqual(cmd.args, [{ slackUserId: 'U123ENG', messageTs: '1764331200.000100', duoAttempt: 2 }]);
+    // A button rendered before attempts were named still reads as a retry; it names no attempt.
+    const legacy = command(buildBlockActionsPayload(spec({ actionId: 'vouch_duo_retry' })));
+    assert.deepEqual(legacy.args, [{ slackUserId: 'U123ENG', messageTs: '1764331200.000100' }]);
+  });
+
+  test('an action id that only looks like the retry button is not vouch\'s', () => {
+    for (const actionId of ['vouch_duo_retry:0', 'vouch_duo_retry:x', 'vouch_duo_retry:2:3', 'vouch_duo_retry:12345', 'vouch_yes:1']) {
+      const r = interpretClick(buildBlockActionsPayload(spec({ actionId })));
+      assert.ok(isIgnored(r), actionId);
+    }
   });
 
   test('the update id is message ts, block, action and user, so a double click gives the same id', () => {

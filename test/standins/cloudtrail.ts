@@ -5,8 +5,9 @@
 // `cloudtrail`, and answers `{"Events":[{EventId, EventName, ReadOnly, AccessKeyId, EventTime, EventSource, Username,
 // Resources, CloudTrailEvent}], "NextToken"}` with the records it was given, newest first.
 //
-// What it checks as CloudTrail does: the operation, the signature header and its scope (service and Region), the
-// request members and their types, at most one lookup attribute from the documented keys, MaxResults 1–50,
+// What it checks as CloudTrail does: the operation; the SigV4 signature itself (test/standins/sigv4.ts: recomputed
+// with the caller's secret key, its scope naming the service, X-Amz-Date within 5 minutes of now); the request members
+// and their types, at most one lookup attribute from the documented keys, MaxResults 1–50,
 // StartTime ≤ EndTime, a NextToken only with the parameters that produced it (InvalidNextTokenException otherwise),
 // and the rate: above `ratePerSecond` requests in any second per account and Region it answers ThrottlingException
 // (HTTP 400, JSON error body, as the JSON 1.1 protocol's common throttling error; the SDK reads the type from
@@ -16,6 +17,10 @@ import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isRecord } from '../../src/core/text';
+import { checkSigV4, type SigV4Refusal } from './sigv4';
+
+/** The secret key every known access key signs with, unless the stand-in is given another. */
+export const STANDIN_SECRET = 'test-secret';
 
 /** A record to serve: a CloudTrail record object, or raw `CloudTrailEvent` text with the fields LookupEvents shows. */
 export type ServedEvent =
@@ -29,6 +34,12 @@ export interface CloudTrailStandInOptions {
   defaultAccount?: string;
   /** Requests allowed in any one second per account and Region. Default 2 (the API's documented limit). */
   ratePerSecond?: number;
+  /** The secret access key of every known access key. Default STANDIN_SECRET. */
+  secretAccessKey?: string;
+  /** The secret of one access key (e.g. temporary credentials another service issued); overrides secretAccessKey. */
+  secretOf?: (accessKeyId: string) => string | undefined | Promise<string | undefined>;
+  /** Now (epoch ms), for the X-Amz-Date window. Default Date.now(). */
+  now?: () => number;
 }
 
 export interface LookupRequestLog {
@@ -154,17 +165,15 @@ function matches(s: Stored, key: string, value: string): boolean {
   }
 }
 
-/** SigV4: `AWS4-HMAC-SHA256 Credential=AKID/yyyymmdd/region/service/aws4_request, SignedHeaders=…, Signature=…`. */
-function parseAuthorization(header: string | undefined): { accessKeyId: string; region: string; service: string } {
-  if (!header) throw new ApiError('MissingAuthenticationTokenException', 'Request is missing Authentication Token', 403);
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(header);
-  if (!m) throw new ApiError('IncompleteSignatureException', 'Authorization header is not a complete AWS Signature Version 4', 403);
-  const signed = (m[5] ?? '').split(';');
-  for (const h of ['host', 'x-amz-date', 'x-amz-target']) {
-    if (!signed.includes(h)) throw new ApiError('IncompleteSignatureException', `SignedHeaders must include ${h}`, 403);
-  }
-  return { accessKeyId: m[1] as string, region: m[3] as string, service: m[4] as string };
-}
+/** How CloudTrail's JSON protocol answers each SigV4 refusal. */
+const SIGV4_ERRORS: Record<SigV4Refusal, { type: string; status: number }> = {
+  MissingAuthenticationToken: { type: 'MissingAuthenticationTokenException', status: 403 },
+  IncompleteSignature: { type: 'IncompleteSignatureException', status: 403 },
+  WrongService: { type: 'InvalidSignatureException', status: 403 },
+  UnknownAccessKey: { type: 'UnrecognizedClientException', status: 400 },
+  SignatureExpired: { type: 'InvalidSignatureException', status: 400 },
+  SignatureDoesNotMatch: { type: 'InvalidSignatureException', status: 403 },
+};
 
 export class CloudTrailStandIn {
   readonly requests: LookupRequestLog[] = [];
@@ -190,23 +199,31 @@ export class CloudTrailStandIn {
     this.forcedThrottles += n;
   }
 
-  /** Highest number of accepted requests in any 1-second window, per account+Region. */
-  maxAcceptedPerSecond(filter: (r: LookupRequestLog) => boolean = () => true): number {
+  /**
+   * What a caller sent, refused requests included, per account+Region: the most requests in any 1-second window and
+   * the shortest gap between two requests. (Counting only accepted requests would measure the stand-in's own limit.)
+   */
+  sentRate(filter: (r: LookupRequestLog) => boolean = () => true): { requests: number; maxPerSecond: number; minGapMs: number } {
     const byKey = new Map<string, number[]>();
+    let requests = 0;
     for (const r of this.requests) {
-      if (r.status !== 200 || !filter(r)) continue;
+      if (!filter(r)) continue;
+      requests += 1;
       const k = `${r.account}/${r.region}`;
       byKey.set(k, [...(byKey.get(k) ?? []), r.at]);
     }
-    let max = 0;
+    let maxPerSecond = 0;
+    let minGapMs = Infinity;
     for (const times of byKey.values()) {
+      times.sort((a, b) => a - b);
       for (let i = 0; i < times.length; i++) {
+        if (i > 0) minGapMs = Math.min(minGapMs, (times[i] as number) - (times[i - 1] as number));
         let n = 0;
         for (let j = i; j < times.length && (times[j] as number) - (times[i] as number) < 1000; j++) n++;
-        max = Math.max(max, n);
+        maxPerSecond = Math.max(maxPerSecond, n);
       }
     }
-    return max;
+    return { requests, maxPerSecond, minGapMs };
   }
 
   async start(): Promise<this> {
@@ -265,15 +282,20 @@ export class CloudTrailStandIn {
     if (target !== TARGET) throw new ApiError('UnknownOperationException', `X-Amz-Target must be ${TARGET} (this stand-in serves LookupEvents only), got ${String(target)}`);
     const type = String(req.headers['content-type'] ?? '');
     if (!type.startsWith('application/x-amz-json-1.1')) throw new ApiError('SerializationException', `Content-Type must be application/x-amz-json-1.1, got ${type}`);
-    if (!req.headers['x-amz-date']) throw new ApiError('IncompleteSignatureException', 'X-Amz-Date header is missing', 403);
-    const auth = parseAuthorization(req.headers.authorization);
+    const claimed = /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+    const known = claimed === undefined ? undefined : this.opts.accountOf ? await this.opts.accountOf(claimed) : this.opts.defaultAccount;
+    const secret = !known || claimed === undefined ? undefined : this.opts.secretOf ? await this.opts.secretOf(claimed) : (this.opts.secretAccessKey ?? STANDIN_SECRET);
+    const auth = checkSigV4(
+      { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body: raw },
+      { service: 'cloudtrail', secretOf: () => secret, now: (this.opts.now ?? Date.now)() },
+    );
     log.accessKeyId = auth.accessKeyId;
     log.region = auth.region;
-    if (auth.service !== 'cloudtrail') {
-      throw new ApiError('InvalidSignatureException', `Credential should be scoped to correct service: 'cloudtrail', not '${auth.service}'`, 403);
+    if (!auth.ok) {
+      const e = SIGV4_ERRORS[auth.refusal];
+      throw new ApiError(e.type, auth.message, e.status);
     }
-    const account = this.opts.accountOf ? await this.opts.accountOf(auth.accessKeyId) : this.opts.defaultAccount;
-    if (!account) throw new ApiError('UnrecognizedClientException', 'The security token included in the request is invalid.', 400);
+    const account = known as string;
     log.account = account;
 
     // Rate: a sliding one-second window of accepted requests per account and Region.

@@ -2,12 +2,36 @@
 // - serial console access (Get/Enable/DisableSerialConsoleAccess: not in moto),
 // - ModifySnapshotAttribute with the CreateVolumePermission.{Add,Remove} structure (moto reads only the
 //   OperationType + UserIds form; AWS accepts both, and the Stratus/Invictus operator used the structure).
-// It checks what EC2 checks first (POST, Version=2016-11-15, SigV4 for the ec2 service), keeps state, honours DryRun
-// (DryRunOperation), answers EC2's XML, and records every request's query parameters for wire-level assertions.
+// It checks what EC2 checks first (POST, Version=2016-11-15, and the SigV4 signature itself: recomputed with the
+// caller's secret key, scoped to the ec2 service, its X-Amz-Date within EC2's documented 15 minutes of now, as
+// test/standins/sigv4.ts checks it), keeps state, honours DryRun (DryRunOperation), answers EC2's XML, and records
+// every request's query parameters for wire-level assertions.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { checkSigV4, type SigV4Refusal } from './sigv4';
 
 const NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
+
+/** The account the stand-in's credentials belong to (moto's default, as the revert tests use). */
+const STANDIN_ACCOUNT = '123456789012';
+
+export interface Ec2StandInOptions {
+  /** The one access key the endpoint knows, and its secret. Default test / test (the revert tests' credentials). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Now (epoch ms), for the X-Amz-Date window. Default Date.now(). */
+  now?: () => number;
+}
+
+/** EC2's error codes for SigV4 refusals (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html). */
+const AUTH_ERRORS: Record<SigV4Refusal, { code: string; status: number }> = {
+  MissingAuthenticationToken: { code: 'MissingAuthenticationToken', status: 401 },
+  IncompleteSignature: { code: 'IncompleteSignature', status: 400 },
+  WrongService: { code: 'SignatureDoesNotMatch', status: 403 },
+  UnknownAccessKey: { code: 'AuthFailure', status: 401 },
+  SignatureExpired: { code: 'RequestExpired', status: 400 },
+  SignatureDoesNotMatch: { code: 'AuthFailure', status: 401 },
+};
 
 export interface Ec2StandIn {
   endpoint: string;
@@ -36,7 +60,9 @@ function indexed(q: URLSearchParams, prefix: string, field: string): string[] {
     .map(([, v]) => v);
 }
 
-export async function startEc2StandIn(): Promise<Ec2StandIn> {
+export async function startEc2StandIn(opts: Ec2StandInOptions = {}): Promise<Ec2StandIn> {
+  const keyId = opts.accessKeyId ?? 'test';
+  const secret = opts.secretAccessKey ?? 'test';
   const state: Ec2StandIn = {
     endpoint: '',
     requests: [],
@@ -54,9 +80,26 @@ export async function startEc2StandIn(): Promise<Ec2StandIn> {
         res.writeHead(status, { 'content-type': 'text/xml' });
         res.end(text);
       };
-      const auth = String(req.headers.authorization ?? '');
-      if (req.method !== 'POST' || q.get('Version') !== '2016-11-15' || !/^AWS4-HMAC-SHA256 Credential=\w+\/\d{8}\/[\w-]+\/ec2\/aws4_request/.test(auth)) {
-        return send(400, error('InvalidRequest', 'not a signed EC2 query request'));
+      const authHeader = String(req.headers.authorization ?? '');
+      if (q.get('Action') === 'GetCallerIdentity' && /\/sts\/aws4_request/.test(authHeader)) {
+        // STS on the same endpoint: vouch proves which account its credentials belong to before any EC2 call.
+        return send(
+          200,
+          `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +
+            `<Arn>arn:aws:iam::${STANDIN_ACCOUNT}:user/test</Arn><UserId>AIDATEST</UserId><Account>${STANDIN_ACCOUNT}</Account>` +
+            `</GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+        );
+      }
+      if (req.method !== 'POST' || q.get('Version') !== '2016-11-15') {
+        return send(400, error('InvalidRequest', 'not an EC2 query request (POST, Version=2016-11-15)'));
+      }
+      const auth = checkSigV4(
+        { method: req.method, url: req.url ?? '/', headers: req.headers, body },
+        { service: 'ec2', secretOf: (k) => (k === keyId ? secret : undefined), now: (opts.now ?? Date.now)(), maxSkewMs: 15 * 60_000 },
+      );
+      if (!auth.ok) {
+        const e = AUTH_ERRORS[auth.refusal];
+        return send(e.status, error(e.code, auth.message));
       }
       const action = q.get('Action') ?? '';
       const dry = q.get('DryRun') === 'true';

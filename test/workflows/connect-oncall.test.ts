@@ -54,7 +54,11 @@ describe('connect on-call after a page', () => {
     assert.equal(calls.length, 1);
     assert.equal(calls[0]?.engineerSlackUserId, `U-${k}`);
     assert.match(calls[0]?.summary ?? '', /not theirs/);
-    assert.ok(out.timeline.some((t) => t.step === 'oncall.connected'));
+    // The timeline says what the on-call activity answered (the fake connected U-ONCALL), once.
+    assert.deepEqual(
+      out.timeline.filter((t) => t.step.startsWith('oncall.')).map((t) => [t.step, t.result]),
+      [['oncall.connected', 'connected on-call U-ONCALL']],
+    );
   });
 
   test('page tier: connects once, and the engineer is still asked; confirmation does not connect again', async () => {

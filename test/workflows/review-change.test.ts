@@ -2,12 +2,19 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startReviewStack, type ReviewStack, eventually } from '../helpers/temporal';
 import { FakeVendors } from '../helpers/fake-vendors';
 import { reviewInput } from '../helpers/review-input';
-import { startReview } from '../../src/intake/starter';
+import { startReview, temporalStarter } from '../../src/intake/starter';
+import { IntakePipeline } from '../../src/intake/pipeline';
+import { fixedJudge } from '../../src/intake/judges';
+import { FolderDeadLetterStore } from '../../src/intake/dead-letter';
+import { loadIntakeConfig, reviewSettings } from '../../src/cli/intake-settings';
 import { decisionUpdate, duoRetryUpdate, securityDecisionUpdate, statusQuery } from '../../workflows/messages';
 import type { ReviewInput, Tier, Verdict, ReviewStatus } from '../../src/core/types';
 
@@ -48,6 +55,14 @@ async function waitPhase(handle: Awaited<ReturnType<typeof start>>, phase: Revie
     const s = await handle.query(statusQuery);
     return s.phase === phase ? s : undefined;
   }, 15_000, `phase ${phase}`);
+}
+
+/** Waits until the review's `n`-th Duo push has failed (phase DUO_FAILED with n pushes sent). */
+async function waitFailedPush(handle: Awaited<ReturnType<typeof start>>, n: number): Promise<ReviewStatus> {
+  return eventually(async () => {
+    const s = await handle.query(statusQuery);
+    return s.phase === 'DUO_FAILED' && s.duoPushes === n ? s : undefined;
+  }, 15_000, `Duo push ${n} to fail`);
 }
 
 function key(): string {
@@ -96,6 +111,8 @@ describe('review workflow on a real Temporal server', () => {
     assert.equal(pages[0]?.dedupKey, h.workflowId, 'dedup key is the workflow id');
     assert.equal(fake.callsFor(k, 'revertChange').length, 1);
     assert.equal(fake.callsFor(k, 'sendDuoPush').length, 0);
+    assert.equal(fake.callsFor(k, 'resolveIncident').length, 0, 'a "not me" stays open: a person must look');
+    assert.equal(fake.callsFor(k, 'acceptTrustedChange').length, 0, 'a denied change is not trusted');
   });
 
   test('a dry-run review rehearses its revert instead of making it', async () => {
@@ -153,6 +170,73 @@ describe('review workflow on a real Temporal server', () => {
     assert.equal(fake.callsFor(k, 'sendDuoPush').length, 2);
   });
 
+  test('at most 3 Duo pushes per review: expired and failed pushes page nobody, and a fourth push is refused', async () => {
+    const k = key();
+    fake.script(k, { duo: ['timeout', 'failed', 'timeout'] });
+    const h = await start(k, 'confirm', { deadlineSeconds: 600 });
+    await waitPhase(h, 'AWAITING_ANSWER');
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    for (let n = 1; n <= 3; n++) {
+      const s = await waitFailedPush(h, n);
+      assert.equal(s.outcome, 'PENDING', `push ${n} did not end the review`);
+      if (n < 3) await h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: `U-${k}` }] });
+    }
+    await assert.rejects(
+      h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: `U-${k}` }] }),
+      (err: unknown) => err instanceof WorkflowUpdateFailedError && /No more Duo pushes: the limit is 3 per review/.test(String((err as Error).cause)),
+    );
+    assert.equal(fake.callsFor(k, 'sendDuoPush').length, 3);
+    assert.equal(fake.callsFor(k, 'triggerIncident').length, 0, 'an expired or failed push is not a denial: nobody is paged');
+    await h.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'approve', note: 'checked by phone' }] });
+    const out = await h.result();
+    assert.equal(out.outcome, 'APPROVED');
+    assert.deepEqual(
+      out.timeline.filter((t) => t.step === 'duo.pushed').map((t) => t.result),
+      [1, 2, 3].map((n) => `push ${n} of 3 to eng-${k}@example.com`),
+    );
+    assert.deepEqual(
+      out.timeline.filter((t) => t.step === 'duo.answered').map((t) => t.result),
+      ['timeout (timeout)', 'failed (failed)', 'timeout (timeout)'],
+    );
+  });
+
+  test('VOUCH_MAX_DUO_PUSHES lowers the limit, from the environment through intake to the review', async () => {
+    const k = key();
+    fake.script(k, { duo: ['timeout', 'allow'] });
+    const config = loadIntakeConfig({ VOUCH_MAX_DUO_PUSHES: '1', VOUCH_SECURITY_SLACK_USERS: SECURITY });
+    const pipeline = new IntakePipeline({
+      judge: fixedJudge({ tier: 'confirm', score: 60, deadlineSeconds: 600 }),
+      starter: temporalStarter(client, { taskQueue, uiBaseUrl: 'http://127.0.0.1:8233' }),
+      deadLetters: new FolderDeadLetterStore(fs.mkdtempSync(path.join(os.tmpdir(), 'vouch-duo-limit-'))),
+      review: reviewSettings(config),
+    });
+    const record = {
+      eventVersion: '1.08',
+      eventID: `evt-${k}`,
+      eventTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      eventSource: 'ec2.amazonaws.com',
+      eventName: 'AuthorizeSecurityGroupIngress',
+      awsRegion: 'eu-west-1',
+      recipientAccountId: ACCOUNT,
+      userIdentity: { type: 'IAMUser', principalId: 'AIDAEXAMPLE', arn: `arn:aws:iam::${ACCOUNT}:user/eng-${k}`, accountId: ACCOUNT, userName: `eng-${k}` },
+      requestParameters: { groupId: 'sg-123', ipPermissions: { items: [{ ipProtocol: 'tcp', fromPort: 443, toPort: 443, ipRanges: { items: [{ cidrIp: '0.0.0.0/0' }] } }] } },
+      responseElements: null,
+    };
+    const res = await pipeline.process({ kind: 'review', source: 'test', index: 0, record });
+    assert.equal(res.status, 'started', JSON.stringify(res));
+    const h = client.workflow.getHandle(res.status === 'started' ? res.workflowId : '');
+    await waitPhase(h as Awaited<ReturnType<typeof start>>, 'AWAITING_ANSWER');
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await waitFailedPush(h as Awaited<ReturnType<typeof start>>, 1);
+    await assert.rejects(
+      h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: `U-${k}` }] }),
+      (err: unknown) => err instanceof WorkflowUpdateFailedError && /No more Duo pushes: the limit is 1 per review/.test(String((err as Error).cause)),
+    );
+    assert.equal(fake.callsFor(k, 'sendDuoPush').length, 1);
+    await h.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'escalate' }] });
+    assert.equal((await h.result()).outcome, 'ESCALATED');
+  });
+
   test('no answer by the deadline times out and pages, after a reminder at half time', async () => {
     const k = key();
     const h = await start(k, 'confirm', { deadlineSeconds: 4 });
@@ -165,6 +249,8 @@ describe('review workflow on a real Temporal server', () => {
     assert.match(page.summary, /No answer from eng-/);
     const steps = out.timeline.map((t) => t.step);
     assert.ok(steps.indexOf('slack.reminded') < steps.indexOf('pagerduty.triggered'), 'reminder before the page');
+    assert.equal(fake.callsFor(k, 'resolveIncident').length, 0, 'a TIMED_OUT incident stays open');
+    assert.equal(fake.callsFor(k, 'acceptTrustedChange').length, 0);
   });
 
   test('notify tier tells the engineer and the security channel, asks nothing, and ends NOTIFIED', async () => {
@@ -206,11 +292,31 @@ describe('review workflow on a real Temporal server', () => {
     const h = await start(k, 'revert', { plan: true });
     const out = await h.result();
     assert.equal(out.outcome, 'REVERTED');
-    assert.equal(fake.callsFor(k, 'revertChange').length, 1);
-    assert.equal(fake.callsFor(k, 'notifyPerson').length, 1);
-    assert.equal((fake.callsFor(k, 'triggerIncident')[0]?.args as { severity: string }).severity, 'info');
-    assert.ok(out.timeline.some((t) => t.step === 'revert.verified'));
+    const reverts = fake.callsFor(k, 'revertChange').map((c) => c.args);
+    assert.deepEqual(reverts, [
+      {
+        plan: { service: 'ec2', operation: 'RevokeSecurityGroupIngress', input: { GroupId: 'sg-123', SecurityGroupRuleIds: ['sgr-1'] }, description: 'revoke sgr-1 from sg-123' },
+        account: ACCOUNT,
+        region: 'eu-west-1',
+        eventId: `evt-${k}`,
+      },
+    ]);
+    // The timeline keeps what the revert read before and after (the fake AWS answered: the rule, then nothing).
+    assert.deepEqual(
+      out.timeline.filter((t) => t.step.startsWith('revert.')).map((t) => [t.step, t.result]),
+      [
+        ['revert.done', 'revert tier: revoked sgr-1'],
+        ['revert.verified', 'before: ["sgr-1 in tcp/22 0.0.0.0/0"] after: []'],
+      ],
+    );
+    const told = fake.callsFor(k, 'notifyPerson').map((c) => (c.args as { slackUserId: string; text: string }));
+    assert.equal(told.length, 1);
+    assert.equal(told[0]?.slackUserId, `U-${k}`);
+    assert.match(told[0]?.text ?? '', /^vouch reverted your change AuthorizeSecurityGroupIngress in 111122223333\/eu-west-1: sg-123 opened/);
+    const pages = fake.callsFor(k, 'triggerIncident').map((c) => c.args as { severity: string; summary: string });
+    assert.deepEqual(pages.map((p) => [p.severity, p.summary]), [['info', 'vouch reverted: sg-123 opened to 0.0.0.0/0 on tcp/22 (111122223333/eu-west-1)']]);
     assert.equal(fake.callsFor(k, 'postReviewMessage').length, 0, 'nothing to answer');
+    assert.equal(fake.callsFor(k, 'connectOnCall').length, 0, 'an info page connects nobody');
   });
 
   test('a revert that fails after its retries pages at high urgency', async () => {
@@ -232,6 +338,7 @@ describe('review workflow on a real Temporal server', () => {
     assert.equal(out.outcome, 'ESCALATED');
     assert.equal(fake.callsFor(k, 'postReviewMessage').length, 0);
     assert.equal((fake.callsFor(k, 'triggerIncident')[0]?.args as { severity: string }).severity, 'critical');
+    assert.equal(fake.callsFor(k, 'resolveIncident').length, 0, 'an ESCALATED incident stays open');
   });
 
   test('a root-user action is paged at once', async () => {
@@ -241,6 +348,8 @@ describe('review workflow on a real Temporal server', () => {
     assert.equal(out.outcome, 'ESCALATED');
     assert.match(out.reason, /root/);
     assert.equal(fake.callsFor(k, 'resolvePerson').length, 0);
+    assert.equal(fake.callsFor(k, 'triggerIncident').length, 1);
+    assert.equal(fake.callsFor(k, 'resolveIncident').length, 0, 'an ESCALATED incident stays open');
   });
 
   test('security can override at any time; others cannot', async () => {
@@ -254,9 +363,38 @@ describe('review workflow on a real Temporal server', () => {
     await h.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'approve', note: 'planned change' }] });
     const out = await h.result();
     assert.equal(out.outcome, 'APPROVED');
-    assert.match(out.reason, /planned change/);
-    assert.equal(fake.callsFor(k, 'resolveIncident').length, 1, 'the open incident is resolved');
-    assert.ok(out.timeline.some((t) => t.step === 'security.decided'), 'the override is recorded');
+    assert.equal(out.reason, `approved by security (<@${SECURITY}>): planned change`);
+    // Who decided and why, once; the refused attempt left no trace.
+    assert.deepEqual(
+      out.timeline.filter((t) => t.step === 'security.decided').map((t) => t.result),
+      [`approve by ${SECURITY}: planned change`],
+    );
+    // Approve makes the change the trusted state, and resolves the page with who approved.
+    const trusted = fake.callsFor(k, 'acceptTrustedChange').map((c) => (c.args as { change: { eventId: string } }).change.eventId);
+    assert.deepEqual(trusted, [`evt-${k}`]);
+    const resolved = fake.callsFor(k, 'resolveIncident').map((c) => c.args);
+    assert.deepEqual(resolved, [{ dedupKey: h.workflowId, note: `approved by security (<@${SECURITY}>): planned change` }]);
+    assert.equal(fake.callsFor(k, 'revertChange').length, 0);
+  });
+
+  test('security "escalate" pages critical naming who escalated, and the incident stays open', async () => {
+    const k = key();
+    const h = await start(k, 'confirm', { plan: true });
+    await waitPhase(h, 'AWAITING_ANSWER');
+    await h.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'escalate', note: 'looks like the red team' }] });
+    const out = await h.result();
+    assert.equal(out.outcome, 'ESCALATED');
+    assert.equal(out.reason, `escalated by security (<@${SECURITY}>): looks like the red team`);
+    const pages = fake.callsFor(k, 'triggerIncident').map((c) => c.args as { severity: string; summary: string; dedupKey: string; details: Record<string, unknown> });
+    assert.equal(pages.length, 1);
+    assert.equal(pages[0]?.severity, 'critical');
+    assert.equal(pages[0]?.summary, 'Escalated by security: sg-123 opened to 0.0.0.0/0 on tcp/22 (111122223333/eu-west-1)');
+    assert.equal(pages[0]?.dedupKey, h.workflowId);
+    assert.equal(pages[0]?.details.escalatedBy, SECURITY);
+    assert.equal(pages[0]?.details.note, 'looks like the red team');
+    assert.equal(fake.callsFor(k, 'resolveIncident').length, 0, 'an escalated incident stays open');
+    assert.equal(fake.callsFor(k, 'revertChange').length, 0, 'escalating is not reverting');
+    assert.equal(fake.callsFor(k, 'acceptTrustedChange').length, 0, 'nor trusting');
   });
 
   test('security "revert now" reverts and resolves the incident', async () => {
@@ -266,8 +404,11 @@ describe('review workflow on a real Temporal server', () => {
     await h.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'revert' }] });
     const out = await h.result();
     assert.equal(out.outcome, 'REVERTED');
+    assert.equal(out.reason, `revert ordered by security (<@${SECURITY}>)`);
+    assert.deepEqual(out.timeline.filter((t) => t.step === 'security.decided').map((t) => t.result), [`revert by ${SECURITY}`]);
     assert.equal(fake.callsFor(k, 'revertChange').length, 1);
-    assert.equal(fake.callsFor(k, 'resolveIncident').length, 1);
+    assert.deepEqual(fake.callsFor(k, 'resolveIncident').map((c) => c.args), [{ dedupKey: h.workflowId, note: 'reverted: revoke sgr-1 from sg-123' }]);
+    assert.equal(fake.callsFor(k, 'acceptTrustedChange').length, 0, 'a reverted change is not trusted');
   });
 
   test('a click by another user is refused with a reason, and the review goes on', async () => {
@@ -318,6 +459,29 @@ describe('review workflow on a real Temporal server', () => {
     const third = await startReview(client, input(k, 'confirm'), { taskQueue, uiBaseUrl: 'http://ui' });
     assert.equal(third.status, 'existing', 'a finished review is not started again');
     assert.equal(fake.callsFor(k, 'resolvePerson').length, 1, 'one review ran');
+  });
+
+  test('the same event started ten times at once makes one run: one started, nine existing', async () => {
+    const k = key();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => startReview(client, input(k, 'confirm'), { taskQueue, uiBaseUrl: 'http://ui' })),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status).sort(),
+      ['existing', 'existing', 'existing', 'existing', 'existing', 'existing', 'existing', 'existing', 'existing', 'started'],
+    );
+    const id = results[0]?.workflowId ?? '';
+    assert.ok(results.every((r) => r.workflowId === id));
+    const runs: string[] = [];
+    for await (const wf of client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(wf.runId);
+    assert.equal(runs.length, 1, 'one execution of the review');
+    const started = results.find((r) => r.status === 'started');
+    assert.equal(runs[0], started?.runId);
+    await waitPhase(started?.handle as Awaited<ReturnType<typeof start>>, 'AWAITING_ANSWER');
+    assert.equal(fake.callsFor(k, 'resolvePerson').length, 1, 'one review ran');
+    assert.equal(fake.callsFor(k, 'postReviewMessage').length, 1, 'one DM');
+    await started?.handle.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'approve' }] });
+    await started?.handle.result();
   });
 
   test('search attributes and memo are readable through the list API', async () => {

@@ -1,24 +1,20 @@
 // A loopback stand-in for the Duo Auth API v2 (https://duo.com/docs/authapi), for tests and the local demo: Duo has
 // no test mode.
 // It speaks HTTPS (the Duo client only speaks TLS; point the client at it with src/demo/sandbox/duo-redirect.ts) and checks
-// every signed request the way Duo does: the v2 HMAC-SHA512 signature is recomputed with the package's own
-// `duo_sig.sign` from the same ikey/skey, the configured logical host, method, path, params and Date header.
-// Only signature v2 (form-encoded POST bodies) is supported, which is what vouch uses.
+// every signed request the way Duo does: the signature is recomputed from Duo's documented canonical form
+// (src/demo/sandbox/duo-signature.ts, written from the documentation, not taken from the client package) over the
+// configured logical host, method, path, params and Date header. Only signature v2 (form-encoded POST bodies) is
+// supported, which is what vouch uses.
 import { EventEmitter } from 'node:events';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import querystring from 'node:querystring';
+import { checkDuoAuthorization } from './duo-signature';
 import { loopbackCert } from './tls';
 
 type Params = Record<string, string | string[]>;
-
-interface DuoSigModule {
-  sign(ikey: string, skey: string, method: string, host: string, path: string, params: Params, date: string): string;
-}
-const duoSig = createRequire(__filename)('@duosecurity/duo_api/lib/duo_sig') as DuoSigModule;
 
 export type DuoUserStatus = 'active' | 'enroll' | 'deny' | 'bypass';
 export type DuoAnswer = 'allow' | 'deny' | 'fraud';
@@ -443,25 +439,16 @@ export class DuoStandIn extends EventEmitter {
     }
     const params: Params = querystring.parse(isForm ? body : url.search.replace(/^\?/, '')) as Params;
 
-    // Credentials, as Duo checks them: present, known ikey, fresh date, valid HMAC-SHA512 signature.
-    const authorization = req.headers.authorization;
-    const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(authorization ?? '');
-    const decoded = match?.[1] ? Buffer.from(match[1], 'base64').toString('utf8') : '';
-    const colon = decoded.indexOf(':');
-    if (colon <= 0) return this.reject(res, method, path, 401, 40101);
-    const ikey = decoded.slice(0, colon);
-    if (ikey !== this.options.ikey) return this.reject(res, method, path, 401, 40102);
+    // Credentials, as Duo checks them: present, known ikey, fresh date, a valid signature of the canonical request.
     const date = String(req.headers['x-duo-date'] ?? req.headers.date ?? '');
+    const credentials = checkDuoAuthorization(req.headers.authorization, this.options, { date, method, host: this.host, path, params });
+    if (!credentials.ok && credentials.code !== 40103) return this.reject(res, method, path, 401, credentials.code);
     const dateMs = Date.parse(date);
     if (!date || Number.isNaN(dateMs) || Math.abs(this.now() - dateMs) > this.maxSkewSeconds * 1000) {
       return this.reject(res, method, path, 401, 40105);
     }
-    const expectedHeader = duoSig.sign(this.options.ikey, this.options.skey, method, this.host, path, params, date);
-    const expectedDecoded = Buffer.from(expectedHeader.replace(/^Basic /, ''), 'base64');
-    const given = Buffer.from(decoded, 'utf8');
-    if (given.length !== expectedDecoded.length || !timingSafeEqual(given, expectedDecoded)) {
-      return this.reject(res, method, path, 401, 40103);
-    }
+    if (!credentials.ok) return this.reject(res, method, path, 401, credentials.code);
+    const { ikey } = credentials;
 
     const fault = this.faultHook?.({ method, path, params });
     if (fault && 'delayMs' in fault) await new Promise((resolve) => setTimeout(resolve, fault.delayMs).unref());

@@ -1,13 +1,14 @@
 // A loopback stand-in for the Slack Web API (POST <url>/api/<method>), for tests and the demo sandbox.
-// It checks what Slack checks for the methods vouch uses: the bot token in `Authorization: Bearer`, a form-encoded
-// body, each method's required arguments, Block Kit structure and limits, and that updates target a message that
-// exists. Method behaviour and error codes follow https://docs.slack.dev/reference/methods and
+// It checks what Slack checks for the methods vouch uses: the bot token in `Authorization: Bearer`, the token's scopes
+// and each method's rate tier (slack-rules.ts), a form-encoded body, each method's required arguments, Block Kit
+// structure and limits, and that updates target a message that exists and that the bot posted. Method behaviour and error codes follow https://docs.slack.dev/reference/methods and
 // https://github.com/slackapi/slack-api-specs (the Web API's OpenAPI description). Failures can be scripted per method.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isRecord } from '../../core/text';
+import { manifestBotScopes, missingScope, SlackRateLimiter } from './slack-rules';
 
 export interface SlackUser {
   id: string;
@@ -31,6 +32,10 @@ export interface SlackStandInOptions {
   channels?: SlackChannel[];
   teamId?: string;
   botUserId?: string;
+  /** The bot token's scopes. Default: the bot scopes of src/deploy/slack-app-manifest.yaml. */
+  scopes?: string[];
+  /** Clock of the rate-limit buckets (epoch ms). Default Date.now. */
+  now?: () => number;
 }
 
 /** What the next call(s) of a method answer instead of the normal reply. */
@@ -38,7 +43,15 @@ export type ScriptedFailure =
   | { status: 429; retryAfter?: number }
   | { status: number; body?: string }
   | { error: string }
-  | { delayMs: number };
+  | { delayMs: number }
+  /** The call takes effect (e.g. the message is posted), then the connection drops before any reply. */
+  | { lostReply: true };
+
+/** Message metadata as chat.postMessage takes it (https://docs.slack.dev/messaging/message-metadata). */
+export interface MessageMetadata {
+  event_type: string;
+  event_payload: Record<string, unknown>;
+}
 
 /**
  * A fault chosen by looking at the call (fault tests): a ScriptedFailure, or `replyAfterMs`: the call is carried out
@@ -82,6 +95,7 @@ export interface StoredMessage {
   replies: StoredMessage[];
   /** How many times chat.update changed it. */
   edits: number;
+  metadata?: MessageMetadata;
 }
 
 export interface EphemeralMessage {
@@ -119,6 +133,7 @@ const METHODS = [
   'auth.test',
   'users.lookupByEmail',
   'conversations.open',
+  'conversations.history',
   'chat.postMessage',
   'chat.update',
   'chat.postEphemeral',
@@ -145,6 +160,8 @@ export class SlackStandIn extends EventEmitter {
   private readonly failures = new Map<string, ScriptedFailure[]>();
   private server: http.Server | undefined;
   private tsSeq = 0;
+  private readonly scopes: string[];
+  private readonly limiter: SlackRateLimiter;
   /** Consulted for each authenticated call the failNext queue does not answer: the fault to serve, if any. */
   faultHook: ((call: SlackCall) => SlackFault | undefined) | undefined;
 
@@ -154,6 +171,8 @@ export class SlackStandIn extends EventEmitter {
     this.token = opts.token;
     this.teamId = opts.teamId ?? 'T0VOUCH00';
     this.botUserId = opts.botUserId ?? 'U0VOUCHBOT';
+    this.scopes = opts.scopes ?? manifestBotScopes();
+    this.limiter = new SlackRateLimiter(opts.now);
     for (const user of opts.users ?? []) this.addUser(user);
     for (const channel of opts.channels ?? []) {
       this.conversations.set(channel.id, { id: channel.id, type: 'channel', users: [], name: channel.name });
@@ -207,13 +226,24 @@ export class SlackStandIn extends EventEmitter {
     this.failures.set(method, queue);
   }
 
-  /** Forget messages, conversations, requests and scripted failures (users and channels stay). */
+  /** A message a person wrote in a conversation the bot is in (the bot cannot edit it). */
+  addUserMessage(channel: string, userId: string, text: string): StoredMessage {
+    const conv = this.conversations.get(channel);
+    if (!conv) throw new Error(`no conversation ${channel}`);
+    const message: StoredMessage = { channel, ts: this.nextTs(), user: userId, text, replies: [], edits: 0 };
+    this.byTs.set(`${channel}/${message.ts}`, message);
+    this.messages.push(message);
+    return snapshot(message);
+  }
+
+  /** Forget messages, conversations, requests, scripted failures and spent rate limits (users and channels stay). */
   reset(): void {
     this.requests.length = 0;
     this.messages.length = 0;
     this.ephemerals.length = 0;
     this.byTs.clear();
     this.failures.clear();
+    this.limiter.reset();
     for (const [id, conv] of this.conversations) if (conv.type !== 'channel') this.conversations.delete(id);
   }
 
@@ -301,10 +331,34 @@ export class SlackStandIn extends EventEmitter {
       return;
     }
 
+    // The token's scopes, then the method's rate tier (slack-rules.ts).
+    const scopeHeaders = { 'x-oauth-scopes': this.scopes.join(',') };
+    const noScope = missingScope(method, params, this.scopes);
+    if (noScope) {
+      send(200, { ok: false, ...noScope }, { ...scopeHeaders, 'x-accepted-oauth-scopes': noScope.needed });
+      return;
+    }
+    const rate = this.limiter.take(method, method === 'chat.postMessage' ? params.channel : undefined);
+    if (!rate.ok) {
+      send(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(rate.retryAfter) });
+      return;
+    }
+
     const scripted: SlackFault | undefined = this.failures.get(method)?.shift() ?? this.faultHook?.({ method, params: maskedParams });
     const replyAfterMs = scripted && 'replyAfterMs' in scripted ? scripted.replyAfterMs : 0;
     const failure = scripted && !('replyAfterMs' in scripted) ? scripted : undefined;
     if (failure) {
+      if ('lostReply' in failure) {
+        // Slack did the work; the reply never reaches the caller.
+        try {
+          this.dispatch(method, params);
+        } catch {
+          // a failing call has no effect to keep
+        }
+        this.requests.push({ method, params: maskedParams, at: new Date(), status: 0, ok: false, error: 'reply lost' });
+        req.socket.destroy();
+        return;
+      }
       if ('delayMs' in failure) {
         await new Promise((resolve) => setTimeout(resolve, failure.delayMs));
       } else if ('error' in failure) {
@@ -363,6 +417,8 @@ export class SlackStandIn extends EventEmitter {
         return this.lookupByEmail(p);
       case 'conversations.open':
         return this.openConversation(p);
+      case 'conversations.history':
+        return this.history(p);
       case 'chat.postMessage':
         return this.postMessage(p);
       case 'chat.update':
@@ -407,6 +463,7 @@ export class SlackStandIn extends EventEmitter {
     if (!p.channel) throw new SlackError('channel_not_found');
     const conv = this.resolveChannel(p.channel);
     const { text, blocks } = messageContent(p);
+    const metadata = messageMetadata(p);
     let parent: StoredMessage | undefined;
     if (p.thread_ts) {
       parent = this.byTs.get(`${conv.id}/${p.thread_ts}`);
@@ -423,12 +480,52 @@ export class SlackStandIn extends EventEmitter {
       ...(parent ? { threadTs: parent.ts } : {}),
       replies: [],
       edits: 0,
+      ...(metadata ? { metadata } : {}),
     };
     this.byTs.set(`${conv.id}/${message.ts}`, message);
     if (parent) parent.replies.push(message);
     else this.messages.push(message);
     this.emit('event', { type: 'message.posted', message: snapshot(message), ...recipient(conv) });
     return { channel: conv.id, ts: message.ts, message: this.messageObject(message) };
+  }
+
+  /**
+   * conversations.history: top-level messages of a conversation the bot is in, newest first; `oldest`/`latest`
+   * bound them (exclusive unless `inclusive`), `limit` (default 100, at most 999) and `cursor` page them, and message
+   * metadata is included only with `include_all_metadata`.
+   */
+  private history(p: Params): Reply {
+    const channel = required(p, 'channel');
+    const conv = this.conversations.get(channel);
+    if (!conv) throw new SlackError('channel_not_found');
+    const limit = p.limit === undefined || p.limit === '' ? 100 : Number(p.limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new SlackError('invalid_limit');
+    const inclusive = p.inclusive === 'true' || p.inclusive === '1';
+    const withMetadata = p.include_all_metadata === 'true' || p.include_all_metadata === '1';
+    const after = (ts: string, bound: string | undefined, lower: boolean): boolean => {
+      if (bound === undefined || bound === '') return true;
+      const [a, b] = [Number(ts), Number(bound)];
+      return lower ? (inclusive ? a >= b : a > b) : inclusive ? a <= b : a < b;
+    };
+    const all = this.messages
+      .filter((m) => m.channel === conv.id && after(m.ts, p.oldest, true) && after(m.ts, p.latest, false))
+      .reverse();
+    let start = 0;
+    if (p.cursor) {
+      const from = Buffer.from(p.cursor, 'base64').toString('utf8');
+      const at = /^next_ts:(\d+\.\d+)$/.exec(from)?.[1];
+      if (!at) throw new SlackError('invalid_cursor');
+      start = all.findIndex((m) => Number(m.ts) <= Number(at));
+      if (start < 0) start = all.length;
+    }
+    const page = all.slice(start, start + Math.min(limit, 999));
+    const next = all[start + page.length];
+    return {
+      messages: page.map((m) => ({ ...this.messageObject(m), ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}) })),
+      has_more: next !== undefined,
+      pin_count: 0,
+      ...(next ? { response_metadata: { next_cursor: Buffer.from(`next_ts:${next.ts}`).toString('base64') } } : {}),
+    };
   }
 
   private updateMessage(p: Params): Reply {
@@ -438,6 +535,7 @@ export class SlackStandIn extends EventEmitter {
     if (!conv) throw new SlackError('channel_not_found');
     const message = this.byTs.get(`${channel}/${ts}`);
     if (!message) throw new SlackError('message_not_found');
+    if (message.user !== this.botUserId) throw new SlackError('cant_update_message');
     const { text, blocks } = messageContent(p);
     message.text = text;
     if (blocks) message.blocks = blocks;
@@ -570,6 +668,21 @@ function messageContent(p: Params): { text: string; blocks?: unknown[] } {
   if (!text && !blocks && !p.attachments) throw new SlackError('no_text');
   if (text.length > MAX_TEXT) throw new SlackError('msg_too_long');
   return { text, ...(blocks ? { blocks } : {}) };
+}
+
+/** The `metadata` argument: a JSON object with a string event_type and an object event_payload, as Slack requires. */
+function messageMetadata(p: Params): MessageMetadata | undefined {
+  if (p.metadata === undefined || p.metadata === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(p.metadata);
+  } catch {
+    throw new SlackError('invalid_metadata_format');
+  }
+  if (!isRecord(parsed) || typeof parsed.event_type !== 'string' || !/^\w{1,255}$/.test(parsed.event_type) || !isRecord(parsed.event_payload)) {
+    throw new SlackError('invalid_metadata_schema');
+  }
+  return { event_type: parsed.event_type, event_payload: parsed.event_payload };
 }
 
 function recipient(conv: Conversation): { to?: string } {

@@ -2,6 +2,7 @@
 // copied into the repo), else the hand-written fixtures. Without ../shared the tests fail when CI=true.
 // Replays get fresh identities at run time (account, eventIDs, times) so each test owns its reviews.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import type { Verdict } from '../../../src/core/types';
@@ -53,9 +54,12 @@ export function randomAccount(): string {
   return `9${String(randomInt(0, 10 ** 11)).padStart(11, '0')}`;
 }
 
-/** Moves every record to `account`, keeping everything else (eventIDs stay: the account makes the review id new). */
+/**
+ * Moves every record to `account`, and to now (the newest record a minute ago, spacing kept: intake reviews only
+ * records younger than its maximum age), keeping everything else (eventIDs stay: the account makes the review id new).
+ */
 export function inAccount(records: Rec[], account: string): Rec[] {
-  return records.map((r) => {
+  return retime(records, Date.now() - 60_000).map((r) => {
     const identity = r.userIdentity && typeof r.userIdentity === 'object' ? { ...(r.userIdentity as Rec) } : r.userIdentity;
     if (identity && typeof identity === 'object' && 'accountId' in identity) (identity as Rec).accountId = account;
     return { ...r, recipientAccountId: account, ...(identity !== undefined ? { userIdentity: identity } : {}) };
@@ -118,4 +122,12 @@ export function expectedReviewed(records: unknown[], judge: Judge = testJudge): 
     }
   });
   return out;
+}
+
+/** An accounts file (VOUCH_ACCOUNTS_FILE) listing `accounts`, in a fresh folder; returns its path. */
+export function accountsFile(...accounts: string[]): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vouch-accounts-'));
+  const file = path.join(dir, 'accounts.yaml');
+  fs.writeFileSync(file, `defaults:\n  regions: [us-east-1]\naccounts:\n${accounts.map((a) => `  - id: "${a}"\n`).join('')}`);
+  return file;
 }
