@@ -25,6 +25,7 @@ import { spawnVouch, waitForLog, type VouchProcess } from './vouch-processes';
 export const MOTO_ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
 const AWS_CREDS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+export const SLACK_RATE_SCALE = 20;
 
 export interface FaultSecrets {
   slackToken: string;
@@ -101,7 +102,10 @@ export async function startFaultStack(topo: ProdTopology, opts: { dir: string; l
     };
 
     const users = DEMO_USERS.map((u) => ({ ...u }));
-    const slack = new SlackStandIn({ token: secrets.slackToken, users, teamId: DEMO_TEAM });
+    // Slack's rate limits (the stand-in's token buckets) run SLACK_RATE_SCALE times faster: at the real Tier 3 (50 calls
+    // a minute per method) 200 reviews at once need minutes of users.lookupByEmail, conversations.open/history and
+    // chat.update alone. These tests are about faults; what the limits do to a burst is a load figure.
+    const slack = new SlackStandIn({ token: secrets.slackToken, users, teamId: DEMO_TEAM, now: () => Date.now() * SLACK_RATE_SCALE });
     const { apiUrl } = await slack.start();
     cleanups.push(() => slack.stop());
 
@@ -125,7 +129,7 @@ export async function startFaultStack(topo: ProdTopology, opts: { dir: string; l
     cleanups.push(() => aws.stop());
 
     const accounts: FaultAccounts = { moto: MOTO_ACCOUNT, sqs: randomAccount(), files: randomAccount(), lookup: randomAccount(), duplicate: randomAccount() };
-    const cloudtrail = await startCloudTrailStandIn({ defaultAccount: accounts.lookup, ratePerSecond: 2 });
+    const cloudtrail = await startCloudTrailStandIn({ defaultAccount: accounts.lookup, ratePerSecond: 2, secretAccessKey: AWS_CREDS.secretAccessKey });
     cleanups.push(() => cloudtrail.stop());
     const accountsFile = path.join(dir, 'accounts.yaml');
     fs.writeFileSync(
