@@ -63,7 +63,7 @@ describe(`faults on the production topology (${SCALE.name})`, { timeout: 45 * 60
     await timed('worker kill: new worker ready', () => stack.startWorker());
     const driver = driveFleet(stack, fleet);
     try {
-      await timed('worker kill: every outcome', () => awaitOutcomes(fleet, SCALE.boundMs));
+      await timed('worker kill: every outcome', () => awaitOutcomes(fleet, SCALE.boundMs, say));
     } finally {
       await driver.stop();
     }
@@ -80,7 +80,7 @@ describe(`faults on the production topology (${SCALE.name})`, { timeout: 45 * 60
     // start-to-close timeout).
     let driver = SCALE.serverKillWhileDriving ? driveFleet(stack, fleet) : undefined;
     try {
-      const outcomes = awaitOutcomes(fleet, SCALE.boundMs);
+      const outcomes = awaitOutcomes(fleet, SCALE.boundMs, say);
       const t0 = Date.now();
       while (driver && Date.now() - t0 < 15_000 && !fleet.reviews.some((r) => r.result)) await new Promise((r) => setTimeout(r, 200));
       say(`server kill: ${fleet.reviews.filter((r) => r.result).length} of ${fleet.reviews.length} done when the server dies`);
@@ -156,7 +156,7 @@ describe(`faults on the production topology (${SCALE.name})`, { timeout: 45 * 60
       await timed('vendor faults: intake', () => ingestFleet(stack, fleet));
       const driver = driveFleet(stack, fleet);
       try {
-        await timed('vendor faults: every outcome', () => awaitOutcomes(fleet, SCALE.boundMs));
+        await timed('vendor faults: every outcome', () => awaitOutcomes(fleet, SCALE.boundMs, say));
       } finally {
         await driver.stop();
       }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Outcome, ReviewOutcome } from '../../src/core/types';
-import { reviewWorkflowId } from '../../workflows/messages';
+import { reviewWorkflowId, statusQuery } from '../../workflows/messages';
 import { engineer, openedToWorld, openInMoto, PEOPLE, rulePresent, userDataReplaced, type PersonName, type Rec, type SgChange } from './fault-records';
 import { MOTO_ACCOUNT, REGION, type FaultStack } from './fault-stack';
 import { exitWithin } from './vouch-processes';
@@ -202,7 +202,9 @@ export function driveFleet(stack: FaultStack, fleet: Fleet): { stop(): Promise<v
         const dm = stack.dmsFor(r.workflowId)[0];
         if (!want || !dm || Date.now() - r.lastClick < 4_000) continue;
         const ids = actionIds(dm.blocks);
-        const action = ids.has(want) ? want : ids.has('vouch_duo_retry') ? 'vouch_duo_retry' : null;
+        // The retry button names the Duo attempt it was drawn for (vouch_duo_retry:<n>).
+        const retry = [...ids].find((id) => id === 'vouch_duo_retry' || id.startsWith('vouch_duo_retry:'));
+        const action = ids.has(want) ? want : (retry ?? null);
         if (!action) continue;
         r.lastClick = Date.now();
         fire(() => stack.click(r.workflowId, action));
@@ -220,25 +222,58 @@ export function driveFleet(stack: FaultStack, fleet: Fleet): { stop(): Promise<v
 }
 
 /** Waits (bounded) for every review's result, riding out a server that is down or restarting. */
-export async function awaitOutcomes(fleet: Fleet, timeoutMs: number): Promise<void> {
+export async function awaitOutcomes(fleet: Fleet, timeoutMs: number, progress?: (line: string) => void): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const limit = pLimit(32);
-  await Promise.all(
-    fleet.reviews.map((r) =>
-      limit(async () => {
-        while (!r.result && !r.error) {
-          try {
-            r.result = (await r.handle.result()) as ReviewOutcome;
-          } catch (err) {
-            const name = (err as Error).name;
-            if (name === 'WorkflowFailedError') r.error = `${name}: ${(err as Error).message}`;
-            else if (Date.now() > deadline) r.error = `no result within ${timeoutMs} ms (${name}: ${(err as Error).message})`;
-            else await new Promise((res) => setTimeout(res, 1000));
+  const ticker = setInterval(() => {
+    const done = fleet.reviews.filter((r) => r.result || r.error).length;
+    progress?.(`${fleet.name}: ${done} of ${fleet.reviews.length} reviews finished`);
+  }, 30_000);
+  try {
+    await Promise.all(
+      fleet.reviews.map((r) =>
+        limit(async () => {
+          while (!r.result && !r.error) {
+            const left = deadline - Date.now();
+            let timer: NodeJS.Timeout | undefined;
+            const late = new Promise<'late'>((res) => {
+              timer = setTimeout(() => res('late'), Math.max(0, left));
+            });
+            const result = r.handle.result() as Promise<ReviewOutcome>;
+            result.catch(() => undefined); // when the deadline wins, a later failure is moot
+            try {
+              const got = await Promise.race([result, late]);
+              if (got === 'late') r.error = `no result within ${timeoutMs} ms (${await phaseOf(r)})`;
+              else r.result = got;
+            } catch (err) {
+              const name = (err as Error).name;
+              if (name === 'WorkflowFailedError') r.error = `${name}: ${(err as Error).message}`;
+              else if (Date.now() > deadline) r.error = `no result within ${timeoutMs} ms (${name}: ${(err as Error).message})`;
+              else await new Promise((res) => setTimeout(res, 1000));
+            } finally {
+              clearTimeout(timer);
+            }
           }
-        }
-      }),
-    ),
-  );
+        }),
+      ),
+    );
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+/** Where a review stands (its status query, bounded), for a failure message. */
+async function phaseOf(r: FleetReview): Promise<string> {
+  try {
+    const status = await Promise.race([
+      r.handle.query(statusQuery),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer in 5 s')), 5_000).unref()),
+    ]);
+    const last = status.timeline.slice(-3).map((t) => `${t.step}: ${t.result}`).join('; ');
+    return `phase ${status.phase}, ${status.duoPushes} Duo pushes, last steps: ${last}`;
+  } catch (err) {
+    return `status unknown: ${(err as Error).message}`;
+  }
 }
 
 /** Every way a review went wrong, one line each (empty when the fleet is right). */

@@ -74,7 +74,7 @@ export interface FaultStack {
   /** The review's DMs: top-level messages whose blocks carry the workflow id. */
   dmsFor(workflowId: string): StoredMessage[];
   /** Clicks a button of the review's DM as the engineer it was sent to, signed like Slack. */
-  click(workflowId: string, actionId: 'vouch_yes' | 'vouch_no' | 'vouch_duo_retry'): Promise<PostClickResult>;
+  click(workflowId: string, actionId: string): Promise<PostClickResult>;
   timings: Record<string, number>;
   stop(): Promise<void>;
 }
