@@ -95,6 +95,16 @@ export interface DuoFailure {
   stall?: boolean;
 }
 
+/** A fault chosen by looking at the request (fault tests): a DuoFailure, or `delayMs`: answer normally, that late. */
+export type DuoFault = DuoFailure | { delayMs: number };
+
+/** What a fault hook sees of one signed request (credentials already checked). */
+export interface DuoCall {
+  method: string;
+  path: string;
+  params: Params;
+}
+
 export interface DuoTransaction {
   txid: string;
   username: string;
@@ -183,6 +193,8 @@ export class DuoStandIn extends EventEmitter {
   private server: https.Server | undefined;
   private address: DuoStandInAddress | undefined;
   private readonly stalled = new Set<ServerResponse>();
+  /** Consulted for each signed request after its credentials are checked: the fault to serve, if any. */
+  faultHook: ((call: DuoCall) => DuoFault | undefined) | undefined;
 
   constructor(private readonly options: DuoStandInOptions) {
     super();
@@ -442,6 +454,10 @@ export class DuoStandIn extends EventEmitter {
     }
     if (!credentials.ok) return this.reject(res, method, path, 401, credentials.code);
     const { ikey } = credentials;
+
+    const fault = this.faultHook?.({ method, path, params });
+    if (fault && 'delayMs' in fault) await new Promise((resolve) => setTimeout(resolve, fault.delayMs).unref());
+    else if (fault) return this.injectFailure(res, method, path, fault);
 
     try {
       const response = await this.route(path, params);

@@ -112,6 +112,12 @@ export type PagerDutyFailure =
   /** Accept the connection and never answer (until stop()): for client timeouts. */
   | { status: 'stall'; times?: number };
 
+/** What a fault hook sees of one Events API request: its path and its JSON body (undefined when unreadable). */
+export interface PagerDutyCall {
+  path: string;
+  body: unknown;
+}
+
 const ACTIONS: readonly string[] = ['trigger', 'acknowledge', 'resolve'];
 const SEVERITIES: readonly string[] = ['critical', 'error', 'warning', 'info'];
 const MAX_BODY_BYTES = 512 * 1024; // PagerDuty limits an event to 512 KB.
@@ -130,6 +136,8 @@ export class PagerDutyStandIn extends EventEmitter {
   private restFailures: { failure: PagerDutyRestFailure; left: number }[] = [];
   private server: https.Server | undefined;
   private failures: { failure: PagerDutyFailure; left: number }[] = [];
+  /** Consulted for each Events API request the failNext queue does not answer: the failure to serve, if any. */
+  faultHook: ((call: PagerDutyCall) => PagerDutyFailure | undefined) | undefined;
   private readonly stalled = new Set<ServerResponse>();
 
   constructor(options: PagerDutyStandInOptions) {
@@ -242,7 +250,7 @@ export class PagerDutyStandIn extends EventEmitter {
       return;
     }
 
-    const scripted = this.takeFailure();
+    const scripted = this.takeFailure() ?? this.faultHook?.({ path, body: peekJson(rawBody) });
     if (scripted) {
       this.serveFailure(scripted, res, record, answer);
       return;
@@ -665,4 +673,12 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
     if (size <= MAX_BODY_BYTES) chunks.push(buf);
   }
   return size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString('utf8');
+}
+
+function peekJson(text: string | undefined): unknown {
+  try {
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
+  } catch {
+    return undefined;
+  }
 }

@@ -53,6 +53,18 @@ export interface MessageMetadata {
   event_payload: Record<string, unknown>;
 }
 
+/**
+ * A fault chosen by looking at the call (fault tests): a ScriptedFailure, or `replyAfterMs`: the call is carried out
+ * and its answer held that long, as when a reply is lost on the way back because the caller died meanwhile.
+ */
+export type SlackFault = ScriptedFailure | { replyAfterMs: number };
+
+/** What a fault hook sees of one authenticated call (the `token` parameter masked). */
+export interface SlackCall {
+  method: string;
+  params: Record<string, string>;
+}
+
 export interface ReceivedRequest {
   method: string;
   /** Form parameters as sent (a `token` parameter is masked). */
@@ -150,6 +162,8 @@ export class SlackStandIn extends EventEmitter {
   private tsSeq = 0;
   private readonly scopes: string[];
   private readonly limiter: SlackRateLimiter;
+  /** Consulted for each authenticated call the failNext queue does not answer: the fault to serve, if any. */
+  faultHook: ((call: SlackCall) => SlackFault | undefined) | undefined;
 
   constructor(opts: SlackStandInOptions) {
     super();
@@ -330,7 +344,9 @@ export class SlackStandIn extends EventEmitter {
       return;
     }
 
-    const failure = this.failures.get(method)?.shift();
+    const scripted: SlackFault | undefined = this.failures.get(method)?.shift() ?? this.faultHook?.({ method, params: maskedParams });
+    const replyAfterMs = scripted && 'replyAfterMs' in scripted ? scripted.replyAfterMs : 0;
+    const failure = scripted && !('replyAfterMs' in scripted) ? scripted : undefined;
     if (failure) {
       if ('lostReply' in failure) {
         // Slack did the work; the reply never reaches the caller.
@@ -360,7 +376,9 @@ export class SlackStandIn extends EventEmitter {
     }
 
     try {
-      send(200, { ok: true, ...this.dispatch(method, params) });
+      const reply = { ok: true, ...this.dispatch(method, params) };
+      if (replyAfterMs > 0) await new Promise((resolve) => setTimeout(resolve, replyAfterMs).unref());
+      send(200, reply);
     } catch (err) {
       if (err instanceof SlackError) {
         send(200, { ok: false, error: err.slackError, ...err.extra });
