@@ -44,7 +44,7 @@ async function answeredYes(k: string, deadlineSeconds: number, autoAnswer?: 'pus
   duo.addUser({ username: `eng-${k}@example.com`, status: 'active', ...(autoAnswer ? { autoAnswer: { answer: autoAnswer, afterMs: 100 } } : {}) });
   const { handle } = await startReview(stack.env.client, reviewInput(k, { verdict: { deadlineSeconds } }), { taskQueue, uiBaseUrl: 'http://ui' });
   await eventually(async () => (await handle.query(statusQuery)).phase === 'AWAITING_ANSWER', 20_000, 'the question');
-  await handle.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+  await handle.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] });
   return handle;
 }
 
@@ -66,7 +66,7 @@ describe('Duo pushes in a review, against the Duo stand-in', () => {
     assert.deepEqual(s.timeline.filter((t) => t.step === 'duo.answered').map((t) => t.result), ['timeout (timeout)']);
 
     const second = duo.waitForPush(`eng-${k}@example.com`, 20_000);
-    await handle.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: `U-${k}` }] });
+    await handle.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: `U-${k}`, messageTs: `${k}.0001`, duoAttempt: 1 }] });
     duo.decide((await second).txid, 'allow');
     const out = await handle.result();
     assert.equal(out.outcome, 'CONFIRMED');

@@ -115,15 +115,16 @@ describe('vouch security and vouch status, end to end', () => {
 
     const approved = await vouch(['security', 'approve', workflowId, '--by', SECURITY, '--note', 'change window 42']);
     assert.equal(approved.code, 0, approved.stderr);
-    assert.equal(approved.stdout, 'Recorded: approve.\n');
+    // The override took effect only after the member approved their own Duo push (the stand-in approves at once).
+    assert.equal(approved.stdout, 'Confirmed with Duo by sec-cli: approve now.\n');
     assert.equal((await handle.result()).outcome, 'APPROVED');
 
     const done = await status(workflowId);
     assert.deepEqual([done.phase, done.outcome, done.incidentOpen], ['DONE', 'APPROVED', false]);
     const steps = (step: string) => done.timeline.filter((t) => t.step === step).map((t) => t.result);
-    assert.deepEqual(steps('security.decided'), [`approve by ${SECURITY}: change window 42`]);
-    assert.deepEqual(steps('pagerduty.resolved'), [`approved by security (<@${SECURITY}>): change window 42`]);
-    assert.deepEqual(steps('review.outcome'), [`APPROVED: approved by security (<@${SECURITY}>): change window 42`]);
+    assert.deepEqual(steps('security.decided'), [`approve by sec-cli (<@${SECURITY}>), confirmed with Duo: change window 42`]);
+    assert.deepEqual(steps('pagerduty.resolved'), [`approved by security (sec-cli, <@${SECURITY}>, confirmed with Duo): change window 42`]);
+    assert.deepEqual(steps('review.outcome'), [`APPROVED: approved by security (sec-cli, <@${SECURITY}>, confirmed with Duo): change window 42`]);
     assert.equal(steps('baseline.accepted').length, 1, JSON.stringify(done.timeline));
     assert.match(steps('baseline.accepted')[0] ?? '', /trusted baseline of user ci moved to the confirmed state/);
     for (const t of done.timeline) assert.ok(!Number.isNaN(Date.parse(t.at)), `each step has its time: ${JSON.stringify(t)}`);
@@ -150,7 +151,7 @@ describe('vouch security and vouch status, end to end', () => {
     assert.equal((await handle.result()).outcome, 'ESCALATED');
     const done = await status(workflowId);
     assert.deepEqual([done.outcome, done.incidentOpen], ['ESCALATED', true], 'an escalated incident stays open');
-    assert.deepEqual(done.timeline.filter((t) => t.step === 'security.decided').map((t) => t.result), [`escalate by ${SECURITY}`]);
+    assert.deepEqual(done.timeline.filter((t) => t.step === 'security.decided').map((t) => t.result), [`escalate by sec-cli (<@${SECURITY}>), confirmed with Duo`]);
     assert.equal(done.timeline.filter((t) => t.step.startsWith('baseline.')).length, 0, 'an escalated change is not trusted');
 
     const again = await vouch(['security', 'approve', workflowId, '--by', SECURITY]);

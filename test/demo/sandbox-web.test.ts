@@ -164,7 +164,9 @@ describe('sandbox page', { timeout: 120_000 }, () => {
       id.arn = 'arn:aws:iam::111122223333:user/mallory';
     });
     const out = (await review.handle.result()) as ReviewOutcome;
-    assert.equal(out.outcome, 'ESCALATED', 'nobody to ask for an unknown user');
+    // Nobody to ask for an unknown user, and the verdict has a revert plan: reverted and paged.
+    assert.equal(out.outcome, 'REVERTED', out.reason);
+    assert.match(out.reason, /nobody to ask/);
     const incident = page.locator(`article.incident[data-dedup-key="${review.workflowId}"]`);
     await incident.waitFor({ timeout: 10_000 });
     assert.match((await incident.locator('.summary').textContent()) ?? '', /<img src=x onerror="window.__vouchPwned=1">mallory/);

@@ -157,6 +157,8 @@ export async function startAttackStack(opts: AttackStackOptions = {}): Promise<A
       PAGERDUTY_ESCALATION_POLICY_ID: ESCALATION_POLICY,
       PAGERDUTY_API_SERVER: pdAddr.server,
       VOUCH_BASELINE_STORE: path.join(dir, 'baseline'),
+      // This stack has no AWS: reverts are off, so a verdict with a revert plan fails RevertsDisabled and pages.
+      VOUCH_REVERTS: 'off',
     });
     const deps = buildActivityDeps(config, { pagerdutyAgent: new https.Agent({ ca: pdAddr.ca }) });
     // No AWS here: a revert is refused before any call (the attacks under test are about who is asked and what Slack shows).

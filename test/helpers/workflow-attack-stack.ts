@@ -130,10 +130,10 @@ export async function startAttackStack(opts: AttackStackOptions): Promise<Attack
       PAGERDUTY_ROUTING_KEY: routingKey,
       PAGERDUTY_EVENTS_SERVER: pdAddr.server,
       VOUCH_BASELINE_STORE: path.join(dir, 'baseline'),
-      // Never a real AWS account: moto, or a closed loopback port (a revert then fails as unreachable).
+      // Never a real AWS account: moto, or no AWS at all (reverts off: a verdict with a plan fails RevertsDisabled and pages).
       ...(moto
         ? { AWS_ENDPOINT_URL: moto.endpoint, VOUCH_REVERT_ROLE_ARN_TEMPLATE: 'arn:aws:iam::{account}:role/vouch-revert' }
-        : { AWS_ENDPOINT_URL: 'http://127.0.0.1:9' }),
+        : { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', VOUCH_REVERTS: 'off' }),
       ...opts.env,
     });
     const deps = buildActivityDeps(config, {

@@ -39,7 +39,7 @@ export const REVERT_ROLE_TEMPLATE = 'arn:aws:iam::{account}:role/vouch-revert';
 const TEAM = 'T0ATTACK';
 const CREDS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
-/** carol is a person in Slack and Duo; her IAM user in any account maps to her. */
+/** carol is a person in Slack and Duo; her IAM user in each watched account maps to her (one key per account). */
 export const CAROL = { id: 'U0CAROL003', email: 'carol@example.com', name: 'carol' };
 
 export function carolIn(account: string): Record<string, unknown> {
@@ -154,7 +154,7 @@ export async function startAttackStack(): Promise<AttackStack> {
     cleanups.push(() => pagerduty.stop());
 
     const peopleFile = path.join(dir, 'people.json');
-    fs.writeFileSync(peopleFile, JSON.stringify({ 'arn:aws:iam::*:user/carol': { email: CAROL.email, displayName: 'Carol' } }));
+    fs.writeFileSync(peopleFile, JSON.stringify(Object.fromEntries([HOME, SANDBOX].map((a) => [`arn:aws:iam::${a}:user/carol`, { email: CAROL.email, displayName: 'Carol' }]))));
     const accountsFile = path.join(dir, 'accounts.yaml');
     fs.writeFileSync(accountsFile, `defaults:\n  regions: [${REGION}]\naccounts:\n  - id: "${HOME}"\n    name: production\n  - id: "${SANDBOX}"\n    name: sandbox\n`);
     const deadLetterDir = path.join(dir, 'dead-letter');
