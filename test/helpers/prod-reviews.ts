@@ -143,8 +143,15 @@ export function scenarios(): { reviews: Scenario[]; ignored: Rec[]; garbage: str
         region: 'apiso-centralnorth-2r',
       }),
     }),
-    // dave is nobody vouch can ask: escalated at once.
-    sg({ key: 'escalated', rule: 'sg-ingress-world', outcome: 'ESCALATED', record: moved(aliceWeb, ACCOUNT, iamUser('dave', ACCOUNT)), enacted: false }),
+    // dave is nobody vouch can ask, and a deleted trail has no automatic revert: escalated at once. (A change with a
+    // revert plan by someone nobody can ask is reverted and paged instead; the demo and test/attack play that.)
+    sg({
+      key: 'escalated',
+      rule: 'cloudtrail-deleted',
+      outcome: 'ESCALATED',
+      enacted: false,
+      record: record({ eventName: 'DeleteTrail', eventSource: 'cloudtrail.amazonaws.com', account: ACCOUNT, actor: iamUser('dave', ACCOUNT), request: { name: 'audit-trail' } }),
+    }),
   ];
   const ignored = [
     record({ eventName: 'DescribeSecurityGroups', eventSource: 'ec2.amazonaws.com', account: ACCOUNT, actor: carolA, request: {}, readOnly: true }),

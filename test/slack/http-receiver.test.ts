@@ -120,7 +120,7 @@ function click(r: Review, overrides: Partial<ClickSpec> = {}): ClickSpec {
     workflowId: r.workflowId,
     actionId: 'vouch_yes',
     channelId: r.dm,
-    messageTs: `${r.k}.000100`,
+    messageTs: `${r.k}.0001`, // the ts of the review message the fake activities posted (clicks are bound to it)
     blockId: `vouch-ask-actions-${r.k}`,
     ...overrides,
   };
