@@ -68,7 +68,8 @@ describe('scopes', () => {
   });
 
   test("the app manifest's bot scopes are enough for every method vouch calls", async () => {
-    assert.deepEqual(manifestBotScopes().sort(), ['chat:write', 'im:write', 'mpim:write', 'users:read', 'users:read.email']);
+    // im:history: before posting a review DM, vouch looks in the DM for the review's own message (one DM per review).
+    assert.deepEqual(manifestBotScopes().sort(), ['chat:write', 'im:history', 'im:write', 'mpim:write', 'users:read', 'users:read.email']);
     const web = createSlackClient({ token: TOKEN, apiUrl: full.apiUrl, logger: silentLogger() });
     const user = await web.users.lookupByEmail({ email: 'alice@example.com' });
     const dm = await web.conversations.open({ users: user.user?.id ?? '' });
@@ -76,6 +77,7 @@ describe('scopes', () => {
     const posted = await web.chat.postMessage({ channel: dm.channel?.id ?? '', text: 'review' });
     await web.chat.update({ channel: posted.channel ?? '', ts: posted.ts ?? '', text: 'edited' });
     await web.chat.postEphemeral({ channel: dm.channel?.id ?? '', user: 'U0ALICE', text: 'only you' });
+    await web.conversations.history({ channel: dm.channel?.id ?? '', limit: 20, include_all_metadata: true });
     assert.ok(group.ok && posted.ok);
     assert.deepEqual(full.requests.filter((r) => !r.ok), []);
   });

@@ -177,14 +177,14 @@ describe('review workflow on a real Temporal server', () => {
     fake.script(k, { duo: ['timeout', 'failed', 'timeout'] });
     const h = await start(k, 'confirm', { deadlineSeconds: 600 });
     await waitPhase(h, 'AWAITING_ANSWER');
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] });
     for (let n = 1; n <= 3; n++) {
       const s = await waitFailedPush(h, n);
       assert.equal(s.outcome, 'PENDING', `push ${n} did not end the review`);
-      if (n < 3) await h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: `U-${k}` }] });
+      if (n < 3) await h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: `U-${k}`, messageTs: `${k}.0001`, duoAttempt: n }] });
     }
     await assert.rejects(
-      h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: `U-${k}` }] }),
+      h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: `U-${k}`, messageTs: `${k}.0001`, duoAttempt: 3 }] }),
       (err: unknown) => err instanceof WorkflowUpdateFailedError && /No more Duo pushes: the limit is 3 per review/.test(String((err as Error).cause)),
     );
     assert.equal(fake.callsFor(k, 'sendDuoPush').length, 3);
@@ -228,10 +228,10 @@ describe('review workflow on a real Temporal server', () => {
     assert.equal(res.status, 'started', JSON.stringify(res));
     const h = client.workflow.getHandle(res.status === 'started' ? res.workflowId : '');
     await waitPhase(h as Awaited<ReturnType<typeof start>>, 'AWAITING_ANSWER');
-    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes' }] });
+    await h.executeUpdate(decisionUpdate, { args: [{ slackUserId: `U-${k}`, answer: 'yes', messageTs: `${k}.0001` }] });
     await waitFailedPush(h as Awaited<ReturnType<typeof start>>, 1);
     await assert.rejects(
-      h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: `U-${k}` }] }),
+      h.executeUpdate(duoRetryUpdate, { args: [{ slackUserId: `U-${k}`, messageTs: `${k}.0001`, duoAttempt: 1 }] }),
       (err: unknown) => err instanceof WorkflowUpdateFailedError && /No more Duo pushes: the limit is 1 per review/.test(String((err as Error).cause)),
     );
     assert.equal(fake.callsFor(k, 'sendDuoPush').length, 1);
