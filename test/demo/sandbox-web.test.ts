@@ -169,7 +169,8 @@ describe('sandbox page', { timeout: 120_000 }, () => {
     assert.match(out.reason, /nobody to ask/);
     const incident = page.locator(`article.incident[data-dedup-key="${review.workflowId}"]`);
     await incident.waitFor({ timeout: 10_000 });
-    assert.match((await incident.locator('.summary').textContent()) ?? '', /<img src=x onerror="window.__vouchPwned=1">mallory/);
+    // PagerDuty gets plain text: the angle brackets are defanged before the page, and the page shows what it got as text.
+    assert.match((await incident.locator('.summary').textContent()) ?? '', /‹img src=x onerror="window.__vouchPwned=1"›mallory/);
     assert.equal(await page.locator('img').count(), 0);
     assert.equal(await page.evaluate(() => (globalThis as { __vouchPwned?: number }).__vouchPwned), undefined);
     assert.deepEqual(browser.errors, []);

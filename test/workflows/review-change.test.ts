@@ -389,7 +389,8 @@ describe('review workflow on a real Temporal server', () => {
     await h.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'escalate', note: 'looks like the red team' }] });
     const out = await h.result();
     assert.equal(out.outcome, 'ESCALATED');
-    assert.match(out.reason, new RegExp(`^escalated by security \\(<@${SECURITY}>\\).*looks like the red team`));
+    assert.equal(out.reason, `escalated by security (sec1, <@${SECURITY}>, confirmed with Duo): looks like the red team`);
+    assert.equal(fake.callsFor(k, 'sendDuoPush').length, 1, "the only push is the member's own, confirming the override");
     const pages = fake.callsFor(k, 'triggerIncident').map((c) => c.args as { severity: string; summary: string; dedupKey: string; details: Record<string, unknown> });
     assert.equal(pages.length, 1);
     assert.equal(pages[0]?.severity, 'critical');
@@ -409,8 +410,9 @@ describe('review workflow on a real Temporal server', () => {
     await h.executeUpdate(securityDecisionUpdate, { args: [{ slackUserId: SECURITY, action: 'revert' }] });
     const out = await h.result();
     assert.equal(out.outcome, 'REVERTED');
-    assert.equal(out.reason, `revert ordered by security (<@${SECURITY}>)`);
-    assert.deepEqual(out.timeline.filter((t) => t.step === 'security.decided').map((t) => t.result), [`revert by ${SECURITY}`]);
+    assert.equal(out.reason, `revert ordered by security (sec1, <@${SECURITY}>, confirmed with Duo)`);
+    assert.deepEqual(out.timeline.filter((t) => t.step === 'security.decided').map((t) => t.result), [`revert by sec1 (<@${SECURITY}>), confirmed with Duo`]);
+    assert.equal(fake.callsFor(k, 'sendDuoPush').length, 1, "the only push is the member's own, confirming the override");
     assert.equal(fake.callsFor(k, 'revertChange').length, 1);
     assert.deepEqual(fake.callsFor(k, 'resolveIncident').map((c) => c.args), [{ dedupKey: h.workflowId, note: 'reverted: revoke sgr-1 from sg-123' }]);
     assert.equal(fake.callsFor(k, 'acceptTrustedChange').length, 0, 'a reverted change is not trusted');
