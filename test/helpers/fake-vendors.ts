@@ -2,6 +2,7 @@
 // (Vendor code itself is tested against loopback stand-ins in test/activities/.)
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
+import { createDigestActivities } from '../../activities/digest';
 import type { Actor, DuoStatus, Person } from '../../src/core/types';
 
 export interface Script {
@@ -48,7 +49,13 @@ export class FakeVendors {
     const keyOfActor = (a: Actor): string => a.name.replace(/^eng-/, '');
     const keyOfReview = (id: string): string => id.replace(/^.*evt-/, '');
     const keyOfUser = (u: string): string => u.replace(/^U-/, '');
+    // Joining a notify digest is a Temporal call, not a vendor's: the real activity, on the test's server.
+    const { joinNotifyDigest } = createDigestActivities({});
     const acts: Partial<Activities> = {
+      joinNotifyDigest: async (input) => {
+        this.record('joinNotifyDigest', keyOfUser(input.start.person.slackUserId), input);
+        return joinNotifyDigest(input);
+      },
       resolvePerson: async (actor: Actor) => {
         const key = keyOfActor(actor);
         const s = this.record('resolvePerson', key, actor);
