@@ -31,7 +31,9 @@ export async function notifyDigestWorkflow(start: NotifyDigestStart): Promise<No
   const pending: NotifyDigestEntry[] = [...(start.pending ?? [])];
   const seen = new Set(pending.map((e) => e.reviewId));
   const digests: NotifyDigestOutcome['digests'] = [];
-  const who = start.person.displayName;
+  // The heading names the person by the directory's e-mail: the display name may fall back to the principal's name,
+  // which the caller may have chosen (a role session name).
+  const who = start.person.email ?? start.person.displayName;
 
   setHandler(joinNotifyDigestSignal, (entry) => {
     // A retried join (or a replayed signal) lists its review once.
