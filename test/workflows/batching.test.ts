@@ -172,6 +172,23 @@ describe('notify-tier digest', { timeout: 180_000 }, () => {
     assert.ok(dms[1]?.includes(`sg-${k}-2 `) && dms[1].includes(`sg-${k}-3 `) && !dms[1].includes(`sg-${k}-0 `), dms[1]);
   });
 
+  test('changes arriving across a window boundary: every change is listed exactly once, in some DM, and each review ends NOTIFIED', async () => {
+    const k = key();
+    const pipeline = pipelineFor({ VOUCH_NOTIFY_DIGEST_SECONDS: '1' });
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      ids.push(...(await burst(pipeline, k, 1, i)));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const done = await outcomes(ids);
+    assert.deepEqual(done.map((o) => o.outcome), Array(12).fill('NOTIFIED'), JSON.stringify(done.map((o) => o.reason)));
+    const dms = dmsTo(k);
+    assert.ok(dms.length >= 2 && dms.length < 12, `a few DMs, not one per change: ${dms.length}`);
+    // (A DM of one change is the plain FYI, whose reason repeats the summary: count each change once per DM.)
+    const listed = dms.flatMap((dm) => [...new Set([...dm.matchAll(new RegExp(`sg-${k}-(\\d+) opened`, 'g'))].map((m) => Number(m[1])))]);
+    assert.deepEqual([...listed].sort((a, b) => a - b), [...Array(12).keys()], `each change once: ${JSON.stringify(dms)}`);
+  });
+
   test('VOUCH_NOTIFY_DIGEST_SECONDS=0: one DM per change, as before', async () => {
     const k = key();
     const config = loadIntakeConfig({ VOUCH_NOTIFY_DIGEST_SECONDS: '0' });
