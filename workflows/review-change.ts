@@ -128,10 +128,11 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     timeline: [...timeline],
   }));
 
-  // What the person's notify digest says it sent (kept whatever its order with the join's completion; read by id).
+  // What the person's notify digest says it sent (kept whatever its order with the join's completion; read by the
+  // digest's id, which the review derives itself; the digest signals only the reviews it listed).
   const digestReports: NotifyDigestSent[] = [];
   setHandler(notifyDigestSentSignal, (sent) => {
-    if (verdict.tier === 'notify' && sent.reviewIds.includes(reviewId)) digestReports.push(sent);
+    if (verdict.tier === 'notify') digestReports.push(sent);
   });
 
   setHandler(
