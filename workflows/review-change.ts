@@ -410,6 +410,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     }
     note(sent.told ? 'slack.notified' : 'slack.failed', sent.detail);
     const n = sent.reviewIds.length;
+    if (!sent.told) return `${sent.detail} (${digestId})`;
     return n === 1 ? `told ${p.displayName}` : `told ${p.displayName} in one digest DM of ${n} notify-tier changes (${digestId})`;
   }
 

@@ -18,6 +18,8 @@ export interface Script {
   duoPreauth?: 'bypass';
   /** Slack refuses the review DM (VendorRejected, non-retryable). */
   dm?: 'fails';
+  /** Slack refuses every plain DM to the person (notifyPerson: VendorRejected, non-retryable). */
+  notify?: 'fails';
 }
 
 export interface Call {
@@ -78,7 +80,10 @@ export class FakeVendors {
         this.record('sendReminder', keyOfUser(input.slackUserId), input);
       },
       notifyPerson: async (input) => {
-        this.record('notifyPerson', keyOfUser(input.slackUserId), input);
+        const s = this.record('notifyPerson', keyOfUser(input.slackUserId), input);
+        if (s.notify === 'fails') {
+          throw ApplicationFailure.create({ message: 'Slack chat.postMessage rejected the request: user_disabled', type: 'VendorRejected', nonRetryable: true });
+        }
         return { channel: 'D-x', ts: '1.1' };
       },
       notifyChannel: async (input) => {

@@ -189,6 +189,22 @@ describe('notify-tier digest', { timeout: 180_000 }, () => {
     assert.deepEqual([...listed].sort((a, b) => a - b), [...Array(12).keys()], `each change once: ${JSON.stringify(dms)}`);
   });
 
+  test('a digest DM Slack refuses: every review still ends NOTIFIED, says the DM failed, and security\'s channel is told once', async () => {
+    const k = key();
+    fake.script(k, { notify: 'fails' });
+    const channelBefore = channelMessages().length;
+    const ids = await burst(pipelineFor({ VOUCH_NOTIFY_DIGEST_SECONDS: '2' }), k, 3);
+    const done = await outcomes(ids);
+    assert.deepEqual(done.map((o) => o.outcome), Array(3).fill('NOTIFIED'));
+    assert.equal(dmsTo(k).length, 1, 'one attempt at one DM (VendorRejected is not retried)');
+    for (const o of done) {
+      const failed = o.timeline.find((t) => t.step === 'slack.failed');
+      assert.match(failed?.result ?? '', /the digest DM to eng-.* failed: Slack chat.postMessage rejected the request: user_disabled/, JSON.stringify(o.timeline));
+      assert.match(o.reason, /^the digest DM to eng-.* failed/, 'the outcome does not claim the person was told');
+    }
+    assert.equal(channelMessages().slice(channelBefore).filter((t) => t.includes(`eng-${k}`)).length, 1);
+  });
+
   test('VOUCH_NOTIFY_DIGEST_SECONDS=0: one DM per change, as before', async () => {
     const k = key();
     const config = loadIntakeConfig({ VOUCH_NOTIFY_DIGEST_SECONDS: '0' });
