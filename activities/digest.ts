@@ -5,6 +5,7 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { joinNotifyDigestSignal, NOTIFY_DIGEST_WORKFLOW_TYPE, notifyDigestWorkflowId } from '../workflows/messages';
+import { escapeMarkdown, fitUtf8, SUMMARY_MAX_BYTES } from '../src/core/review-summary';
 import type { JoinNotifyDigestInput } from '../src/core/types';
 
 export interface DigestDeps {
@@ -26,6 +27,11 @@ export function createDigestActivities(deps: DigestDeps) {
         args: [start],
         signal: joinNotifyDigestSignal,
         signalArgs: [entry],
+        // The Web UI's line for the digest (the reviews it lists keep their own).
+        staticSummary: fitUtf8(
+          escapeMarkdown(`Notify digest: ${start.person.email ?? start.person.displayName}'s notify-tier changes in ${start.account}, one DM per ${start.windowSeconds} s`),
+          SUMMARY_MAX_BYTES,
+        ),
       });
       return { digestId: workflowId };
     },

@@ -24,12 +24,13 @@ import {
   workflowInfo,
   allHandlersFinished,
 } from '@temporalio/workflow';
-import { decisionUpdate, duoRetryUpdate, notifyDigestSentSignal, notifyDigestWorkflowId, securityDecisionUpdate, statusQuery } from './messages';
+import { decisionUpdate, duoRetryUpdate, notifyDigestSentSignal, securityDecisionUpdate, statusQuery } from './messages';
 import { reviewSearchAttributes, VouchOutcome } from './search-attributes';
-import { aws, baseline, digest, duo, duoOnce, duoWait, failureMessage, failureType, oncall, pagerduty, slack, titled } from './review-activities';
+import { aws, baseline, duo, duoOnce, duoWait, failureMessage, failureType, oncall, pagerduty, slack, titled } from './review-activities';
 import { confirmOverrideWithDuo } from './review-override';
 import { reviewProgress, type ReviewStage } from '../src/core/review-summary';
-import { notifyDigestLine, notifyText } from '../src/core/notify-digest';
+import { notifyText } from '../src/core/notify-digest';
+import { notifyThroughDigest } from './review-digest';
 import {
   FailureTypes,
   type DuoStatus,
@@ -67,9 +68,6 @@ const PATCHES = {
   /** Notify tier: the person's changes of one window go out as one digest DM. */
   notifyDigest: 'notify-digest',
 } as const;
-
-/** How long past its window a notify-tier review waits for its digest before telling the engineer alone. */
-const DIGEST_GRACE_SECONDS = 900;
 
 export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOutcome> {
   const { change, verdict } = input;
@@ -377,43 +375,6 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     }
   }
 
-  /**
-   * Notify tier: join the person's digest and wait for it to report the DM. Resolves the outcome's reason, or undefined
-   * when the engineer is to be told alone (joining failed, or no report came within the window and a grace period).
-   */
-  async function notifyThroughDigest(p: Person, text: string, windowSeconds: number): Promise<string | undefined> {
-    // Keyed by the account and the people directory's Slack user: a change by anyone else never joins this digest.
-    const digestId = notifyDigestWorkflowId(change.account, p.slackUserId);
-    try {
-      await digest.joinNotifyDigest.executeWithOptions(titled(`Add this change to ${p.displayName}'s notify digest`), [
-        {
-          start: { account: change.account, person: p, windowSeconds, ...(input.notifyChannel ? { notifyChannel: input.notifyChannel } : {}) },
-          entry: { reviewId, text, line: notifyDigestLine(change, input.reviewUrl) },
-        },
-      ]);
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      note('digest.failed', `${failureMessage(err)}: telling ${p.displayName} alone`);
-      return undefined;
-    }
-    note('digest.joined', `${digestId}: one DM for ${p.displayName}'s notify-tier changes within ${windowSeconds} s`);
-    const report = (): NotifyDigestSent | undefined => digestReports.find((r) => r.digestId === digestId);
-    const came = await condition(
-      () => report() !== undefined,
-      (windowSeconds + DIGEST_GRACE_SECONDS) * 1000,
-      titled(`Wait for ${p.displayName}'s notify digest`),
-    );
-    const sent = report();
-    if (!came || !sent) {
-      note('digest.late', `no word from ${digestId} within ${windowSeconds + DIGEST_GRACE_SECONDS} s: telling ${p.displayName} alone`);
-      return undefined;
-    }
-    note(sent.told ? 'slack.notified' : 'slack.failed', sent.detail);
-    const n = sent.reviewIds.length;
-    if (!sent.told) return `${sent.detail} (${digestId})`;
-    return n === 1 ? `told ${p.displayName}` : `told ${p.displayName} in one digest DM of ${n} notify-tier changes (${digestId})`;
-  }
-
   async function tellEngineer(text: string): Promise<void> {
     if (!person) return;
     try {
@@ -544,7 +505,12 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
       // A burst of notify-tier changes by one person goes out as one digest DM (README "How a review runs": Noise).
       const windowSeconds = input.notifyDigestSeconds ?? 0;
       if (person && windowSeconds > 0 && patched(PATCHES.notifyDigest)) {
-        const told = await notifyThroughDigest(person, text, windowSeconds);
+        const told = await notifyThroughDigest(
+          { change, reviewId, reviewUrl: input.reviewUrl, ...(input.notifyChannel ? { notifyChannel: input.notifyChannel } : {}), note, reports: digestReports },
+          person,
+          text,
+          windowSeconds,
+        );
         if (told) return finish('NOTIFIED', told);
       }
       await tellEngineer(text);
