@@ -11,6 +11,7 @@ import { ACCOUNT, NOTIFY_CHANNEL, roleSession, sgRecord, ssoSession, startAttack
 
 const ALICE = USERS.find((u) => u.name === 'alice')?.id as string;
 const MALLORY = USERS.find((u) => u.name === 'mallory')?.id as string;
+const CAROL = USERS.find((u) => u.name === 'carol')?.id as string;
 
 let stack: AttackStack;
 
@@ -67,5 +68,25 @@ describe('the notify digest is per trusted person', { timeout: 120_000 }, () => 
     const withMallory = channel.filter((t) => t.includes(malloryGroup));
     assert.equal(withMallory.length, 1);
     assert.ok(!aliceGroups.some((g) => withMallory[0]?.includes(g)), `mallory's change shares a channel message with alice's: ${withMallory[0]}`);
+  });
+
+  test('markup in the resource ids of a burst cannot ping, mention or disguise a link in the digest DM or its channel message', async () => {
+    const crafted = (n: number): string => `sg-0c${n} <!channel> <https://evil.example/login|aws.amazon.com> <@${ALICE}> & @here`;
+    const ids = await ingestAll([1, 2].map((n) =>
+      sgRecord({ eventId: `d1a00000-0000-4000-8000-00000000010${n}`, identity: ssoSession('carol@example.com'), eventName: 'AuthorizeSecurityGroupEgress', groupId: crafted(n) }),
+    ));
+    const outcomes = await Promise.all(ids.map((id) => stack.result(id) as Promise<ReviewOutcome>));
+    assert.deepEqual(outcomes.map((o) => o.outcome), ['NOTIFIED', 'NOTIFIED']);
+    const dms = dmTexts(CAROL);
+    assert.equal(dms.length, 1, JSON.stringify(dms));
+    const channel = stack.slack.messagesIn(NOTIFY_CHANNEL).map((m) => m.text).filter((t) => t.includes('sg-0c1'));
+    assert.equal(channel.length, 1);
+    for (const text of [...dms, ...channel]) {
+      assert.match(text, /2 notify-tier changes by carol@example\.com/);
+      assert.match(text, /&lt;!channel&gt;/, 'the markup is shown, escaped');
+      for (const raw of ['<!channel>', '<https://evil.example', `<@${ALICE}>`, '|aws.amazon.com>']) assert.ok(!text.includes(raw), `${raw} reached Slack in ${text}`);
+      assert.ok(!/&(?!amp;|lt;|gt;)/.test(text), `an unescaped & in ${text}`);
+      assert.ok(!/@here\b/.test(text), `a bare broadcast word in ${text}`);
+    }
   });
 });
