@@ -4,6 +4,8 @@
 //            when the verdict carries a plan); no decision by the deadline → TIMED_OUT → page. Reminder at half time.
 //   page:    PagerDuty at once; the engineer is still asked and the answer is added to the incident.
 //   revert:  revert at once, verified; engineer told in Slack, security in PagerDuty (low urgency); failure → high.
+//   notify:  tell the engineer (and security's channel); with a digest window, through one DM per person per window
+//            (workflows/notify-digest.ts, review-digest.ts) → NOTIFIED.
 //   Unknown actor or root → nobody to ask: revert (when the verdict has a plan) and page, else page.
 //   Security may approve / revert / escalate while the review waits, once the named member confirms it with their own
 //   Duo push (workflows/review-override.ts). A Duo bypass user never confirms anything: escalated.
