@@ -9,6 +9,7 @@ import { createBaselineActivities, type BaselineDeps } from './baseline';
 import { createCloudTrailLookupActivities, type CloudTrailLookupDeps } from './cloudtrail-lookup';
 import { createSecurityActivities, type SecurityDeps } from './security';
 import { createAuditActivities, type AuditDeps } from './audit';
+import { createDigestActivities, type DigestDeps } from './digest';
 
 export type ActivityDeps = SlackDeps &
   DuoDeps &
@@ -18,7 +19,8 @@ export type ActivityDeps = SlackDeps &
   OnCallDeps &
   BaselineDeps &
   SecurityDeps &
-  AuditDeps;
+  AuditDeps &
+  DigestDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -31,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCloudTrailLookupActivities(deps),
     ...createSecurityActivities(deps),
     ...createAuditActivities(deps),
+    ...createDigestActivities(deps),
   };
 }
 

@@ -3,3 +3,4 @@ export { reviewChangeWorkflow } from './review-change';
 export { lookupPollerWorkflow } from './lookup-poller';
 export { baselineRefreshWorkflow } from './baseline-refresh';
 export { terminatedReviewsAuditWorkflow, terminatedReviewPageWorkflow } from './terminated-audit';
+export { notifyDigestWorkflow } from './notify-digest';

@@ -1,8 +1,10 @@
 // Message definitions for the review workflow: updates (with validators in the workflow), queries.
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
   DecisionRequest,
   DuoRetryRequest,
+  NotifyDigestEntry,
+  NotifyDigestSent,
   ReviewStatus,
   SecurityDecisionRequest,
   UpdateResult,
@@ -34,6 +36,24 @@ export const REVIEW_METRICS = {
   outcomes: 'vouch_review_outcomes',
   timeToConfirm: 'vouch_time_to_confirm_seconds',
 } as const;
+
+// ---- the notify tier's digest: one DM per person per window (README "How a review runs": Noise) ----
+
+export const NOTIFY_DIGEST_WORKFLOW_TYPE = 'notifyDigestWorkflow';
+
+/** A notify-tier review joins its person's digest (sent with signal-with-start by the joinNotifyDigest activity). */
+export const joinNotifyDigestSignal = defineSignal<[NotifyDigestEntry]>('joinNotifyDigest');
+
+/** The digest tells each member review that the DM listing it went out (or could not). */
+export const notifyDigestSentSignal = defineSignal<[NotifyDigestSent]>('notifyDigestSent');
+
+/**
+ * `vouch-digest-<account>-<Slack user>`: one digest per account and person, the person as the people directory maps the
+ * change's principal (never a session name or anything else the record's author chooses).
+ */
+export function notifyDigestWorkflowId(account: string, slackUserId: string): string {
+  return `vouch-digest-${account}-${slackUserId}`;
+}
 
 // ---- the LookupEvents pollers ----
 

@@ -76,6 +76,10 @@ export const security = withRetries({ startToCloseTimeout: '30 seconds', initial
 // The terminated-review audit's listing (visibility API).
 export const audit = withRetries({ startToCloseTimeout: '2 minutes', initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 });
 
+// Joining a person's notify digest (signal-with-start on the Temporal server): quick; on failure the review tells the
+// engineer alone, as without a digest.
+export const digest = withRetries({ startToCloseTimeout: '30 seconds', initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 });
+
 // Store errors come back non-retryable from the activity.
 export const baseline = withRetries({ startToCloseTimeout: '1 minute', initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 });
 

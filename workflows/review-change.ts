@@ -4,6 +4,8 @@
 //            when the verdict carries a plan); no decision by the deadline → TIMED_OUT → page. Reminder at half time.
 //   page:    PagerDuty at once; the engineer is still asked and the answer is added to the incident.
 //   revert:  revert at once, verified; engineer told in Slack, security in PagerDuty (low urgency); failure → high.
+//   notify:  tell the engineer (and security's channel); with a digest window, through one DM per person per window
+//            (workflows/notify-digest.ts, review-digest.ts) → NOTIFIED.
 //   Unknown actor or root → nobody to ask: revert (when the verdict has a plan) and page, else page.
 //   Security may approve / revert / escalate while the review waits, once the named member confirms it with their own
 //   Duo push (workflows/review-override.ts). A Duo bypass user never confirms anything: escalated.
@@ -24,17 +26,20 @@ import {
   workflowInfo,
   allHandlersFinished,
 } from '@temporalio/workflow';
-import { decisionUpdate, duoRetryUpdate, securityDecisionUpdate, statusQuery } from './messages';
+import { decisionUpdate, duoRetryUpdate, notifyDigestSentSignal, securityDecisionUpdate, statusQuery } from './messages';
 import { reviewSearchAttributes, VouchOutcome } from './search-attributes';
 import { aws, baseline, duo, duoOnce, duoWait, failureMessage, failureType, oncall, pagerduty, slack, titled } from './review-activities';
 import { confirmOverrideWithDuo } from './review-override';
 import { reviewProgress, type ReviewStage } from '../src/core/review-summary';
+import { notifyText } from '../src/core/notify-digest';
+import { notifyThroughDigest } from './review-digest';
 import {
   FailureTypes,
   type DuoStatus,
   type EngineerAnswer,
   type MessageState,
   type Outcome,
+  type NotifyDigestSent,
   type Person,
   type Phase,
   type ReviewInput,
@@ -62,6 +67,8 @@ const PATCHES = {
   pageStaysOpen: 'page-stays-with-security',
   /** A cancelled review pages security and ends CANCELLED. */
   cancelPages: 'cancel-pages',
+  /** Notify tier: the person's changes of one window go out as one digest DM. */
+  notifyDigest: 'notify-digest',
 } as const;
 
 export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOutcome> {
@@ -120,6 +127,13 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     incidentOpen,
     timeline: [...timeline],
   }));
+
+  // What the person's notify digest says it sent (kept whatever its order with the join's completion; read by the
+  // digest's id, which the review derives itself; the digest signals only the reviews it listed).
+  const digestReports: NotifyDigestSent[] = [];
+  setHandler(notifyDigestSentSignal, (sent) => {
+    if (verdict.tier === 'notify') digestReports.push(sent);
+  });
 
   setHandler(
     decisionUpdate,
@@ -489,9 +503,18 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     // ---- notify tier: tell the engineer (and security's channel); nothing to answer ----
     if (verdict.tier === 'notify') {
       person = await tryResolvePerson();
-      const text =
-        `FYI from vouch: ${change.eventName} in ${change.account}/${change.region} by ${change.actor.name}: ` +
-        `${change.summary}. ${verdict.reasons.join('; ')}. Review: ${input.reviewUrl}`;
+      const text = notifyText(change, verdict, input.reviewUrl);
+      // A burst of notify-tier changes by one person goes out as one digest DM (README "How a review runs": Noise).
+      const windowSeconds = input.notifyDigestSeconds ?? 0;
+      if (person && windowSeconds > 0 && patched(PATCHES.notifyDigest)) {
+        const told = await notifyThroughDigest(
+          { change, reviewId, reviewUrl: input.reviewUrl, ...(input.notifyChannel ? { notifyChannel: input.notifyChannel } : {}), note, reports: digestReports },
+          person,
+          text,
+          windowSeconds,
+        );
+        if (told) return finish('NOTIFIED', told);
+      }
       await tellEngineer(text);
       if (input.notifyChannel) {
         try {

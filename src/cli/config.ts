@@ -147,6 +147,12 @@ export const intakeSchema = z.object({
   /** Slack channel told about notify-tier changes. */
   VOUCH_NOTIFY_CHANNEL: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD').optional(),
   /**
+   * Notify tier: one person's notify-tier changes within this many seconds go out as one digest DM (and one channel
+   * message). 0: one DM per change. Default 60: a Terraform apply's calls land within about a minute, and an FYI a
+   * minute late costs nothing (CloudTrail itself delivers minutes after the call).
+   */
+  VOUCH_NOTIFY_DIGEST_SECONDS: int(0, 3600).default(60),
+  /**
    * Records whose eventTime is older than this are reported (dead-letter store, "too old"), never reviewed: a replayed
    * backfill cannot re-ask engineers or undo what security approved. Must not be longer than the namespace retention
    * (checked at start-up). Default 24 hours.

@@ -19,6 +19,7 @@ export function reviewSettings(config: IntakeConfig): ReviewSettings {
     securityResponders: config.VOUCH_SECURITY_SLACK_USERS,
     maxDuoPushes: config.VOUCH_MAX_DUO_PUSHES,
     ...(config.VOUCH_NOTIFY_CHANNEL ? { notifyChannel: config.VOUCH_NOTIFY_CHANNEL } : {}),
+    ...(config.VOUCH_NOTIFY_DIGEST_SECONDS > 0 ? { notifyDigestSeconds: config.VOUCH_NOTIFY_DIGEST_SECONDS } : {}),
     ...(config.VOUCH_DRY_RUN ? { dryRun: true } : {}),
   };
 }

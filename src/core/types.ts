@@ -134,6 +134,11 @@ export interface ReviewInput {
   notifyChannel?: string;
   /** Rehearse reverts only (EC2 DryRun where the API has it, plan-only elsewhere). */
   dryRun?: boolean;
+  /**
+   * Notify tier: the person's notify-tier changes within this many seconds go out as one digest DM (and one channel
+   * message) instead of one each (VOUCH_NOTIFY_DIGEST_SECONDS). Absent or 0: one DM per change.
+   */
+  notifyDigestSeconds?: number;
 }
 
 /** The person behind an actor. */
@@ -194,6 +199,39 @@ export interface ReviewStatus {
   person: Person | null;
   incidentOpen: boolean;
   timeline: TimelineEntry[];
+}
+
+/** A notify-tier review in a digest: its id, its full FYI (sent alone when it is the only one), its line in a list. */
+export interface NotifyDigestEntry {
+  reviewId: string;
+  text: string;
+  line: string;
+}
+
+/** How a person's digest starts: one per account and person, keyed by the people directory's Slack user. */
+export interface NotifyDigestStart {
+  account: string;
+  person: Person;
+  windowSeconds: number;
+  /** Security's channel, told once per digest. */
+  notifyChannel?: string;
+  /** Entries carried over a continue-as-new. */
+  pending?: NotifyDigestEntry[];
+}
+
+export interface JoinNotifyDigestInput {
+  start: NotifyDigestStart;
+  entry: NotifyDigestEntry;
+}
+
+/** What the digest tells each member review once its DM went out (or could not). */
+export interface NotifyDigestSent {
+  digestId: string;
+  /** Every review the DM listed (or counted). */
+  reviewIds: string[];
+  /** The DM reached the person. */
+  told: boolean;
+  detail: string;
 }
 
 export interface ReviewOutcome {

@@ -34,6 +34,8 @@ export interface ReviewSettings {
   dryRun?: boolean;
   maxDuoPushes?: number;
   notifyChannel?: string;
+  /** Notify tier: seconds of one person's digest window (VOUCH_NOTIFY_DIGEST_SECONDS); absent: one DM per change. */
+  notifyDigestSeconds?: number;
 }
 
 export interface IntakeItem {
@@ -362,6 +364,7 @@ export class IntakePipeline {
         securityResponders: this.opts.review.securityResponders,
         ...(this.opts.review.maxDuoPushes ? { maxDuoPushes: this.opts.review.maxDuoPushes } : {}),
         ...(this.opts.review.notifyChannel ? { notifyChannel: this.opts.review.notifyChannel } : {}),
+        ...(verdict.tier === 'notify' && this.opts.review.notifyDigestSeconds ? { notifyDigestSeconds: this.opts.review.notifyDigestSeconds } : {}),
         ...(this.opts.review.dryRun ? { dryRun: true } : {}),
       });
     } catch (err) {

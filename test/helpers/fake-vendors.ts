@@ -2,6 +2,7 @@
 // (Vendor code itself is tested against loopback stand-ins in test/activities/.)
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
+import { createDigestActivities } from '../../activities/digest';
 import type { Actor, DuoStatus, Person } from '../../src/core/types';
 
 export interface Script {
@@ -17,6 +18,8 @@ export interface Script {
   duoPreauth?: 'bypass';
   /** Slack refuses the review DM (VendorRejected, non-retryable). */
   dm?: 'fails';
+  /** Slack refuses every plain DM to the person (notifyPerson: VendorRejected, non-retryable). */
+  notify?: 'fails';
 }
 
 export interface Call {
@@ -48,7 +51,13 @@ export class FakeVendors {
     const keyOfActor = (a: Actor): string => a.name.replace(/^eng-/, '');
     const keyOfReview = (id: string): string => id.replace(/^.*evt-/, '');
     const keyOfUser = (u: string): string => u.replace(/^U-/, '');
+    // Joining a notify digest is a Temporal call, not a vendor's: the real activity, on the test's server.
+    const { joinNotifyDigest } = createDigestActivities({});
     const acts: Partial<Activities> = {
+      joinNotifyDigest: async (input) => {
+        this.record('joinNotifyDigest', keyOfUser(input.start.person.slackUserId), input);
+        return joinNotifyDigest(input);
+      },
       resolvePerson: async (actor: Actor) => {
         const key = keyOfActor(actor);
         const s = this.record('resolvePerson', key, actor);
@@ -71,7 +80,10 @@ export class FakeVendors {
         this.record('sendReminder', keyOfUser(input.slackUserId), input);
       },
       notifyPerson: async (input) => {
-        this.record('notifyPerson', keyOfUser(input.slackUserId), input);
+        const s = this.record('notifyPerson', keyOfUser(input.slackUserId), input);
+        if (s.notify === 'fails') {
+          throw ApplicationFailure.create({ message: 'Slack chat.postMessage rejected the request: user_disabled', type: 'VendorRejected', nonRetryable: true });
+        }
         return { channel: 'D-x', ts: '1.1' };
       },
       notifyChannel: async (input) => {

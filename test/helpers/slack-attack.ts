@@ -54,6 +54,8 @@ export interface AttackStackOptions {
   duoUsers?: DuoStandInUser[];
   /** Answer deadline the judge sets on every verdict (seconds). */
   deadlineSeconds?: number;
+  /** Notify-tier digest window (VOUCH_NOTIFY_DIGEST_SECONDS); default none: one DM per change. */
+  notifyDigestSeconds?: number;
 }
 
 export interface AttackStack {
@@ -218,7 +220,11 @@ export async function startAttackStack(opts: AttackStackOptions = {}): Promise<A
       judge: policyJudge(undefined, opts.deadlineSeconds !== undefined ? { deadlineSeconds: opts.deadlineSeconds } : {}),
       starter,
       deadLetters: new FolderDeadLetterStore(path.join(dir, 'dead-letter')),
-      review: { securityResponders: [SECURITY], notifyChannel: NOTIFY_CHANNEL },
+      review: {
+        securityResponders: [SECURITY],
+        notifyChannel: NOTIFY_CHANNEL,
+        ...(opts.notifyDigestSeconds ? { notifyDigestSeconds: opts.notifyDigestSeconds } : {}),
+      },
     });
     let index = 0;
 

@@ -29,8 +29,13 @@ describe('replay of stored review histories', () => {
       'page-failed.json',
       'cancelled.json',
     ];
+    // v4: the notify tier's digest (a review that joined it, and the digest workflow itself).
+    const v4 = ['notified-digest.json', 'notified-digest-workflow.json'];
     // v1: before the accept-trusted-change and connect-oncall patches; v2: with them.
-    assert.deepEqual(files.sort(), [...scenarios, ...scenarios.map((f) => `v2-${f}`), ...v3.map((f) => `v3-${f}`)].sort());
+    assert.deepEqual(
+      files.sort(),
+      [...scenarios, ...scenarios.map((f) => `v2-${f}`), ...v3.map((f) => `v3-${f}`), ...v4.map((f) => `v4-${f}`)].sort(),
+    );
   });
 
   for (const file of files) {
