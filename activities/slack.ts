@@ -275,7 +275,8 @@ export function createSlackActivities(deps: SlackDeps) {
         slackUserId,
         duoUsername: entry.duoUsername ?? entry.email,
         email: entry.email,
-        displayName: entry.displayName ?? slackName ?? actor.name,
+        // Never the record's own name for the actor: on a role that name is the session name, which the caller chose.
+        displayName: entry.displayName ?? slackName ?? entry.email,
       };
     },
 

@@ -90,6 +90,7 @@ describe('Slack activities against the Slack stand-in', () => {
   const directory: PeopleDirectory = createPeopleDirectory({
     'arn:aws:iam::123456789012:user/carol': { email: 'carol@example.com', slackUserId: 'U0CAROL', duoUsername: 'carol' },
     'arn:aws:sts::210987654321:assumed-role/deployer/*': { email: 'dave@example.com', displayName: 'Dave (deploys)' },
+    'arn:aws:sts::210987654321:assumed-role/shared-admin/*': { email: 'mallory@example.com', slackUserId: 'U0MALLORY' },
   });
   const captured = captureLogs();
   const logLines = captured.raw;
@@ -141,7 +142,7 @@ describe('Slack activities against the Slack stand-in', () => {
       slackUserId: 'U0CAROL',
       duoUsername: 'carol',
       email: 'carol@example.com',
-      displayName: 'carol',
+      displayName: 'carol@example.com', // the directory's name for her, not the record's
     });
     assert.equal(standIn.requests.length, 0);
   });
@@ -151,6 +152,17 @@ describe('Slack activities against the Slack stand-in', () => {
     assert.equal(person.slackUserId, 'U0DAVE');
     assert.equal(person.displayName, 'Dave (deploys)');
     assert.equal(standIn.requests[0]?.params.email, 'dave@example.com');
+  });
+
+  test("a session named after someone else never becomes the name vouch shows for the person behind it", async () => {
+    // mallory's shared role maps to her; she names her session after alice. DMs, reminders and pages name the
+    // directory's person (her e-mail), never the session name she chose.
+    const person = await activities.resolvePerson({
+      type: 'AssumedRole',
+      arn: 'arn:aws:sts::210987654321:assumed-role/shared-admin/alice@example.com',
+      name: 'alice@example.com',
+    });
+    assert.deepEqual([person.slackUserId, person.email, person.displayName], ['U0MALLORY', 'mallory@example.com', 'mallory@example.com']);
   });
 
   test('an e-mail unknown to Slack is a non-retryable UnknownPerson failure', async () => {
