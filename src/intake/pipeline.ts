@@ -5,8 +5,8 @@
 //     → ignore: done
 //     → older than the maximum age: reported (kept in the dead-letter store as "too old", counted), never reviewed:
 //       a replayed backfill must not re-ask engineers or undo what security approved
-//     → otherwise: start the review (workflow id from account + eventID, USE_EXISTING: every path dedups, so the
-//       fast path and a backfill can overlap)
+//     → otherwise: start the review (workflow id from account + eventID, one start call that the server refuses when
+//       the event already has a review: every path dedups, so the fast path and a backfill can overlap)
 //
 // A record that cannot be processed (too big, not a CloudTrail record, a field missing or of the wrong type, a
 // policy error, a start the server refuses as invalid) goes to the dead-letter store with the reason: kept, never
