@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { classifyText, newTally } from '../../src/cli/classify';
 import { parseRecords } from '../../src/intake/normalise';
 import { loadPolicy } from '../../src/policy';
+import { table, writeSection } from './report';
 
 const SHARED = path.resolve(__dirname, '../../../shared/data/cloudtrail');
 const FIXTURES = [path.resolve(__dirname, '../../src/demo/fixtures/sample-events.json'), path.resolve(__dirname, '../policy/fixtures')];
@@ -29,7 +30,7 @@ function listJson(dir: string): string[] {
   return out;
 }
 
-function loadRecords(): { records: Record<string, unknown>[]; from: string } {
+export function loadRecords(): { records: Record<string, unknown>[]; from: string } {
   let files: string[];
   let from: string;
   if (fs.existsSync(SHARED)) {
@@ -160,6 +161,21 @@ export function benchClassify(argv: string[]): number {
       `ratio engine / JSON.parse = ${(engineRate / parseRate).toFixed(2)} (target >= 0.70: ${engineRate / parseRate >= 0.7 ? 'met' : 'NOT met'}; rounds: ${ratios}); ` +
       `wall time ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
   );
+  const file = writeSection(
+    'classify',
+    `${fmt(total)} records (${fmt(records.length)} real records from ${from === SHARED ? '../shared/data/cloudtrail' : from}, replayed with fresh ` +
+      `eventIDs) in ${texts.length} files of 100, ${(bytes / 1e6).toFixed(1)} MB; the three phases interleaved in blocks of 2,000 records; ` +
+      `median of ${results.length} rounds.\n\n` +
+      table(
+        ['phase', 'records/s', 'seconds', 'ratio to JSON.parse'],
+        rows.map(([name, rate, secs, ratio]) => [name, fmt(rate), secs.toFixed(3), ratio.toFixed(2)]),
+      ) +
+      `\n\nRatio engine / JSON.parse = **${(engineRate / parseRate).toFixed(2)}** (target ≥ 0.70: ${engineRate / parseRate >= 0.7 ? 'met' : 'NOT met'}; ` +
+      `each round: ${ratios}). Tiers: ignore ${fmt(t.ignore)}, notify ${fmt(t.notify)}, confirm ${fmt(t.confirm)}, page ${fmt(t.page)}, ` +
+      `revert ${fmt(t.revert)}, failed ${fmt(tally.failed)}.\n`,
+    process.argv.slice(3),
+  );
+  process.stdout.write(`written to ${file}\n`);
   return 0;
 }
 

@@ -1,7 +1,10 @@
 // `npm run bench -- <mode> [options]`: one benchmark per mode, each bounded in count and time.
 import { benchClassify } from './classify';
+import { benchIntake } from './intake';
+import { benchE2e } from './e2e';
+import { benchScale } from './scale';
 
-const BENCHES: Record<string, (argv: string[]) => number | Promise<number>> = { classify: benchClassify };
+const BENCHES: Record<string, (argv: string[]) => number | Promise<number>> = { e2e: benchE2e, scale: benchScale, intake: benchIntake, classify: benchClassify };
 
 async function main(): Promise<number> {
   const [name, ...rest] = process.argv.slice(2);
@@ -14,9 +17,10 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => (process.exitCode = code),
+  // Exit once stdout is flushed: clients, servers and workers the modes used must not keep the process up.
+  (code) => process.stdout.write('', () => process.exit(code)),
   (err: unknown) => {
     process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );
