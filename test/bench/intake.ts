@@ -21,7 +21,7 @@ import { reviewWorkflowId } from '../../workflows/messages';
 import { loadPolicy } from '../../src/policy';
 import { loadRecords } from './classify';
 import { fmt, table, writeSection } from './report';
-import { parseServers, startBenchServer, type BenchServer } from './servers';
+import { parseServers, persistenceDelta, persistenceLatency, serverMetricsUrl, startBenchServer, type BenchServer } from './servers';
 
 type Rec = Record<string, unknown>;
 
@@ -77,6 +77,8 @@ interface Row {
   seconds: number;
   records: number;
   started: number;
+  /** The server's database time in this row (production topology only). */
+  db?: string;
 }
 
 async function runRow(files: string[], starter: Starter, concurrency: number): Promise<{ seconds: number; records: number; started: number }> {
@@ -125,9 +127,14 @@ export async function benchIntake(argv: string[]): Promise<number> {
       ];
       for (const [name, starter, concurrency] of plan) {
         const files = mixedRecords(total, share).files; // fresh eventIDs: every row starts its own reviews
+        const metricsUrl = serverMetricsUrl(server);
+        const before = await persistenceLatency(metricsUrl);
         const r = await runRow(files, starter, concurrency);
+        const db = persistenceDelta(before, await persistenceLatency(metricsUrl), 3)
+          .map((x) => `${x.op} ${fmt(x.count)}× ${fmt(x.meanMs, 1)} ms`)
+          .join('; ');
         if (r.started !== mix.risky) throw new Error(`${name}: started ${r.started} reviews, expected ${mix.risky}`);
-        rows.push({ server: kind, name, concurrency, ...r });
+        rows.push({ server: kind, name, concurrency, ...r, ...(db ? { db } : {}) });
         say(`  ${kind} ${name} c=${concurrency}: ${fmt(r.records / r.seconds)} records/s, ${fmt(r.started / r.seconds)} starts/s`);
       }
     } finally {
@@ -152,7 +159,12 @@ export async function benchIntake(argv: string[]): Promise<number> {
           r.seconds.toFixed(1),
           base.has(r.server) ? `${((r.records / r.seconds) / (base.get(r.server) as number)).toFixed(2)}×` : '',
         ]),
-      ),
+      ) +
+      (rows.some((r) => r.db)
+        ? '\n\nWhere the server spent its database time in each production-topology row (persistence_latency from its ' +
+          'Prometheus endpoint: the operations with the most time, count × mean):\n\n' +
+          table(['starter', 'concurrency', 'PostgreSQL operations'], rows.filter((r) => r.db).map((r) => [r.name, r.concurrency, r.db as string]))
+        : ''),
     argv,
   );
   say(`written to ${file}`);

@@ -54,7 +54,7 @@ const HEADER =
 export function writeSection(mode: string, body: string, argv: string[]): string {
   const m = machine();
   const stamp =
-    `Run ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}: \`npm run bench -- ${[mode, ...argv].join(' ')}\` on ` +
+    `Run ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}: \`npm run bench -- ${[mode.split(' ')[0], ...argv].join(' ')}\` on ` +
     `${m.cpus} CPUs (${m.model}), ${fmt(m.ramGiB, 1)} GiB RAM, Node ${m.node}, ${m.os}; load average at the end ` +
     `${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min: the machine is shared).`;
   const section = `<!-- bench:${mode} -->\n## ${mode}\n\n${stamp}\n\n${body.trim()}\n<!-- /bench:${mode} -->`;

@@ -3,8 +3,9 @@ import { benchClassify } from './classify';
 import { benchIntake } from './intake';
 import { benchE2e } from './e2e';
 import { benchScale } from './scale';
+import { benchProfile } from './profile';
 
-const BENCHES: Record<string, (argv: string[]) => number | Promise<number>> = { e2e: benchE2e, scale: benchScale, intake: benchIntake, classify: benchClassify };
+const BENCHES: Record<string, (argv: string[]) => number | Promise<number>> = { e2e: benchE2e, scale: benchScale, intake: benchIntake, classify: benchClassify, profile: benchProfile };
 
 async function main(): Promise<number> {
   const [name, ...rest] = process.argv.slice(2);

@@ -16,6 +16,9 @@ async function main(): Promise<void> {
       TEMPORAL_TASK_QUEUE: process.env.TEMPORAL_TASK_QUEUE as string,
     },
     vendors.activities(),
+    undefined,
+    // VOUCH_BENCH_CACHE: the workflow cache size to measure (default: the production worker's).
+    process.env.VOUCH_BENCH_CACHE ? { maxCachedWorkflows: Number(process.env.VOUCH_BENCH_CACHE) } : {},
   );
   // The fake keeps every call; count them and let them go, so the calls do not grow the worker's memory.
   setInterval(() => {
