@@ -16,7 +16,7 @@ import { FolderDeadLetterStore } from '../intake/dead-letter';
 import { ingestFiles, listDir, listS3, s3Client } from '../intake/files';
 import { ensurePollers, orphanPollers, type PollerSettings } from '../intake/lookup';
 import { policyJudge, type Judge } from '../intake/judges';
-import { IntakePipeline } from '../intake/pipeline';
+import { DEFAULT_INTAKE_CONCURRENCY, IntakePipeline } from '../intake/pipeline';
 import { temporalStarter } from '../intake/starter';
 import {
   accountsFromConfig,
@@ -80,7 +80,7 @@ export function ingestCommand(deps: IngestDeps = {}): Command {
     .option('--policy <file>', 'policy (default VOUCH_POLICY_FILE, else the shipped default)')
     .option('--dry-run', 'rehearse a policy: reviews run, reverts are EC2 DryRun calls or plans (VOUCH_DRY_RUN)')
     .option('--dead-letter <dir>', 'where unusable records are kept (default VOUCH_DEAD_LETTER_DIR or .data/dead-letter)')
-    .option('--concurrency <n>', 'records in flight at once', wholeNumber('--concurrency', 1, 256), 8)
+    .option('--concurrency <n>', 'records in flight at once', wholeNumber('--concurrency', 1, 256), DEFAULT_INTAKE_CONCURRENCY)
     .option('--rate <n>', 'at most N records per second (backfills that must not flood Temporal)', wholeNumber('--rate', 1, 100_000))
     .option('--until-empty', 'sqs: stop once the queue holds no message (draining a dead-letter queue)')
     .option('--wait <seconds>', 'sqs: long-poll wait, 0–20 (default 20)', wholeNumber('--wait', 0, 20))

@@ -79,6 +79,14 @@ export function buildActivityDeps(config: WorkerConfig, overrides: DepsOverrides
 
 export const SHUTDOWN_GRACE = '20 seconds';
 
+/**
+ * Reviews kept in the worker's workflow cache. A review waiting on its deadline needs no memory between events: one
+ * evicted from the cache replays its (short) history when its next event comes. The SDK's default grows with the heap
+ * limit (about 2,300 on a 4 GiB heap) at roughly 0.4 MiB each, so the worker's memory grew with the number of
+ * waiting reviews; this bound keeps it under 1 GiB however many wait (README "Speed").
+ */
+export const WORKFLOW_CACHE_SIZE = 1000;
+
 export async function createWorker(
   config: WorkerConfig,
   deps: ActivityDeps,
@@ -98,6 +106,7 @@ export async function createWorkerWith(
   config: WorkerTemporalSettings,
   activities: object,
   metrics?: VouchMetrics,
+  tuning: { maxCachedWorkflows?: number } = {},
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({
     address: config.TEMPORAL_ADDRESS,
@@ -114,6 +123,7 @@ export async function createWorkerWith(
     // On stop, activities in flight get this long to finish before they are cancelled (and retried elsewhere); the
     // compose file's stop_grace_period leaves room for it.
     shutdownGraceTime: SHUTDOWN_GRACE,
+    maxCachedWorkflows: tuning.maxCachedWorkflows ?? WORKFLOW_CACHE_SIZE,
     interceptors: {
       // Review metrics (started, outcomes, time to confirm) from inside the workflow, replay-safe.
       workflowModules: [REVIEW_METRICS_INTERCEPTOR_MODULE],

@@ -14,7 +14,7 @@ import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/clie
 import { unwrapEnvelope } from './normalise';
 import { RecordError } from './record-check';
 import type { SourceKind } from './metrics';
-import type { IntakeItem, IntakePipeline, RecordResult } from './pipeline';
+import { DEFAULT_INTAKE_CONCURRENCY, type IntakeItem, type IntakePipeline, type RecordResult } from './pipeline';
 
 const gunzip = promisify(zlib.gunzip) as (buf: Buffer, opts: zlib.ZlibOptions) => Promise<Buffer>;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -224,7 +224,7 @@ export async function ingestFiles(
       continue;
     }
     const items = itemsOf('files', file.name, split);
-    const results = await pipeline.processAll(items, opts.concurrency ?? 8);
+    const results = await pipeline.processAll(items, opts.concurrency ?? DEFAULT_INTAKE_CONCURRENCY);
     for (const r of results) {
       summary.records += 1;
       if (r.status === 'dead-lettered') summary[r.tooOld ? 'tooOld' : 'deadLettered'] += 1;

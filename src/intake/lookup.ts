@@ -10,7 +10,7 @@ import { isRecord } from '../core/records';
 import { LOOKUP_POLLER_WORKFLOW_TYPE, lookupPollerWorkflowId } from '../../workflows/messages';
 import type { LookupPollerInput, lookupPollerWorkflow } from '../../workflows/lookup-poller';
 import { createCloudTrailClients, type CloudTrailClientOptions } from './accounts';
-import type { IntakeItem, IntakePipeline } from './pipeline';
+import { DEFAULT_INTAKE_CONCURRENCY, type IntakeItem, type IntakePipeline } from './pipeline';
 
 /**
  * Turns one page's records into pipeline items: the CloudTrailEvent string is the record. A page read with account
@@ -37,7 +37,7 @@ function lookupItems(target: LookupTarget, records: LookupRecord[]): IntakeItem[
 }
 
 /** `ingestPage` for the activity: every record of the page through the pipeline, counted. */
-export function pageIngester(pipeline: IntakePipeline, concurrency = 8) {
+export function pageIngester(pipeline: IntakePipeline, concurrency = DEFAULT_INTAKE_CONCURRENCY) {
   return async (target: LookupTarget, records: LookupRecord[]): Promise<PageCounts> => {
     const results = await pipeline.processAll(lookupItems(target, records), concurrency);
     const counts: PageCounts = { ignored: 0, started: 0, existing: 0, deadLettered: 0 };

@@ -5,8 +5,8 @@
 //     → ignore: done
 //     → older than the maximum age: reported (kept in the dead-letter store as "too old", counted), never reviewed:
 //       a replayed backfill must not re-ask engineers or undo what security approved
-//     → otherwise: start the review (workflow id from account + eventID, USE_EXISTING: every path dedups, so the
-//       fast path and a backfill can overlap)
+//     → otherwise: start the review (workflow id from account + eventID, one start call that the server refuses when
+//       the event already has a review: every path dedups, so the fast path and a backfill can overlap)
 //
 // A record that cannot be processed (too big, not a CloudTrail record, a field missing or of the wrong type, a
 // policy error, a start the server refuses as invalid) goes to the dead-letter store with the reason: kept, never
@@ -110,6 +110,12 @@ export interface PipelineOptions {
 }
 
 const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
+
+/**
+ * Records in flight at once by default. A start waits on one round trip to the Temporal server (and its database
+ * write), so more in flight means more records/s until the server is the limit; README "Speed" has the measurements.
+ */
+export const DEFAULT_INTAKE_CONCURRENCY = 32;
 
 /** gRPC INVALID_ARGUMENT: the server refuses this start for good (e.g. a payload over its size limit). */
 const GRPC_INVALID_ARGUMENT = 3;
@@ -391,14 +397,14 @@ export class IntakePipeline {
    * Many records with at most `concurrency` in flight. Results come back in input order. A transient failure stops
    * new work; the records already in flight finish, then the first transient error is thrown.
    */
-  async processAll(items: Iterable<IntakeItem>, concurrency = 8): Promise<RecordResult[]> {
+  async processAll(items: Iterable<IntakeItem>, concurrency = DEFAULT_INTAKE_CONCURRENCY): Promise<RecordResult[]> {
     const results: RecordResult[] = [];
     for await (const r of this.processInOrder(items, concurrency)) results.push(r);
     return results;
   }
 
   /** `processAll`, yielding each result (in input order) as soon as it and those before it are done. */
-  async *processInOrder(items: Iterable<IntakeItem>, concurrency = 8): AsyncGenerator<RecordResult> {
+  async *processInOrder(items: Iterable<IntakeItem>, concurrency = DEFAULT_INTAKE_CONCURRENCY): AsyncGenerator<RecordResult> {
     const limit = pLimit(Math.max(1, concurrency));
     let failure: { error: unknown } | undefined;
     const pending = Array.from(items, (item) =>

@@ -3,7 +3,6 @@
 import {
   ServiceError,
   WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
@@ -17,7 +16,7 @@ import type { Starter } from './pipeline';
 export interface StartResult {
   workflowId: string;
   runId: string | undefined;
-  /** 'started' for a new review, 'existing' when this event already has one (running or finished). */
+  /** 'started' for a new review, 'existing' when this event already has one (running or finished; runId unknown). */
   status: 'started' | 'existing';
   handle: WorkflowHandle<typeof reviewChangeWorkflow>;
   /** Set when the review started without something cosmetic (the VouchSummary column): worth a log line. */
@@ -48,15 +47,9 @@ export async function startReview(
     ...input,
     reviewUrl: reviewUrlFor(opts.uiBaseUrl, client.options.namespace, workflowId),
   };
-  // Cheap check first so callers can tell a new review from an existing one; the conflict policy below is what
-  // guarantees a single review when starters race: the server starts one, and refuses the others (existing).
-  const existing = client.workflow.getHandle<typeof reviewChangeWorkflow>(workflowId);
-  try {
-    const desc = await existing.describe();
-    return { workflowId, runId: desc.runId, status: 'existing', handle: existing };
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-  }
+  // One call to the server per review: the start itself. The conflict and reuse policies below make the server the
+  // judge of "already has a review" (running or finished), atomically, so racing starters still make one review and
+  // the others learn it is `existing` from WorkflowExecutionAlreadyStarted.
   const summary = reviewSummary(input.change);
   const begin = (summaryColumn: boolean) =>
     client.workflow.start<typeof reviewChangeWorkflow>(WORKFLOW_TYPE, {

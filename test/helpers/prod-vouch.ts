@@ -60,7 +60,15 @@ export interface VouchOnProd {
 }
 
 /** The worker, the handler and the intake on `topo`, with stand-ins; `policyFile` is the intake's policy. */
-export async function startVouchOnProd(topo: ProdTopology, opts: { policyFile?: string; dir: string }): Promise<VouchOnProd> {
+export async function startVouchOnProd(
+  topo: ProdTopology,
+  opts: {
+    policyFile?: string;
+    dir: string;
+    /** The Slack stand-in's rate-limit clock (benchmarks run it fast, so the stand-in answers at once). */
+    slackNow?: () => number;
+  },
+): Promise<VouchOnProd> {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const stop = async (): Promise<void> => {
     for (const c of cleanups.splice(0).reverse()) await Promise.resolve().then(c).catch(() => undefined);
@@ -69,7 +77,7 @@ export async function startVouchOnProd(topo: ProdTopology, opts: { policyFile?: 
     const users = DEMO_USERS.map((u) => ({ ...u }));
     const botToken = `xoxb-prod-${randomBytes(8).toString('hex')}`;
     const signingSecret = randomBytes(16).toString('hex');
-    const slack = new SlackStandIn({ token: botToken, users, teamId: DEMO_TEAM });
+    const slack = new SlackStandIn({ token: botToken, users, teamId: DEMO_TEAM, ...(opts.slackNow ? { now: opts.slackNow } : {}) });
     const { apiUrl } = await slack.start();
     cleanups.push(() => slack.stop());
 
@@ -160,8 +168,19 @@ export async function startVouchOnProd(topo: ProdTopology, opts: { policyFile?: 
     });
     let batch = 0;
 
+    // Each review's DM by workflow id, kept as the stand-in posts them (a scan per lookup is quadratic under load).
+    const dms = new Map<string, { channel: string; ts: string }>();
+    slack.on('event', (e) => {
+      if (e.type !== 'message.posted' || e.message.threadTs) return;
+      const id = /"value":"([^"]+)"/.exec(JSON.stringify(e.message.blocks ?? []))?.[1];
+      if (id && !dms.has(id)) dms.set(id, { channel: e.message.channel, ts: e.message.ts });
+    });
+    const indexed = (workflowId: string): StoredMessage | undefined => {
+      const at = dms.get(workflowId);
+      return at ? slack.message(at.channel, at.ts) : undefined;
+    };
     const dmFor = (workflowId: string): StoredMessage | undefined =>
-      slack.messages.find((m) => !m.threadTs && JSON.stringify(m.blocks ?? []).includes(`"value":"${workflowId}"`));
+      indexed(workflowId) ?? slack.messages.find((m) => !m.threadTs && JSON.stringify(m.blocks ?? []).includes(`"value":"${workflowId}"`));
 
     const ec2Clients = new Map<string, EC2Client>();
     const engineers = createAwsClientFactory({ endpoint: moto.endpoint, credentials: AWS_TEST_CREDS, roleArnTemplate: 'arn:aws:iam::{account}:role/engineer' });
