@@ -18,10 +18,12 @@ export default {
     testFiles: [
       'test/policy/engine.test.ts',
       'test/policy/network.test.ts',
+      'test/policy/conditions.test.ts',
       'test/core/*.test.ts',
       'test/intake/normalise.test.ts',
       'test/revert/plans.test.ts',
       'test/slack/blocks.test.ts',
+      'test/slack/blocks-content.test.ts',
       'test/slack/escape.test.ts',
     ],
     nodeArgs: ['--import', 'tsx', '--test-reporter=tap'],
