@@ -22,6 +22,7 @@ export default {
       'test/core/*.test.ts',
       'test/intake/normalise.test.ts',
       'test/revert/plans.test.ts',
+      'test/revert/catalogue.test.ts',
       'test/slack/blocks.test.ts',
       'test/slack/blocks-content.test.ts',
       'test/slack/escape.test.ts',
