@@ -241,4 +241,11 @@ describe('review message content', () => {
       assert.equal(parseActionId(other), undefined, other);
     }
   });
+
+  test('every state links to the review', () => {
+    for (const state of ALL_STATES) {
+      const shown = allTexts(renderReviewMessage(input(state)).blocks).join('\n');
+      assert.match(shown, /<http:\/\/localhost:8233\/[^|>]*\|Open the review>/, state.kind);
+    }
+  });
 });
