@@ -57,7 +57,12 @@ function mutant(name: string, from: string, to: string): string {
   const dir = path.join(MUTANTS, name);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'review-change.ts'), edited);
-  fs.writeFileSync(path.join(dir, 'index.ts'), "export { reviewChangeWorkflow } from './review-change';\n");
+  // The worker's own index, with the review workflow taken from the edited copy and every other workflow the real one
+  // (a history of another workflow type then replays as before).
+  const index = fs
+    .readFileSync(path.join(WORKFLOWS, 'index.ts'), 'utf8')
+    .replace(/from '(\.\/[^']+)'/g, (m, rel: string) => (rel === './review-change' ? m : `from '${path.resolve(WORKFLOWS, rel).split(path.sep).join('/')}'`));
+  fs.writeFileSync(path.join(dir, 'index.ts'), index);
   return path.join(dir, 'index.ts');
 }
 
