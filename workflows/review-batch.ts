@@ -39,7 +39,10 @@ export async function joinConfirmBatch(d: ReviewBatchDeps, p: Person, windowSeco
   return batchId;
 }
 
-/** The batch's word for this review: only from the batch it joined, and only when that batch listed it. */
-export function batchResultFor(results: readonly ConfirmBatchResult[], batchId: string, reviewId: string): ConfirmBatchResult | undefined {
-  return results.find((r) => r.batchId === batchId && r.reviewIds.includes(reviewId));
+/**
+ * The batch's word for this review: only from the batch it joined (the batch signals only the reviews a message
+ * listed). Not matched on the review's own id: a replay runs the history under another workflow id.
+ */
+export function batchResultFor(results: readonly ConfirmBatchResult[], batchId: string): ConfirmBatchResult | undefined {
+  return results.find((r) => r.batchId === batchId);
 }

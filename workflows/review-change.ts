@@ -141,7 +141,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     if (verdict.tier === 'notify') digestReports.push(sent);
   });
 
-  // What the person's confirm batch said (read by the batch id the review derives itself, and only when it lists it).
+  // What the person's confirm batch said (read by the batch id the review derives itself; it signals only the reviews it listed).
   const batchResults: ConfirmBatchResult[] = [];
   setHandler(confirmBatchResultSignal, (r) => {
     if (verdict.tier === 'confirm') batchResults.push(r);
@@ -580,7 +580,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
       const batchId = await joinConfirmBatch({ change, reviewId, reviewUrl: input.reviewUrl, note }, engineer, batchSeconds, deadlineMs);
       if (batchId) {
         batched = true;
-        const word = (): ConfirmBatchResult | undefined => batchResultFor(batchResults, batchId, reviewId);
+        const word = (): ConfirmBatchResult | undefined => batchResultFor(batchResults, batchId);
         const came = await atWait(() =>
           condition(() => security !== undefined || word() !== undefined, msUntilDeadline(), titled(`Deadline for ${engineer.displayName}'s answer (batch)`)),
         );
