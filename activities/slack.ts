@@ -22,6 +22,7 @@ import {
 import { FailureTypes } from '../src/core/types';
 import type {
   Actor,
+  BatchMessageInput,
   Person,
   PostMessageInput,
   ReminderInput,
@@ -31,6 +32,7 @@ import type {
 import type { PeopleDirectory } from './people';
 import { renderReviewMessage, REVIEW_MESSAGE_EVENT_TYPE } from '../src/slack/blocks';
 import { escapeSlackText } from '../src/slack/escape';
+import { BATCH_MESSAGE_EVENT_TYPE, renderBatchMessage } from '../src/slack/batch-blocks';
 import { truncate } from '../src/core/text';
 
 export interface SlackDeps {
@@ -308,6 +310,35 @@ export function createSlackActivities(deps: SlackDeps) {
       await call('chat.update', () =>
         slack.chat.update({ channel: input.message.channel, ts: input.message.ts, text, blocks: blocks as Blocks }),
       );
+    },
+
+    /**
+     * DM a confirm batch's one ask (src/slack/batch-blocks.ts); its metadata names the batch and the exact reviews it
+     * lists. Not deduplicated like the review message: a second copy from a retried post has its own ts, which the
+     * batch never listed, so clicks on it do nothing.
+     */
+    async postBatchMessage(input: BatchMessageInput): Promise<SlackMessageRef> {
+      const channel = await openDm(input.slackUserId);
+      const { text, blocks } = renderBatchMessage(input);
+      const res = await call('chat.postMessage', () =>
+        slack.chat.postMessage({
+          channel,
+          text,
+          blocks: blocks as Blocks,
+          unfurl_links: false,
+          unfurl_media: false,
+          metadata: { event_type: BATCH_MESSAGE_EVENT_TYPE, event_payload: { batchId: input.batchId, reviewIds: input.entries.map((e) => e.reviewId).join(',') } },
+        }),
+      );
+      return messageRef('chat.postMessage', res);
+    },
+
+    /** Re-render the batch message in place, without buttons. */
+    async updateBatchMessage(input: BatchMessageInput): Promise<void> {
+      const message = input.message;
+      if (!message) throw rejected('chat.update', 'needs the batch message to update');
+      const { text, blocks } = renderBatchMessage(input);
+      await call('chat.update', () => slack.chat.update({ channel: message.channel, ts: message.ts, text, blocks: blocks as Blocks }));
     },
 
     /** A reminder as a threaded reply under the review message in the DM. */

@@ -4,3 +4,4 @@ export { lookupPollerWorkflow } from './lookup-poller';
 export { baselineRefreshWorkflow } from './baseline-refresh';
 export { terminatedReviewsAuditWorkflow, terminatedReviewPageWorkflow } from './terminated-audit';
 export { notifyDigestWorkflow } from './notify-digest';
+export { confirmBatchWorkflow } from './confirm-batch';

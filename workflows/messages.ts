@@ -1,6 +1,9 @@
 // Message definitions for the review workflow: updates (with validators in the workflow), queries.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
+  BatchDecisionRequest,
+  ConfirmBatchEntry,
+  ConfirmBatchResult,
   DecisionRequest,
   DuoRetryRequest,
   NotifyDigestEntry,
@@ -53,6 +56,27 @@ export const notifyDigestSentSignal = defineSignal<[NotifyDigestSent]>('notifyDi
  */
 export function notifyDigestWorkflowId(account: string, slackUserId: string): string {
   return `vouch-digest-${account}-${slackUserId}`;
+}
+
+// ---- the confirm tier's batch: one ask and one Duo push per person per window (README "How a review runs": Noise) ----
+
+export const CONFIRM_BATCH_WORKFLOW_TYPE = 'confirmBatchWorkflow';
+
+/** A confirm-tier review joins its person's batch (sent with signal-with-start by the joinConfirmBatch activity). */
+export const joinConfirmBatchSignal = defineSignal<[ConfirmBatchEntry]>('joinConfirmBatch');
+
+/** The batch tells each review it listed what became of it (released to ask alone, or the person's answer). */
+export const confirmBatchResultSignal = defineSignal<[ConfirmBatchResult]>('confirmBatchResult');
+
+/** The person's click on a batch message: only that person, only that message, before its earliest deadline. */
+export const batchDecisionUpdate = defineUpdate<UpdateResult, [BatchDecisionRequest]>('batchDecision');
+
+/**
+ * `vouch-batch-<account>-<Slack user>`: one batch per account and person, the person as the people directory maps the
+ * change's principal (never a session name or anything else the record's author chooses).
+ */
+export function confirmBatchWorkflowId(account: string, slackUserId: string): string {
+  return `vouch-batch-${account}-${slackUserId}`;
 }
 
 // ---- the LookupEvents pollers ----

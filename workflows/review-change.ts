@@ -4,6 +4,8 @@
 //            when the verdict carries a plan); no decision by the deadline → TIMED_OUT → page. Reminder at half time.
 //   page:    PagerDuty at once; the engineer is still asked and the answer is added to the incident.
 //   revert:  revert at once, verified; engineer told in Slack, security in PagerDuty (low urgency); failure → high.
+//   confirm, with a batch window: join the person's batch (workflows/confirm-batch.ts, review-batch.ts); one message and
+//            one Duo push answer for the batch, each review then takes its own path above; a batch of one asks alone.
 //   notify:  tell the engineer (and security's channel); with a digest window, through one DM per person per window
 //            (workflows/notify-digest.ts, review-digest.ts) → NOTIFIED.
 //   Unknown actor or root → nobody to ask: revert (when the verdict has a plan) and page, else page.
@@ -26,17 +28,19 @@ import {
   workflowInfo,
   allHandlersFinished,
 } from '@temporalio/workflow';
-import { decisionUpdate, duoRetryUpdate, notifyDigestSentSignal, securityDecisionUpdate, statusQuery } from './messages';
+import { confirmBatchResultSignal, decisionUpdate, duoRetryUpdate, notifyDigestSentSignal, securityDecisionUpdate, statusQuery } from './messages';
 import { reviewSearchAttributes, VouchOutcome } from './search-attributes';
 import { aws, baseline, duo, duoOnce, duoWait, failureMessage, failureType, oncall, pagerduty, slack, titled } from './review-activities';
 import { confirmOverrideWithDuo } from './review-override';
 import { reviewProgress, type ReviewStage } from '../src/core/review-summary';
 import { notifyText } from '../src/core/notify-digest';
 import { notifyThroughDigest } from './review-digest';
+import { batchResultFor, joinConfirmBatch } from './review-batch';
 import {
   FailureTypes,
   type DuoStatus,
   type EngineerAnswer,
+  type ConfirmBatchResult,
   type MessageState,
   type Outcome,
   type NotifyDigestSent,
@@ -69,6 +73,8 @@ const PATCHES = {
   cancelPages: 'cancel-pages',
   /** Notify tier: the person's changes of one window go out as one digest DM. */
   notifyDigest: 'notify-digest',
+  /** Confirm tier: the person's changes of one window are asked about in one message with one Duo push. */
+  confirmBatch: 'confirm-batch',
 } as const;
 
 export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOutcome> {
@@ -133,6 +139,12 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
   const digestReports: NotifyDigestSent[] = [];
   setHandler(notifyDigestSentSignal, (sent) => {
     if (verdict.tier === 'notify') digestReports.push(sent);
+  });
+
+  // What the person's confirm batch said (read by the batch id the review derives itself; it signals only the reviews it listed).
+  const batchResults: ConfirmBatchResult[] = [];
+  setHandler(confirmBatchResultSignal, (r) => {
+    if (verdict.tier === 'confirm') batchResults.push(r);
   });
 
   setHandler(
@@ -561,6 +573,38 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     phase = 'AWAITING_ANSWER';
     const deadline = new Date(deadlineMs).toISOString();
     moveTo({ kind: 'asking', person: person.displayName, deadline });
+    // A burst of confirm-tier changes by one person is one ask and one Duo push (README "How a review runs": Noise).
+    const batchSeconds = input.confirmBatchSeconds ?? 0;
+    let batched = false;
+    if (verdict.tier === 'confirm' && batchSeconds > 0 && patched(PATCHES.confirmBatch)) {
+      const batchId = await joinConfirmBatch({ change, reviewId, reviewUrl: input.reviewUrl, note }, engineer, batchSeconds, deadlineMs);
+      if (batchId) {
+        batched = true;
+        const word = (): ConfirmBatchResult | undefined => batchResultFor(batchResults, batchId);
+        const came = await atWait(() =>
+          condition(() => security !== undefined || word() !== undefined, msUntilDeadline(), titled(`Deadline for ${engineer.displayName}'s answer (batch)`)),
+        );
+        if (security) return applySecurityDecision();
+        const r = word();
+        if (!came || !r) return timedOut();
+        note(r.kind === 'released' ? 'batch.released' : 'batch.answered', `${batchId}: ${r.detail}`);
+        if (r.kind === 'answered' && r.answer) {
+          const n = r.reviewIds.length;
+          answer = { answer: r.answer, by: r.by ?? engineer.slackUserId, at: new Date().toISOString() };
+          note('engineer.answered', r.answer === 'yes' ? `yes, for all ${n} changes of ${batchId}` : `no, for the ${n} changes of ${batchId}`);
+          if (r.answer === 'no') return denied(`${engineer.displayName} said the ${n} changes of one batch were not all theirs`);
+          note('duo.answered', `${r.duo ?? 'none'}: one push for ${n} changes (${batchId})`);
+          if (r.duo === 'allow') {
+            await acceptAsTrusted();
+            return finish('CONFIRMED', `${engineer.displayName} confirmed with Duo, one push for ${n} changes (${batchId})`);
+          }
+          if (r.duo === 'bypass') return duoBypass(engineer, `Duo let ${engineer.displayName} through without a push for ${n} changes (${batchId})`);
+          if (r.duo === 'deny') return denied(`${engineer.displayName} denied the Duo push for ${n} changes`);
+          if (r.duo === 'fraud') return denied(`${engineer.displayName} marked the Duo push for ${n} changes as fraud`);
+          answer = undefined;
+        }
+      }
+    }
     await showMessage({ kind: 'ask', deadline });
     if (!message) {
       if (verdict.revertPlan && patched(PATCHES.nobodyToAskReverts)) {
@@ -571,7 +615,8 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     }
 
     // Reminder at half the deadline, while the engineer still owes an answer. (A cancelled review skips it.)
-    const reminderAt = verdict.deadlineSeconds * 500;
+    // (After a batch released the review, still at half the deadline.)
+    const reminderAt = batched ? Math.max(1, (deadlineMs ?? 0) - verdict.deadlineSeconds * 500 - Date.now()) : verdict.deadlineSeconds * 500;
     void (async () => {
       await sleep(reminderAt, titled(`Remind ${person.displayName} at half the deadline`));
       if (isOpen() && (phase === 'AWAITING_ANSWER' || phase === 'DUO_FAILED') && message && person) {

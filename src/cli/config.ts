@@ -153,6 +153,12 @@ export const intakeSchema = z.object({
    */
   VOUCH_NOTIFY_DIGEST_SECONDS: int(0, 3600).default(60),
   /**
+   * Confirm tier: one person's confirm-tier changes within this many seconds are asked about in one Slack message and
+   * confirmed with one Duo push; each change keeps its own review, deadline, pages and reverts. 0 (the default): one
+   * ask and one push per change. Keep it well under the policy's deadlines: the window is spent before anyone is asked.
+   */
+  VOUCH_CONFIRM_BATCH_SECONDS: int(0, 300).default(0),
+  /**
    * Records whose eventTime is older than this are reported (dead-letter store, "too old"), never reviewed: a replayed
    * backfill cannot re-ask engineers or undo what security approved. Must not be longer than the namespace retention
    * (checked at start-up). Default 24 hours.

@@ -20,6 +20,7 @@ export function reviewSettings(config: IntakeConfig): ReviewSettings {
     maxDuoPushes: config.VOUCH_MAX_DUO_PUSHES,
     ...(config.VOUCH_NOTIFY_CHANNEL ? { notifyChannel: config.VOUCH_NOTIFY_CHANNEL } : {}),
     ...(config.VOUCH_NOTIFY_DIGEST_SECONDS > 0 ? { notifyDigestSeconds: config.VOUCH_NOTIFY_DIGEST_SECONDS } : {}),
+    ...(config.VOUCH_CONFIRM_BATCH_SECONDS > 0 ? { confirmBatchSeconds: config.VOUCH_CONFIRM_BATCH_SECONDS } : {}),
     ...(config.VOUCH_DRY_RUN ? { dryRun: true } : {}),
   };
 }

@@ -139,6 +139,11 @@ export interface ReviewInput {
    * message) instead of one each (VOUCH_NOTIFY_DIGEST_SECONDS). Absent or 0: one DM per change.
    */
   notifyDigestSeconds?: number;
+  /**
+   * Confirm tier: the person's confirm-tier changes within this many seconds are asked about in one Slack message
+   * with one Duo push (VOUCH_CONFIRM_BATCH_SECONDS); each change keeps its own review. Absent or 0: one ask each.
+   */
+  confirmBatchSeconds?: number;
 }
 
 /** The person behind an actor. */
@@ -232,6 +237,70 @@ export interface NotifyDigestSent {
   /** The DM reached the person. */
   told: boolean;
   detail: string;
+}
+
+/** A confirm-tier review in its person's batch: its id, its deadline, and its line in the batch message. */
+export interface ConfirmBatchEntry {
+  reviewId: string;
+  reviewUrl: string;
+  /** The review's own deadline (epoch ms): the batch takes answers only before the earliest one it lists. */
+  deadlineMs: number;
+  /** "AuthorizeSecurityGroupIngress in 1111/eu-west-1: sg-1 opened to 0.0.0.0/0 on tcp/22" (raw; escaped when shown). */
+  what: string;
+  /** The change's outline for the batch's Duo push (the review's own, already redacted, change). */
+  change: Change;
+}
+
+/** How a person's confirm batch starts: one per account and person, keyed by the people directory's Slack user. */
+export interface ConfirmBatchStart {
+  account: string;
+  person: Person;
+  windowSeconds: number;
+  /** Entries carried over a continue-as-new. */
+  pending?: ConfirmBatchEntry[];
+}
+
+export interface JoinConfirmBatchInput {
+  start: ConfirmBatchStart;
+  entry: ConfirmBatchEntry;
+}
+
+/** The person's answer to a batch message (its buttons carry the batch's workflow id). */
+export interface BatchDecisionRequest {
+  slackUserId: string;
+  answer: EngineerAnswer;
+  /** The `ts` of the Slack message the click came from: only the batch message that listed the reviews counts. */
+  messageTs?: string;
+}
+
+/**
+ * What the batch tells each review it listed. `released`: the review asks on its own, as without a batch (it was
+ * alone in its window, the batch message could not be posted, or the batch's Duo push did not settle it).
+ * `answered`: the person's answer for every listed review, and for "yes" the one Duo push's result.
+ */
+export interface ConfirmBatchResult {
+  batchId: string;
+  reviewIds: string[];
+  kind: 'released' | 'answered';
+  messageTs?: string;
+  answer?: EngineerAnswer;
+  by?: string;
+  duo?: DuoStatus['result'];
+  detail: string;
+}
+
+/** Batch message states; the activity renders Block Kit from them. */
+export type BatchMessageState =
+  | { kind: 'ask'; deadline: string }
+  | { kind: 'info'; text: string };
+
+export interface BatchMessageInput {
+  batchId: string;
+  slackUserId: string;
+  entries: ConfirmBatchEntry[];
+  state: BatchMessageState;
+  /** Set when updating the posted message. */
+  message?: SlackMessageRef;
 }
 
 export interface ReviewOutcome {

@@ -36,6 +36,8 @@ export interface ReviewSettings {
   notifyChannel?: string;
   /** Notify tier: seconds of one person's digest window (VOUCH_NOTIFY_DIGEST_SECONDS); absent: one DM per change. */
   notifyDigestSeconds?: number;
+  /** Confirm tier: seconds of one person's batch window (VOUCH_CONFIRM_BATCH_SECONDS); absent: one ask per change. */
+  confirmBatchSeconds?: number;
 }
 
 export interface IntakeItem {
@@ -371,6 +373,7 @@ export class IntakePipeline {
         ...(this.opts.review.maxDuoPushes ? { maxDuoPushes: this.opts.review.maxDuoPushes } : {}),
         ...(this.opts.review.notifyChannel ? { notifyChannel: this.opts.review.notifyChannel } : {}),
         ...(verdict.tier === 'notify' && this.opts.review.notifyDigestSeconds ? { notifyDigestSeconds: this.opts.review.notifyDigestSeconds } : {}),
+        ...(verdict.tier === 'confirm' && this.opts.review.confirmBatchSeconds ? { confirmBatchSeconds: this.opts.review.confirmBatchSeconds } : {}),
         ...(this.opts.review.dryRun ? { dryRun: true } : {}),
       });
     } catch (err) {

@@ -14,7 +14,14 @@ import { escapeSlackText, plainSlackText } from './escape';
  * The Duo-retry button's action_id also names the Duo attempt it was drawn for (`vouch_duo_retry:2`), so a click on
  * an older rendering can be told from one on the current message (see duoRetryActionId).
  */
-export const ActionIds = { yes: 'vouch_yes', no: 'vouch_no', duoRetry: 'vouch_duo_retry' } as const;
+export const ActionIds = {
+  yes: 'vouch_yes',
+  no: 'vouch_no',
+  duoRetry: 'vouch_duo_retry',
+  /** On a confirm batch's message (src/slack/batch-blocks.ts); the button value is the batch's workflow id. */
+  batchYes: 'vouch_batch_yes',
+  batchNo: 'vouch_batch_no',
+} as const;
 
 /** The `message.metadata.event_type` of every review message (https://docs.slack.dev/messaging/message-metadata). */
 export const REVIEW_MESSAGE_EVENT_TYPE = 'vouch_review';
@@ -32,6 +39,8 @@ export function parseActionId(actionId: string): { action: keyof typeof ActionId
   if (actionId === ActionIds.yes) return { action: 'yes' };
   if (actionId === ActionIds.no) return { action: 'no' };
   if (actionId === ActionIds.duoRetry) return { action: 'duoRetry' };
+  if (actionId === ActionIds.batchYes) return { action: 'batchYes' };
+  if (actionId === ActionIds.batchNo) return { action: 'batchNo' };
   const m = /^vouch_duo_retry:([1-9]\d{0,3})$/.exec(actionId);
   return m ? { action: 'duoRetry', duoAttempt: Number(m[1]) } : undefined;
 }
@@ -155,14 +164,14 @@ function makeScrubber(change: Change): (text: string) => string {
 }
 
 /** "2024-05-01 10:15 UTC" for fallback text; a Slack date token (shown in the reader's time zone) in mrkdwn. */
-function formatTime(iso: string): { plain: string; mrkdwn: string } {
+export function formatTime(iso: string): { plain: string; mrkdwn: string } {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return { plain: iso, mrkdwn: escapeSlackText(iso) };
   const plain = `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
   return { plain, mrkdwn: `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} at {time}|${plain}>` };
 }
 
-function linkTo(url: string, label: string): string | undefined {
+export function linkTo(url: string, label: string): string | undefined {
   if (!/^https?:\/\/[^\s]+$/i.test(url) || url.length > 2000) return undefined;
   const safeUrl = url.replace(/&/g, '&amp;').replace(/</g, '%3C').replace(/>/g, '%3E').replace(/\|/g, '%7C');
   return `<${safeUrl}|${escapeSlackText(label)}>`;
@@ -337,10 +346,10 @@ export function renderReviewMessage(input: PostMessageInput, opts: RenderOptions
   return { text: truncateMrkdwn(escapeSlackText(text), FALLBACK_TEXT_MAX), blocks };
 }
 
-function plainText(text: string): PlainText {
+export function plainText(text: string): PlainText {
   return { type: 'plain_text', text: plainSlackText(text), emoji: true };
 }
 
-function mrkdwn(text: string): Mrkdwn {
+export function mrkdwn(text: string): Mrkdwn {
   return { type: 'mrkdwn', text, verbatim: true };
 }

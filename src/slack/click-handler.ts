@@ -6,7 +6,7 @@ import type { WebClient } from '@slack/web-api';
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Logger } from 'pino';
-import { decisionUpdate, duoRetryUpdate } from '../../workflows/messages';
+import { batchDecisionUpdate, decisionUpdate, duoRetryUpdate } from '../../workflows/messages';
 import type { UpdateResult } from '../core/types';
 import { ClickPayloadError, interpretClick, isIgnored, type ClickCommand } from './clicks';
 import { escapeSlackText } from './escape';
@@ -108,7 +108,9 @@ export function createClickHandler(opts: ClickHandlerOptions): ClickHandler {
       const result: UpdateResult = await temporal.withAbortSignal(abort.signal, () =>
         cmd.update === 'decision'
           ? handle.executeUpdate(decisionUpdate, { args: cmd.args, updateId: cmd.updateId })
-          : handle.executeUpdate(duoRetryUpdate, { args: cmd.args, updateId: cmd.updateId }),
+          : cmd.update === 'batchDecision'
+            ? handle.executeUpdate(batchDecisionUpdate, { args: cmd.args, updateId: cmd.updateId })
+            : handle.executeUpdate(duoRetryUpdate, { args: cmd.args, updateId: cmd.updateId }),
       );
       log.info(ids(cmd), 'click accepted');
       return { kind: 'accepted', message: result.message };

@@ -4,7 +4,7 @@
 // (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload).
 import { z } from 'zod';
 import { parseActionId } from './blocks';
-import type { DecisionRequest, DuoRetryRequest } from '../core/types';
+import type { BatchDecisionRequest, DecisionRequest, DuoRetryRequest } from '../core/types';
 
 interface ClickCommandBase {
   /** The review's workflow id (the button's value). */
@@ -24,7 +24,9 @@ interface ClickCommandBase {
 
 export type ClickCommand =
   | (ClickCommandBase & { update: 'decision'; args: [DecisionRequest] })
-  | (ClickCommandBase & { update: 'duoRetry'; args: [DuoRetryRequest] });
+  | (ClickCommandBase & { update: 'duoRetry'; args: [DuoRetryRequest] })
+  /** A confirm batch's buttons: the value is the batch's workflow id, which takes the answer for the reviews it listed. */
+  | (ClickCommandBase & { update: 'batchDecision'; args: [BatchDecisionRequest] });
 
 export interface IgnoredClick {
   ignored: string;
@@ -151,6 +153,10 @@ export function interpretClick(payload: unknown): ClickCommand | IgnoredClick {
     messageTs,
     ...(channelId ? { channelId } : {}),
   };
+  if (meaning.action === 'batchYes' || meaning.action === 'batchNo') {
+    const answer = meaning.action === 'batchYes' ? 'yes' : 'no';
+    return { ...base, update: 'batchDecision', args: [{ slackUserId: userId, answer, messageTs }] };
+  }
   if (meaning.action !== 'duoRetry') {
     return { ...base, update: 'decision', args: [{ slackUserId: userId, answer: meaning.action, messageTs }] };
   }

@@ -52,11 +52,31 @@ export class FakeVendors {
     const keyOfReview = (id: string): string => id.replace(/^.*evt-/, '');
     const keyOfUser = (u: string): string => u.replace(/^U-/, '');
     // Joining a notify digest is a Temporal call, not a vendor's: the real activity, on the test's server.
-    const { joinNotifyDigest } = createDigestActivities({});
+    const { joinNotifyDigest, joinConfirmBatch } = createDigestActivities({});
+    /** A batch's key: its workflow id is vouch-batch-<account>-U-<key>. */
+    const keyOfBatch = (id: string): string => id.replace(/^vouch-batch-\d+-U-/, '');
+    const batchPosts = new Map<string, number>();
     const acts: Partial<Activities> = {
       joinNotifyDigest: async (input) => {
         this.record('joinNotifyDigest', keyOfUser(input.start.person.slackUserId), input);
         return joinNotifyDigest(input);
+      },
+      joinConfirmBatch: async (input) => {
+        this.record('joinConfirmBatch', keyOfUser(input.start.person.slackUserId), input);
+        return joinConfirmBatch(input);
+      },
+      postBatchMessage: async (input) => {
+        const key = keyOfBatch(input.batchId);
+        const s = this.record('postBatchMessage', key, input);
+        if (s.dm === 'fails') {
+          throw ApplicationFailure.create({ message: 'Slack chat.postMessage rejected the request: user_disabled', type: 'VendorRejected', nonRetryable: true });
+        }
+        const n = (batchPosts.get(key) ?? 0) + 1;
+        batchPosts.set(key, n);
+        return { channel: `D-${key}`, ts: `${key}.batch${n}` };
+      },
+      updateBatchMessage: async (input) => {
+        this.record('updateBatchMessage', keyOfBatch(input.batchId), input);
       },
       resolvePerson: async (actor: Actor) => {
         const key = keyOfActor(actor);
@@ -106,7 +126,7 @@ export class FakeVendors {
         return { slackUserId: input.slackUserId, duoUsername: `${name}@example.com`, displayName: name };
       },
       sendDuoPush: async (input) => {
-        const key = keyOfReview(input.reviewId);
+        const key = input.reviewId.startsWith('vouch-batch-') ? keyOfBatch(input.reviewId) : keyOfReview(input.reviewId);
         this.record('sendDuoPush', key, input);
         const n = (this.duoCount.get(key) ?? 0) + 1;
         this.duoCount.set(key, n);

@@ -56,6 +56,8 @@ export interface AttackStackOptions {
   deadlineSeconds?: number;
   /** Notify-tier digest window (VOUCH_NOTIFY_DIGEST_SECONDS); default none: one DM per change. */
   notifyDigestSeconds?: number;
+  /** Confirm-tier batch window (VOUCH_CONFIRM_BATCH_SECONDS); default none: one ask per change. */
+  confirmBatchSeconds?: number;
 }
 
 export interface AttackStack {
@@ -224,6 +226,7 @@ export async function startAttackStack(opts: AttackStackOptions = {}): Promise<A
         securityResponders: [SECURITY],
         notifyChannel: NOTIFY_CHANNEL,
         ...(opts.notifyDigestSeconds ? { notifyDigestSeconds: opts.notifyDigestSeconds } : {}),
+        ...(opts.confirmBatchSeconds ? { confirmBatchSeconds: opts.confirmBatchSeconds } : {}),
       },
     });
     let index = 0;

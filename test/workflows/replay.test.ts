@@ -100,10 +100,12 @@ describe('replay of stored review histories', () => {
     ];
     // v4: the notify tier's digest (a review that joined it, and the digest workflow itself).
     const v4 = ['notified-digest.json', 'notified-digest-workflow.json'];
+    // v5: the confirm tier's batch (a review confirmed through it, and the batch workflow itself).
+    const v5 = ['confirmed-batch.json', 'confirmed-batch-workflow.json'];
     // v1: before the accept-trusted-change and connect-oncall patches; v2: with them.
     assert.deepEqual(
       [...files].sort(),
-      [...scenarios, ...scenarios.map((f) => `v2-${f}`), ...v3.map((f) => `v3-${f}`), ...v4.map((f) => `v4-${f}`)].sort(),
+      [...scenarios, ...scenarios.map((f) => `v2-${f}`), ...v3.map((f) => `v3-${f}`), ...v4.map((f) => `v4-${f}`), ...v5.map((f) => `v5-${f}`)].sort(),
     );
     // The in-flight ones really are: no close event.
     for (const h of histories.filter((x) => x.workflowId.includes('inflight-'))) {
