@@ -23,12 +23,17 @@ Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { loggin
 interface StoredEvent {
   eventType?: string;
   activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
+  workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } };
 }
 const histories = files.map((f) => ({ workflowId: f, history: JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')) as { events: StoredEvent[] } }));
 
-/** The stored histories that schedule the activity `name` (read from the history itself, not from the workflow code). */
+/**
+ * The stored review histories (the workflow the edits below change) that schedule the activity `name`, read from the
+ * history itself, not from the workflow code.
+ */
 function schedules(name: string): string[] {
   return histories
+    .filter((h) => h.history.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name === 'reviewChangeWorkflow')
     .filter((h) => h.history.events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name))
     .map((h) => h.workflowId)
     .sort();
