@@ -389,16 +389,20 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
     }
   }
 
-  async function tellEngineer(text: string): Promise<void> {
-    if (!person) return;
+  /** Tell the engineer in Slack; returns the failure when the DM could not be sent (undefined: told, or nobody). */
+  async function tellEngineer(text: string): Promise<string | undefined> {
+    if (!person) return undefined;
     try {
       await slack.notifyPerson.executeWithOptions(titled(`Tell ${person.displayName} about ${change.summary}`), [
         { slackUserId: person.slackUserId, text },
       ]);
       note('slack.notified', text);
+      return undefined;
     } catch (err) {
       if (isCancellation(err)) throw err;
-      note('slack.failed', failureMessage(err));
+      const failure = failureMessage(err);
+      note('slack.failed', failure);
+      return failure;
     }
   }
 
@@ -527,7 +531,7 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
         );
         if (told) return finish('NOTIFIED', told);
       }
-      await tellEngineer(text);
+      const dmFailed = await tellEngineer(text);
       if (input.notifyChannel) {
         try {
           await slack.notifyChannel.executeWithOptions(titled(`Tell ${input.notifyChannel} about ${change.summary}`), [
@@ -539,7 +543,9 @@ export async function reviewChangeWorkflow(input: ReviewInput): Promise<ReviewOu
           note('slack.failed', failureMessage(err));
         }
       }
-      return finish('NOTIFIED', person ? `told ${person.displayName}` : `nobody to tell for ${change.actor.name}`);
+      // The reason says what happened: a DM Slack refused is not "told".
+      if (!person) return finish('NOTIFIED', `nobody to tell for ${change.actor.name}`);
+      return finish('NOTIFIED', dmFailed ? `could not tell ${person.displayName}: ${dmFailed}` : `told ${person.displayName}`);
     }
 
     // ---- revert tier: act first ----

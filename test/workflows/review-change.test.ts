@@ -266,6 +266,17 @@ describe('review workflow on a real Temporal server', () => {
     assert.equal(fake.callsFor(k, 'triggerIncident').length, 0);
   });
 
+  test('a notify-tier DM Slack refuses ends NOTIFIED saying the engineer could not be told, not that they were', async () => {
+    const k = key();
+    fake.script(k, { notify: 'fails' });
+    const out = await (await start(k, 'notify')).result();
+    assert.equal(out.outcome, 'NOTIFIED');
+    assert.equal(fake.callsFor(k, 'notifyPerson').length, 1);
+    assert.match(out.reason, /^could not tell eng-.*: .*user_disabled/);
+    assert.ok(out.timeline.some((t) => t.step === 'slack.failed'), JSON.stringify(out.timeline));
+    assert.ok(!out.timeline.some((t) => t.step === 'slack.notified'));
+  });
+
   test('a timed-out change whose verdict says so is reverted to its trusted state', async () => {
     const k = key();
     const h = await start(k, 'confirm', { deadlineSeconds: 2, plan: true, revertOnTimeout: true });
