@@ -196,6 +196,8 @@ describe('userIdentity → actor, per documented identity type', () => {
     assert.deepEqual(actorOf({ type: 'AWSAccount', principalId: 'AIDAJ45Q7YFFAREXAMPLE', accountId: '111122223333' }), { type: 'AWSAccount', name: 'AIDAJ45Q7YFFAREXAMPLE' });
     assert.deepEqual(actorOf({ type: 'Unknown', principalId: 'AIDAJ45Q7YFFAREXAMPLE', userName: 'Alice' }), { type: 'Unknown', name: 'Alice' });
     assert.deepEqual(actorOf({ accountId: ACCOUNT }), { type: 'Unknown', name: 'unknown' });
+    assert.deepEqual(actorOf(undefined), { type: 'Unknown', name: 'unknown' }, 'a record with no userIdentity');
+    assert.deepEqual(actorOf({ type: 'IAMUser', userName: 7, arn: `arn:aws:iam::${ACCOUNT}:user/Alice`, accessKeyId: 12 }), { type: 'IAMUser', name: 'Alice', arn: `arn:aws:iam::${ACCOUNT}:user/Alice` }, 'fields of the wrong type are not read');
     assert.deepEqual(actorOf({ type: 'Root', arn: `arn:aws:iam::${ACCOUNT}:root`, principalId: ACCOUNT }), { type: 'Root', name: 'root', arn: `arn:aws:iam::${ACCOUNT}:root` });
   });
 
@@ -205,7 +207,7 @@ describe('userIdentity → actor, per documented identity type', () => {
     assert.equal(role('bob@example.com', 'alice@example.com').email, 'alice@example.com');
     assert.equal(role('bob@example.com', 'alice').email, 'bob@example.com');
     assert.equal(role('bob@example.com').email, 'bob@example.com');
-    for (const notEmail of ['bob', 'bob@example', 'b ob@example.com', '@example.com', 'bob@@example.com']) {
+    for (const notEmail of ['bob', 'bob@example', 'b ob@example.com', '@example.com', 'bob@@example.com', 'bob@example.com@evil']) {
       assert.equal('email' in role(notEmail), false, notEmail);
       assert.equal('email' in role('x', notEmail), false, notEmail);
     }
@@ -364,5 +366,18 @@ describe('redaction fast path', () => {
     let shallow: unknown = { keep: 'y' };
     for (let i = 0; i < 31; i++) shallow = { a: shallow };
     assert.equal(redactShared(shallow), shallow, 'a value 32 levels down is still read');
+    const cut = { a: shallow };
+    assert.deepEqual(redactShared(cut), redact(cut), 'a plain value 33 levels down is cut off too');
+    assert.notDeepEqual(redactShared(cut), cut);
+    assert.deepEqual(redactShared({ keep: 1 }, 33), redact({ keep: 1 }, 33));
+  });
+
+  test('values that are not objects come back as they are, as redact returns them', () => {
+    for (const v of [null, undefined, 'password', 7, true]) assert.equal(redactShared(v), redact(v));
+  });
+
+  test('a redacted copy is an ordinary object: its properties stay writable and deletable, as in the copy redact makes', () => {
+    const out = redactShared({ password: 'hunter2', keep: 1 });
+    assert.deepEqual(Object.getOwnPropertyDescriptor(out, 'password'), Object.getOwnPropertyDescriptor(redact({ password: 'hunter2' }), 'password'));
   });
 });
