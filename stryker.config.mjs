@@ -21,6 +21,7 @@ export default {
       'test/policy/conditions.test.ts',
       'test/core/*.test.ts',
       'test/intake/normalise.test.ts',
+      'test/intake/normalise-mutants.test.ts',
       'test/revert/plans.test.ts',
       'test/revert/catalogue.test.ts',
       'test/slack/blocks.test.ts',
@@ -36,6 +37,7 @@ export default {
   incrementalFile: 'reports/mutation/stryker-incremental.json',
   mutate: [
     'src/policy/conditions.ts',
+    'src/intake/normalise.ts',
     'src/revert/plan.ts',
     'src/revert/catalogue.ts',
     'src/slack/blocks.ts',
