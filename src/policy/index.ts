@@ -3,14 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Actor, Change, RevertPlan, Tier, Verdict } from '../core/types';
-import { Engine, ignore, type QuickFacts, type QuickIgnore } from './engine';
+import { Engine, ignore, type QuickIgnore } from './engine';
 import { PolicyError, type CompiledPolicy } from './compiled';
 import { compilePolicyText } from './schema';
 import type { AssessContext } from './paths';
 
 export { PolicyError } from './compiled';
 export type { PolicyProblem } from './compiled';
-export type { QuickFacts } from './engine';
 export { baseEventName } from './paths';
 
 export interface Assessment {
@@ -85,15 +84,6 @@ export type { PrefixListEntries } from './exposure';
 /** The policy's verdict; `context` adds what the caller knows beyond the record (prefix-list entries). */
 export function assess(change: Change, policy: Policy, opts: { now?: Date; context?: AssessContext } = {}): Assessment {
   return engineOf(policy).assess(change, opts.now, opts.context);
-}
-
-/**
- * The assessment when it is certain from the record's key fields alone (vouch's own revert, no rule for the event, a
- * read-only call the policy ignores), else null: then normalise the whole record and call `assess`. Always the same
- * answer `assess` gives; lets intake and `vouch classify` skip redacting records that are ignored anyway.
- */
-export function quickAssess(facts: QuickFacts, policy: Policy): Assessment | null {
-  return engineOf(policy).quick(facts);
 }
 
 /** The engine bound to one policy, for loops over many records (one lookup instead of one per record). */

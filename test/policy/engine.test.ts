@@ -2,8 +2,8 @@
 // vouch's own reverts, revert-plan permission.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assess, parsePolicy, toVerdict, quickAssess, type Policy } from '../../src/policy';
-import { ACCOUNT, assumedRole, change, iamUser, sgFlat, sgNested } from './records';
+import { assess, parsePolicy, toVerdict, type Policy } from '../../src/policy';
+import { ACCOUNT, assumedRole, change, iamUser, quickAssess, sgFlat, sgNested } from './records';
 
 function policy(rules: string, extra = ''): Policy {
   return parsePolicy(`version: 1\nthresholds: { notify: 20, confirm: 50, page: 80 }\n${extra}\nrules:\n${rules}`, 'inline');

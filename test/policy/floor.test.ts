@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EVENT_ACTION } from '../../src/core/iam-action-names';
 import { iamCatalogue } from '../../src/policy/iam-catalogue';
-import { assess, classifier, loadPolicy, parsePolicy, quickAssess } from '../../src/policy';
+import { assess, classifier, loadPolicy, parsePolicy } from '../../src/policy';
 import { normalise, parseRecords } from '../../src/intake/normalise';
-import { ACCOUNT, assumedRole, change } from './records';
+import { ACCOUNT, assumedRole, change, quickAssess } from './records';
 
 const catalogue = iamCatalogue();
 const SHARED = path.resolve(__dirname, '../../../shared/data/cloudtrail');

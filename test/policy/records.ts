@@ -1,6 +1,7 @@
 // Hand-written CloudTrail records for the policy tests: one builder, overrides per test.
 import { normalise } from '../../src/intake/normalise';
-import type { Change } from '../../src/core/types';
+import type { Actor, Change } from '../../src/core/types';
+import { classifier, type Assessment, type Policy } from '../../src/policy';
 
 export const ACCOUNT = '111122223333';
 
@@ -75,4 +76,17 @@ export function sgNested(perms: { protocol: string; from?: number; to?: number; 
     },
     ...extra,
   });
+}
+
+/**
+ * The fast answer `vouch classify` gives from a record's key fields alone (the production classifier: vouch's own
+ * revert, a read-only call, the floor of a write no rule is about), or null when the whole record must be assessed.
+ */
+export function quickAssess(
+  f: { eventSource: string; eventName: string; readOnly?: boolean; actor: Actor; account: string },
+  p: Policy,
+): Assessment | null {
+  const c = classifier(p);
+  const q = c.quickIgnore(f.eventSource, f.eventName, f.readOnly, f.actor, f.account);
+  return q ? c.ignored(q) : c.quickFloor(f.eventSource, f.eventName, f.readOnly, f.actor, 'AwsApiCall', undefined);
 }
