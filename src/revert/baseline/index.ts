@@ -90,15 +90,6 @@ export async function loadBaselineLookup(store: BaselineStore, account: string, 
 }
 
 /**
- * planRevert with the trusted baseline of the change's account loaded from the store: what the review starter and
- * `vouch classify` use when a store is configured.
- */
-export async function planWithBaseline(store: BaselineStore, change: Change, ctx: Omit<PlanContext, 'baseline'> = {}): Promise<PlanDecision> {
-  const baseline = baselineTarget(change) ? await loadBaselineLookup(store, change.account, [change.region]) : undefined;
-  return planRevert(change, { ...ctx, ...(baseline ? { baseline } : {}) });
-}
-
-/**
  * For intake paths that plan many changes: loads each account's baseline documents once per `ttlMs` (default 60 s)
  * and plans with them. A document updated within the TTL is seen at the next load; versions are chosen by event time.
  */

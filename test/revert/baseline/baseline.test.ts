@@ -28,7 +28,7 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { createAwsClientFactory, planRevert, revertVerdictFields } from '../../../src/revert';
-import { captureIntoStore, createBaselinePlanner, loadBaselineLookup, planWithBaseline } from '../../../src/revert/baseline/index';
+import { captureIntoStore, createBaselinePlanner, loadBaselineLookup } from '../../../src/revert/baseline/index';
 import { createBaselineStore, type BaselineStore } from '../../../src/revert/baseline/store';
 import { parsePolicyDocument } from '../../../src/revert/baseline/types';
 import { baselineCommand } from '../../../src/cli/baseline';
@@ -56,7 +56,7 @@ function later(): { eventTime: string } {
 }
 
 async function plan(change: Change) {
-  return planWithBaseline(store, change);
+  return createBaselinePlanner(store, { ttlMs: 0 }).plan(change); // the planner intake uses
 }
 
 async function capture(now?: () => Date) {
@@ -283,7 +283,7 @@ describe('vouch baseline capture | show | diff, and an S3 store', () => {
     // A denied change planned from the S3 store is restored like from a folder.
     const s3store = createBaselineStore('s3://vouch-baseline-store/prod', { endpoint: aws.moto.endpoint, credentials: CREDS });
     const change = changeOf(record('iam.amazonaws.com', 'PutRolePolicy', { roleName: 'app-deployer', policyName: 'deploy', policyDocument: JSON.stringify(D_STAR) }, null, later()));
-    const decision = await planWithBaseline(s3store, change);
+    const decision = await createBaselinePlanner(s3store, { ttlMs: 0 }).plan(change);
     const planner = createBaselinePlanner(s3store, { revertRoleName: 'vouch-revert' });
     assert.deepEqual(await planner.plan(change), decision, 'the caching planner plans the same');
     await revertTwice(aws, change, decision.plan ?? assert.fail(decision.reason));
