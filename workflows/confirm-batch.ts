@@ -25,6 +25,12 @@ import { FailureTypes } from '../src/core/types';
 import { truncate } from '../src/core/text';
 import type { Change, ConfirmBatchEntry, ConfirmBatchResult, ConfirmBatchStart, DuoStatus, EngineerAnswer, SlackMessageRef } from '../src/core/types';
 
+/**
+ * The most changes one batch message asks about: five lines of at most 300 characters and a review link each fit the
+ * message's list in full (src/slack/batch-blocks.ts), so nothing a "yes" confirms is left unlisted.
+ */
+export const MAX_CONFIRM_BATCH = 5;
+
 export interface ConfirmBatchOutcome {
   /** Batches, in order: the reviews each listed and what became of them. */
   batches: Array<{ reviewIds: string[]; messageTs?: string; result: string }>;
@@ -189,7 +195,9 @@ export async function confirmBatchWorkflow(start: ConfirmBatchStart): Promise<Co
       continue;
     }
     await sleep(start.windowSeconds * 1000, titled(`Collect ${who}'s confirm-tier changes for ${start.windowSeconds} s`));
-    const batch = pending.splice(0);
+    // At most MAX_CONFIRM_BATCH changes per message, so the message lists every change one "yes" confirms (an author
+    // cannot push a change out of sight behind a flood of others); the rest wait for the next message.
+    const batch = pending.splice(0, MAX_CONFIRM_BATCH);
     const task: Promise<void> = runBatch(batch).finally(() => {
       running.splice(running.indexOf(task), 1);
     });

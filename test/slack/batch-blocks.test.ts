@@ -2,6 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderBatchMessage } from '../../src/slack/batch-blocks';
+import { MAX_CONFIRM_BATCH } from '../../workflows/confirm-batch';
 import { ActionIds } from '../../src/slack/blocks';
 import { interpretClick, isIgnored } from '../../src/slack/clicks';
 import { buildBlockActionsPayload } from '../../src/demo/sandbox/slack-interactions';
@@ -50,6 +51,19 @@ describe('the confirm batch message', () => {
     assert.ok(list.text.text.length <= 3000, `section text ${list.text.text.length}`);
     const shown = (list.text.text.match(/^• /gm) ?? []).length;
     assert.match(list.text.text, new RegExp(`…and ${60 - shown} more`));
+  });
+
+  test('the largest batch the workflow sends lists every change in full, even at the longest lines and links', () => {
+    // What one "yes" confirms must all be on screen: MAX_CONFIRM_BATCH entries of 300 characters (the per-line cap),
+    // each with a long review link, and nothing counted instead of listed.
+    const long = (i: number): ConfirmBatchEntry => ({
+      ...entry(i, `${'x'.repeat(290)} sg-${i}-end`.padEnd(400, 'y')),
+      reviewUrl: `http://ui.example/namespaces/default/workflows/${'vouch-111122223333-'.padEnd(180, 'e')}${i}`,
+    });
+    const entries = Array.from({ length: MAX_CONFIRM_BATCH }, (_, i) => long(i));
+    const text = JSON.stringify(renderBatchMessage(ask(entries), { nonce: 'n' }).blocks);
+    assert.doesNotMatch(text, /and \d+ more/);
+    for (const e of entries) assert.ok(text.includes(e.reviewUrl), `${e.reviewId} is listed with its link`);
   });
 
   test('an answered batch shows no buttons', () => {

@@ -17,6 +17,7 @@ import { fixedJudge } from '../../src/intake/judges';
 import { FolderDeadLetterStore } from '../../src/intake/dead-letter';
 import { loadIntakeConfig, reviewSettings } from '../../src/cli/intake-settings';
 import { batchDecisionUpdate, decisionUpdate, statusQuery } from '../../workflows/messages';
+import { MAX_CONFIRM_BATCH } from '../../workflows/confirm-batch';
 import type { BatchMessageInput, EngineerAnswer, PostMessageInput, ReviewOutcome } from '../../src/core/types';
 
 const ACCOUNT = '111122223333';
@@ -138,6 +139,20 @@ describe('confirm-tier batch', { timeout: 180_000 }, () => {
     assert.ok(s.timeline.some((t) => t.step === 'batch.joined' && t.result.startsWith(`vouch-batch-${ACCOUNT}-U-${k}:`)), JSON.stringify(s.timeline));
     // A second click on the answered message does nothing.
     await assert.rejects(answerBatch(k, 'no', ts), /not on an open batch message|already completed/);
+  });
+
+  test('a flood of changes in one window: each message asks about at most MAX_CONFIRM_BATCH, the rest in the next', async () => {
+    const k = key();
+    const ids = await burst(pipelineFor({ VOUCH_CONFIRM_BATCH_SECONDS: '2' }), k, MAX_CONFIRM_BATCH + 2);
+    const first = await batchMessage(k, 0);
+    const second = await batchMessage(k, 1);
+    assert.equal(first.post.entries.length, MAX_CONFIRM_BATCH);
+    assert.equal(second.post.entries.length, 2);
+    const listed = [...first.post.entries, ...second.post.entries].map((e) => e.reviewId).sort();
+    assert.deepEqual(listed, [...ids].sort(), 'every change is on exactly one message');
+    for (const m of [first, second]) await answerBatch(k, 'yes', m.ts);
+    const done = await outcomes(ids);
+    assert.deepEqual(done.map((o) => o.outcome), Array(ids.length).fill('CONFIRMED'));
   });
 
   test('"no" on the batch: each change DENIED, paged and reverted on its own', async () => {
